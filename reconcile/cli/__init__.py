@@ -1,0 +1,61 @@
+"""The `reconcile` command line. Each command parses options, calls one library function, and
+turns ReconcileError into one sentence on stderr with its exit code (never a traceback).
+
+Command modules register themselves on `app` when imported below. Nothing imports `cli`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..errors import ReconcileError
+
+app = typer.Typer(
+    name="reconcile",
+    help=(
+        "Close out a paid Qualtrics + MTurk study: match completion codes, decide every assignment, "
+        "show the PI a workbook, then pay exactly once.\n\n"
+        "Typical use: `reconcile match --qualtrics export.csv --mturk batch.csv`, send the workbook to "
+        "the PI, then `reconcile pay reconcile-plan.csv` (a dry run) and `... --execute`."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+emulator_app = typer.Typer(
+    help="Local servers that speak the real MTurk / Qualtrics wire protocols (tests, offline rehearsal).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+fetch_app = typer.Typer(
+    help="Download data straight from the services into files the rest of the tool reads.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(emulator_app, name="emulator")
+app.add_typer(fetch_app, name="fetch")
+
+
+def fail(err: ReconcileError) -> "typer.Exit":
+    """Print one sentence for a user error and return the Exit to raise."""
+    typer.echo(f"error: {err}", err=True)
+    return typer.Exit(err.exit_code)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except ReconcileError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted; nothing after the last completed step was done.", err=True)
+        sys.exit(130)
+
+
+# Register commands (imported for their side effect on `app`).
+from . import inspect_cmd, match_cmd, pay_cmd, ledger_cmd, fetch_cmd, emulator_cmd  # noqa: E402,F401

@@ -1,0 +1,147 @@
+"""The plan CSV: written by `match`, read (possibly after hand edits) by `pay`.
+
+Plain text on purpose: the PI may edit `decision`, `bonus` and `feedback` in any editor.
+Reading returns raw text rows with their line numbers; checking them is `plan_check`'s job,
+so that every problem in an edited plan can be reported together.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from .atomic import atomic_open
+from .errors import InputError
+from .models import Plan, PlanRow, ResponseOutcome
+from .money import format_amount
+
+PLAN_COLUMNS = (
+    "assignment_id",
+    "worker_id",
+    "hit_id",
+    "decision",
+    "reason",
+    "detail",
+    "code",
+    "response_id",
+    "bonus",
+    "feedback",
+    "source",
+    "flags",
+    "assignment_status",
+    "reward",
+    "max_assignments",
+    "auto_approval_time",
+)
+REQUIRED_COLUMNS = ("assignment_id", "worker_id", "hit_id", "decision", "bonus", "feedback", "source")
+
+RESPONSE_COLUMNS = ("response_id", "outcome", "reason", "detail", "code", "worker_id", "assignment_id", "source")
+
+# Excel opens a UTF-8 CSV correctly only with a BOM; we read with utf-8-sig so either works.
+PLAN_ENCODING = "utf-8-sig"
+
+
+def responses_sidecar_path(plan_path: str | os.PathLike) -> Path:
+    """reconcile-plan.csv -> reconcile-plan.responses.csv (the Qualtrics side of the plan)."""
+    p = Path(plan_path)
+    return p.with_name(p.stem + ".responses" + (p.suffix or ".csv"))
+
+
+def plan_row_to_text(row: PlanRow) -> dict[str, str]:
+    return {
+        "assignment_id": row.assignment_id,
+        "worker_id": row.worker_id,
+        "hit_id": row.hit_id,
+        "decision": row.decision,
+        "reason": row.reason,
+        "detail": row.detail,
+        "code": row.code,
+        "response_id": row.response_id,
+        "bonus": "" if row.bonus is None else format_amount(row.bonus),
+        "feedback": row.feedback,
+        "source": row.source,
+        "flags": ";".join(row.flags),
+        "assignment_status": row.assignment_status,
+        "reward": row.reward,
+        "max_assignments": row.max_assignments,
+        "auto_approval_time": row.auto_approval_time,
+    }
+
+
+def write_plan(plan: Plan, path: str | os.PathLike) -> Path:
+    """Write the plan CSV (and its responses sidecar) atomically. Returns the sidecar path."""
+    with atomic_open(path, "w", encoding=PLAN_ENCODING) as fh:
+        writer = csv.DictWriter(fh, fieldnames=PLAN_COLUMNS, lineterminator="\r\n")
+        writer.writeheader()
+        for row in plan.rows:
+            writer.writerow(plan_row_to_text(row))
+    sidecar = responses_sidecar_path(path)
+    with atomic_open(sidecar, "w", encoding=PLAN_ENCODING) as fh:
+        writer = csv.DictWriter(fh, fieldnames=RESPONSE_COLUMNS, lineterminator="\r\n")
+        writer.writeheader()
+        for r in plan.responses:
+            writer.writerow({c: getattr(r, c) for c in RESPONSE_COLUMNS})
+    return sidecar
+
+
+@dataclass(frozen=True)
+class RawPlanRow:
+    line: int  # 1-based CSV record number, header = 1
+    cells: dict[str, str]
+
+
+def read_plan_rows(path: str | os.PathLike) -> list[RawPlanRow]:
+    """Read a plan CSV as text. Raises InputError for a missing/unreadable file or missing columns."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such plan file.", hint="Run `reconcile match` first to write one.")
+    try:
+        with open(p, encoding=PLAN_ENCODING, newline="") as fh:
+            reader = csv.reader(fh)
+            try:
+                header = next(reader)
+            except StopIteration:
+                raise InputError(f"{p}: the plan file is empty.") from None
+            header = [h.strip() for h in header]
+            missing = [c for c in REQUIRED_COLUMNS if c not in header]
+            if missing:
+                raise InputError(
+                    f"{p}: this is not a reconcile plan (missing column{'s' if len(missing) > 1 else ''} "
+                    f"{', '.join(missing)})."
+                )
+            rows = []
+            for i, rec in enumerate(reader, start=2):
+                if not any(cell.strip() for cell in rec):
+                    continue
+                cells = {h: (rec[j] if j < len(rec) else "") for j, h in enumerate(header)}
+                rows.append(RawPlanRow(i, cells))
+            return rows
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{p}: the plan file is not UTF-8 text (byte {exc.start}).") from None
+
+
+def plan_digest(rows: Iterable[dict[str, str]]) -> str:
+    """A content hash of what the plan would *do*: assignment, decision, bonus, feedback.
+
+    Independent of row order and of columns that are only for people (detail, flags), so that
+    re-sorting the plan in Excel does not count as an edit, but changing any decision does.
+    """
+    keyed = sorted(
+        (
+            r.get("assignment_id", "").strip(),
+            r.get("decision", "").strip().lower(),
+            r.get("bonus", "").strip(),
+            r.get("feedback", "").strip(),
+            r.get("worker_id", "").strip(),
+        )
+        for r in rows
+    )
+    h = hashlib.sha256()
+    for k in keyed:
+        h.update("\x1f".join(k).encode("utf-8"))
+        h.update(b"\x1e")
+    return h.hexdigest()
