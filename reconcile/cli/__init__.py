@@ -58,4 +58,12 @@ def main() -> None:
 
 
 # Register commands (imported for their side effect on `app`).
-from . import inspect_cmd, match_cmd, pay_cmd, ledger_cmd, fetch_cmd, emulator_cmd  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    emulator_cmd,
+    emulator_qualtrics_cmd,
+    fetch_cmd,
+    inspect_cmd,
+    ledger_cmd,
+    match_cmd,
+    pay_cmd,
+)
