@@ -174,3 +174,21 @@ class Plan:
     responses: tuple[ResponseOutcome, ...] = ()
     inputs: tuple[str, ...] = ()  # descriptions of the input files, e.g. "batch.csv (100 rows)"
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckedPlan:
+    """A plan file that passed every check: what the dry run showed and the executor carries out.
+
+    Built by plan_check / payment.dry_run; the executor takes only this, so an unchecked plan
+    can never be executed.
+    """
+
+    path: str
+    rows: tuple[PlanRow, ...]
+    digest: str  # planfile.plan_digest of the rows as read
+    batch_paths: tuple[str, ...]  # the batch files the plan's rows came from
+    rewards: Decimal  # rewards of the assignments to approve
+    bonuses: Decimal  # bonuses to send
+    fees: Decimal  # MTurk fees on both
+    total: Decimal  # rewards + bonuses + fees

@@ -145,3 +145,38 @@ def plan_digest(rows: Iterable[dict[str, str]]) -> str:
         h.update("\x1f".join(k).encode("utf-8"))
         h.update(b"\x1e")
     return h.hexdigest()
+
+
+# ---------------------------------------------------------------- what the PI was shown
+
+def shown_path(plan_path: str | os.PathLike) -> Path:
+    p = Path(plan_path)
+    return p.with_name(p.stem + ".shown.json")
+
+
+def record_shown(plan_path: str | os.PathLike, digest: str) -> None:
+    """Remember that a dry run showed this exact plan content (so executing it needs no re-confirmation)."""
+    import json
+
+    path = shown_path(plan_path)
+    seen: list[str] = []
+    if path.is_file():
+        try:
+            seen = list(json.loads(path.read_text(encoding="utf-8")).get("digests", []))
+        except (ValueError, AttributeError):
+            seen = []
+    if digest not in seen:
+        seen.append(digest)
+    with atomic_open(path, "w") as fh:
+        json.dump({"digests": seen[-50:]}, fh, indent=1)
+
+
+def was_shown(plan_path: str | os.PathLike, digest: str) -> bool:
+    """True when a dry run of this plan showed exactly this content."""
+    import json
+
+    path = shown_path(plan_path)
+    try:
+        return digest in json.loads(path.read_text(encoding="utf-8")).get("digests", [])
+    except (OSError, ValueError, AttributeError):
+        return False
