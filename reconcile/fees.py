@@ -1,0 +1,135 @@
+"""MTurk's fee schedule, in Decimal, and the cost of a plan.
+
+The schedule (MTurk requester pricing, 2015 onwards):
+
+* 20% commission on every reward and every bonus;
+* another 20% on the *reward* (never on bonuses) when the HIT has 10 or more assignments
+  (MaxAssignments >= 10);
+* another 5% on the reward when the HIT required Masters;
+* at least $0.01 per assignment and per bonus.
+
+Rounding rule: the fee of one payment is computed at full precision with the combined rate
+(e.g. 20% + 20% + 5% = 45%), then rounded to cents half-up (0.005 -> 0.01), then raised to the
+$0.01 minimum. A payment of $0.00 has no fee. Totals are sums of per-payment fees, because that
+is how MTurk charges (fees are per assignment and per bonus, not on the batch total).
+
+When MaxAssignments is unknown (blank or unreadable), the 10-or-more rate is assumed, so an
+estimate errs on the side of the higher cost (a budget check must never be optimistic).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Iterable
+
+from .models import PlanRow
+from .money import AmountError, ZERO, parse_amount, round_cents
+
+COMMISSION = Decimal("0.20")
+LARGE_HIT_EXTRA = Decimal("0.20")
+LARGE_HIT_ASSIGNMENTS = 10
+MASTERS_EXTRA = Decimal("0.05")
+MINIMUM_FEE = Decimal("0.01")
+
+
+def _apply(amount: Decimal, rate: Decimal) -> Decimal:
+    if amount < 0:
+        raise ValueError("a payment cannot be negative")
+    if amount == 0:
+        return ZERO
+    return max(round_cents(amount * rate), MINIMUM_FEE)
+
+
+def reward_rate(max_assignments: int | None, *, masters: bool = False) -> Decimal:
+    """The combined fee rate on one assignment's reward. None (unknown size) counts as a large HIT."""
+    rate = COMMISSION
+    if max_assignments is None or max_assignments >= LARGE_HIT_ASSIGNMENTS:
+        rate += LARGE_HIT_EXTRA
+    if masters:
+        rate += MASTERS_EXTRA
+    return rate
+
+
+def reward_fee(reward: Decimal, max_assignments: int | None, *, masters: bool = False) -> Decimal:
+    """MTurk's fee for approving one assignment: $0.40 reward on a 100-assignment HIT -> $0.16."""
+    return _apply(reward, reward_rate(max_assignments, masters=masters))
+
+
+def bonus_fee(amount: Decimal) -> Decimal:
+    """MTurk's fee for one bonus: 20%, at least $0.01 ($1.00 -> $0.20, $0.03 -> $0.01)."""
+    return _apply(amount, COMMISSION)
+
+
+def parse_max_assignments(text: str) -> int | None:
+    """MaxAssignments as read from a batch file ("100") -> 100; blank or unreadable -> None."""
+    t = (text or "").strip()
+    return int(t) if t.isdigit() else None
+
+
+@dataclass(frozen=True)
+class CostSummary:
+    """What a plan costs. `rewards` counts only approve rows whose assignment is still Submitted
+    (an Approved assignment was paid already; a Rejected one is not paid by approving it here)."""
+
+    approvals: int  # approve rows
+    approvals_owed: int  # approve rows still Submitted (or of unknown status): their rewards are owed
+    rewards: Decimal
+    reward_fees: Decimal
+    bonus_count: int
+    bonuses: Decimal
+    bonus_fees: Decimal
+    unknown_rewards: int  # approve rows owed whose reward could not be read: not in `rewards`
+
+    @property
+    def fees(self) -> Decimal:
+        return self.reward_fees + self.bonus_fees
+
+    @property
+    def total(self) -> Decimal:
+        return self.rewards + self.bonuses + self.fees
+
+
+def row_reward_owed(row: PlanRow) -> bool:
+    """Approving this row pays its reward: decision approve and status Submitted (blank counts as
+    Submitted: a batch file edited in Excel may have lost the column; better to over-estimate)."""
+    return row.decision == "approve" and row.assignment_status.strip() in ("", "Submitted")
+
+
+def cost_summary(rows: Iterable[PlanRow], *, masters_hits: frozenset[str] = frozenset()) -> CostSummary:
+    """The money a set of plan rows would move: rewards owed, bonuses, MTurk fees, total.
+
+    `masters_hits`: HIT IDs that required Masters (the batch files do not say so; the caller knows).
+    """
+    approvals = owed = bonus_count = unknown = 0
+    rewards = reward_fees = bonuses = bonus_fees = ZERO
+    for row in rows:
+        if row.decision == "approve":
+            approvals += 1
+            if row_reward_owed(row):
+                owed += 1
+                try:
+                    reward = parse_amount(row.reward) if row.reward.strip() else None
+                except AmountError:
+                    reward = None
+                if reward is None:
+                    unknown += 1
+                else:
+                    rewards += reward
+                    reward_fees += reward_fee(
+                        reward, parse_max_assignments(row.max_assignments), masters=row.hit_id in masters_hits
+                    )
+        if row.bonus is not None and row.bonus > 0:
+            bonus_count += 1
+            bonuses += row.bonus
+            bonus_fees += bonus_fee(row.bonus)
+    return CostSummary(
+        approvals=approvals,
+        approvals_owed=owed,
+        rewards=rewards,
+        reward_fees=reward_fees,
+        bonus_count=bonus_count,
+        bonuses=bonuses,
+        bonus_fees=bonus_fees,
+        unknown_rewards=unknown,
+    )
