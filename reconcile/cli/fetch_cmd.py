@@ -1,1 +1,61 @@
-"""`reconcile fetch`."""
+"""`reconcile fetch qualtrics|mturk`: save what the services hold as files the rest of the tool reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import fetch_app
+
+
+@fetch_app.command("qualtrics")
+def fetch_qualtrics(
+    survey_id: str = typer.Argument(..., metavar="SURVEY_ID", help="The survey ID, like SV_1AbCdEfGh2IjKlM (Survey options > Survey IDs)."),
+    output: Path = typer.Option(..., "-o", "--output", dir_okay=False, help="Where to save the export CSV (written atomically)."),
+    datacenter: Optional[str] = typer.Option(None, "--datacenter", help="Datacenter ID like ca1 / iad1 / fra1, or a full base URL (default: $QUALTRICS_DATACENTER)."),
+    use_labels: bool = typer.Option(True, "--use-labels/--no-use-labels", help="Export choice text (labels) or numeric recode values."),
+    start_date: Optional[str] = typer.Option(None, "--start-date", help="Only responses recorded on/after this date (2020-01-31 or 2020-01-31T13:00:00Z)."),
+    end_date: Optional[str] = typer.Option(None, "--end-date", help="Only responses recorded before this date."),
+    timeout: float = typer.Option(900.0, "--timeout", min=1.0, help="Give up when the export is not ready after this many seconds."),
+) -> None:
+    """Export a survey's responses through the Qualtrics v3 API and save the CSV exactly as Qualtrics made it.
+
+    The token comes from QUALTRICS_API_TOKEN (never a command-line option, so it stays out of shell history).
+    """
+    from ..importers.qualtrics_api import save_export, stderr_progress
+
+    fetched = save_export(
+        survey_id,
+        output,
+        datacenter=datacenter,
+        use_labels=use_labels,
+        start_date=start_date,
+        end_date=end_date,
+        timeout=timeout,
+        progress=stderr_progress(survey_id),
+    )
+    typer.echo(f"saved {len(fetched.content):,} bytes of {survey_id} to {output}; next: reconcile inspect {output}")
+
+
+@fetch_app.command("mturk")
+def fetch_mturk(
+    hit: list[str] = typer.Option([], "--hit", metavar="HITID", help="A HIT whose assignments to list (repeatable)."),
+    batch: list[str] = typer.Option([], "--batch", metavar="BATCHID", help="A requester-website batch ID: every HIT whose RequesterAnnotation says BatchId:BATCHID (repeatable)."),
+    output: Path = typer.Option(..., "-o", "--output", dir_okay=False, help="Where to write the batch-results CSV (written atomically)."),
+    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="MTurk endpoint URL, e.g. a local `reconcile emulator mturk`."),
+    sandbox: bool = typer.Option(False, "--sandbox", help="Use the MTurk requester sandbox."),
+    production: bool = typer.Option(False, "--production", help="Use real MTurk (this only reads; nothing is paid)."),
+) -> None:
+    """List assignments through the MTurk API and write them in the requester website's batch-results format.
+
+    The file works wherever a downloaded batch CSV does (`match --mturk`, `pay --upload-csv`).
+    Credentials come from the standard AWS chain (environment, ~/.aws profiles).
+    """
+    from ..endpoints import resolve_mturk_endpoint
+    from ..importers.mturk_api import save_batch_csv, stderr_progress
+
+    endpoint = resolve_mturk_endpoint(endpoint_url, sandbox, production)
+    n = save_batch_csv(output, endpoint=endpoint, hit_ids=tuple(hit), batch_ids=tuple(batch), progress=stderr_progress())
+    typer.echo(f"wrote {n} assignment{'s' if n != 1 else ''} to {output}; next: reconcile inspect {output}")
