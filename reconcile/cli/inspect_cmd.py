@@ -1,1 +1,64 @@
-"""`reconcile inspect`."""
+"""`reconcile inspect FILE... [--json]`: what each file is and which columns were found."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from ..errors import ReconcileError
+from . import app
+
+
+@app.command()
+def inspect(
+    files: list[Path] = typer.Argument(..., help="Qualtrics exports and/or MTurk batch results files (CSV or TSV)."),
+    json_output: bool = typer.Option(False, "--json", help="Print a JSON list with one object per file (path, kind, format, rows, code_column, worker_column, candidates, warnings)."),
+) -> None:
+    """Tell what each file is (Qualtrics export or MTurk batch), how many rows it has and which
+    completion-code and worker-ID columns were detected. Use it before `reconcile match` to check
+    the detection; override it there with --code-column / --mturk-code-column / --worker-column."""
+    from ..importers import inspect_file
+
+    results: list[dict] = []
+    failed = 0
+    for f in files:
+        try:
+            results.append(inspect_file(f))
+        except ReconcileError as err:
+            failed += 1
+            typer.echo(f"error: {err}", err=True)
+            results.append({"path": str(f), "error": str(err)})
+    if json_output:
+        typer.echo(json.dumps(results, indent=2, ensure_ascii=False))
+    else:
+        for r in results:
+            if "error" not in r:
+                typer.echo(_describe(r))
+    if failed:
+        raise typer.Exit(2)
+
+
+def _describe(r: dict) -> str:
+    noun = "responses" if r["kind"] == "qualtrics" else "assignments"
+    lines = [r["path"], f"  {r['format']}", f"  {r['rows']} {noun}, {r['columns']} columns"]
+    if r.get("status_counts"):
+        counts = ", ".join(f"{k or '(blank)'}: {v}" for k, v in r["status_counts"].items())
+        lines.append(f"  {'Status' if r['kind'] == 'qualtrics' else 'AssignmentStatus'}: {counts}")
+    code_opt = "--code-column" if r["kind"] == "qualtrics" else "--mturk-code-column"
+    lines.append(f"  completion code: {_found(r['code_column'], r['code_candidates'], code_opt)}")
+    lines.append(f"  worker ID:       {_found(r['worker_column'], r['worker_candidates'], '--worker-column')}")
+    if r.get("duplicate_rows"):
+        lines.append(f"  {r['duplicate_rows']} rows repeat an AssignmentId seen earlier in the file")
+    for w in r.get("warnings", []):
+        lines.append(f"  warning: {w}")
+    return "\n".join(lines) + "\n"
+
+
+def _found(column, candidates, option: str) -> str:
+    if column:
+        return column
+    if candidates:
+        return f"not decided between {', '.join(candidates)} (choose with {option})"
+    return f"none found (name it with {option} if the study has one)"

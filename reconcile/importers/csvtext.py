@@ -1,0 +1,180 @@
+"""Bytes -> text -> CSV records, with one clear sentence for every way a file can be unusable.
+
+Decoding is strict: UTF-8 (with or without BOM) or UTF-16 with a BOM (Qualtrics TSV exports).
+A file in a legacy code page is refused rather than guessed at, because a wrongly decoded code
+would silently fail to match (and the user can re-save it as "CSV UTF-8" in one step).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+from dataclasses import dataclass
+
+from ..errors import InputError
+
+# JSON answers (bounding boxes, long free text) exceed csv's default 128 KiB field limit.
+csv.field_size_limit(min(2**31 - 1, 512 * 1024 * 1024))
+
+_BINARY_SIGNATURES = (
+    (b"PK\x03\x04", "an Excel workbook or other zip archive (.xlsx/.zip), not a CSV; save it as \"CSV UTF-8\" or use the original CSV download"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls), not a CSV; save it as \"CSV UTF-8\" or use the original CSV download"),
+    (b"\x1f\x8b", "gzip-compressed; decompress it first"),
+    (b"%PDF", "a PDF document, not a CSV"),
+    (b"SQLite format 3\x00", "a SQLite database, not a CSV"),
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A file decoded and split into CSV records (lists of cells), plus what we learnt doing so."""
+
+    path: str
+    records: list  # list[list[str]]; blank records kept (as []) so indexes stay record numbers - 1
+    encoding: str  # "UTF-8", "UTF-16 LE", ...
+    bom: bool
+    delimiter: str
+    line_ending: str  # "CRLF", "LF", "CR", "mixed" or "none"
+    final_newline: bool
+
+    @property
+    def delimiter_name(self) -> str:
+        return {",": "comma", "\t": "tab", ";": "semicolon"}.get(self.delimiter, repr(self.delimiter))
+
+
+def read_bytes(path: str | os.PathLike) -> bytes:
+    p = os.fspath(path)
+    try:
+        with open(p, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file; check the path.") from None
+    except IsADirectoryError:
+        raise InputError(f"{p} is a directory, not a file; name the CSV file inside it.") from None
+    except PermissionError:
+        raise InputError(f"{p}: permission denied; cannot read the file.") from None
+    except OSError as err:
+        raise InputError(f"{p}: cannot be read ({err.strerror or err}).") from None
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """'utf-16-le'/'utf-16-be' when the bytes look like BOM-less UTF-16 text (NULs every other byte)."""
+    head = data[:2000]
+    if len(head) < 4:
+        return None
+    even_nuls = head[0::2].count(0)
+    odd_nuls = head[1::2].count(0)
+    half = len(head) // 2
+    if odd_nuls > 0.8 * half and even_nuls == 0:
+        return "utf-16-le"
+    if even_nuls > 0.8 * half and odd_nuls == 0:
+        return "utf-16-be"
+    return None
+
+
+def decode(path: str, data: bytes) -> tuple[str, str, bool]:
+    """Return (text, encoding name, had BOM). Raises InputError for empty, binary or undecodable data."""
+    if not data.strip():
+        raise InputError(f"{path} is empty; download the export again.")
+    for sig, what in _BINARY_SIGNATURES:
+        if data.startswith(sig):
+            raise InputError(f"{path} is {what}.")
+    if data.startswith(codecs.BOM_UTF8):
+        codec, name, bom, body = "utf-8", "UTF-8", True, data[3:]
+    elif data.startswith(codecs.BOM_UTF16_LE):
+        codec, name, bom, body = "utf-16-le", "UTF-16 LE", True, data[2:]
+    elif data.startswith(codecs.BOM_UTF16_BE):
+        codec, name, bom, body = "utf-16-be", "UTF-16 BE", True, data[2:]
+    else:
+        guess = _utf16_without_bom(data)
+        if guess:
+            codec, name, bom, body = guess, guess.upper().replace("UTF-16-", "UTF-16 "), False, data
+        else:
+            codec, name, bom, body = "utf-8", "UTF-8", False, data
+    if codec == "utf-8" and b"\x00" in body:
+        raise InputError(f"{path} looks like a binary file (it contains NUL bytes), not a CSV export.")
+    try:
+        text = body.decode(codec)
+    except UnicodeDecodeError as err:
+        line = body[: err.start].count(b"\n") + 1
+        bad = body[err.start : err.start + 1].hex()
+        raise InputError(
+            f"{path}: line {line} has bytes that are not valid {name} (0x{bad} at byte {err.start + (len(data) - len(body))}); "
+            "re-save the file as \"CSV UTF-8\" or use the original download."
+        ) from None
+    if "\x00" in text:
+        raise InputError(f"{path} looks like a binary file (it contains NUL characters), not a CSV export.")
+    if not text.strip():
+        raise InputError(f"{path} is empty; download the export again.")
+    return text, name, bom
+
+
+def _sniff_delimiter(text: str) -> str:
+    # The header line never holds a quoted newline in real exports, so the first line is enough.
+    first = text.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in (",", "\t", ";")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] > 0 else ","
+
+
+def _line_endings(text: str) -> tuple[str, bool]:
+    crlf = text.count("\r\n")
+    lf = text.count("\n") - crlf
+    cr = text.count("\r") - crlf
+    kinds = [k for k, n in (("CRLF", crlf), ("LF", lf), ("CR", cr)) if n]
+    # bare LF inside quoted cells of a CRLF file is normal for Qualtrics; call the file CRLF then.
+    if crlf and not cr:
+        ending = "CRLF"
+    elif len(kinds) == 1:
+        ending = kinds[0]
+    elif not kinds:
+        ending = "none"
+    else:
+        ending = "mixed"
+    return ending, text.endswith(("\n", "\r"))
+
+
+def load_table(path: str | os.PathLike) -> Table:
+    p = os.fspath(path)
+    text, encoding, bom = decode(p, read_bytes(p))
+    delimiter = _sniff_delimiter(text)
+    ending, final_newline = _line_endings(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[list[str]] = []
+    try:
+        for rec in reader:
+            records.append(rec)
+    except csv.Error as err:
+        raise InputError(f"{p}: row {len(records) + 1} cannot be read as CSV ({err}); the file may be damaged.") from None
+    # Trailing blank records (a final empty line, Excel's padding) carry nothing.
+    while records and not any(c.strip() for c in records[-1]):
+        records.pop()
+    if not records:
+        raise InputError(f"{p} is empty; download the export again.")
+    return Table(p, records, encoding, bom, delimiter, ending, final_newline)
+
+
+def is_blank(record: list[str]) -> bool:
+    return not any(c.strip() for c in record)
+
+
+def unique_names(names: list[str]) -> tuple[list[str], list[str]]:
+    """Make column names usable as dict keys: blank -> "column N", repeats -> "name (2)". Returns (names, notes)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    notes: list[str] = []
+    for i, name in enumerate(names, start=1):
+        new = name if name.strip() else f"column {i}"
+        if new in seen:
+            k = 2
+            while f"{name} ({k})" in seen:
+                k += 1
+            new = f"{name} ({k})"
+            notes.append(f"column {i} repeats the name {name!r}; it is kept as {new!r}")
+        elif not name.strip():
+            notes.append(f"column {i} has no name; it is kept as {new!r}")
+        seen.add(new)
+        out.append(new)
+    return out, notes

@@ -1,0 +1,174 @@
+"""MTurk batch results CSVs (requester website downloads), one or several at once.
+
+Rows shorter than the header are padded (the website omits empty trailing Approve/Reject cells);
+standard columns deleted by Excel read as "". Timestamps stay text in whichever style the file has.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import InputError
+from ..models import Assignment, DuplicateRow, MTurkBatch, MTurkInput, SourceRef, frozen_mapping
+from . import columns as cols
+from .csvtext import Table, is_blank, load_table, unique_names
+from .sniff import kind_of
+
+# Assignment attribute -> batch column.
+_STANDARD = (
+    ("assignment_id", "AssignmentId"),
+    ("worker_id", "WorkerId"),
+    ("hit_id", "HITId"),
+    ("status", "AssignmentStatus"),
+    ("reward", "Reward"),
+    ("max_assignments", "MaxAssignments"),
+    ("requester_annotation", "RequesterAnnotation"),
+    ("accept_time", "AcceptTime"),
+    ("submit_time", "SubmitTime"),
+    ("auto_approval_time", "AutoApprovalTime"),
+    ("work_time_seconds", "WorkTimeInSeconds"),
+)
+# What a download from the requester website always has; missing ones mean the file was edited.
+_EXPECTED = (
+    "HITId", "HITTypeId", "Title", "Reward", "CreationTime", "MaxAssignments", "RequesterAnnotation",
+    "AssignmentId", "WorkerId", "AssignmentStatus", "AcceptTime", "SubmitTime", "AutoApprovalTime",
+    "ApprovalTime", "RejectionTime", "RequesterFeedback", "WorkTimeInSeconds",
+)
+
+
+def read_batch_table(table: Table, *, code_column: str | None = None, worker_column: str | None = None) -> MTurkBatch:
+    path = table.path
+    if kind_of(table) != "mturk":
+        raise InputError(f"{path} looks like a Qualtrics export, not an MTurk batch results file; pass it with --qualtrics.")
+    recs = table.records
+    raw = list(recs[0])
+    data_idx = [i for i in range(1, len(recs)) if not is_blank(recs[i])]
+    if not data_idx:
+        raise InputError(f"{path} has a header but no assignments; download the batch results again once workers have submitted.")
+    ncols = len(raw)
+    while ncols and not raw[ncols - 1].strip() and all(len(recs[i]) < ncols or not recs[i][ncols - 1].strip() for i in data_idx):
+        ncols -= 1
+    names, notes = unique_names(raw[:ncols])
+    warnings = list(notes)
+    index = {n: j for j, n in enumerate(names)}
+
+    rows: list[list[str]] = []
+    short = 0
+    for i in data_idx:
+        rec = recs[i]
+        if len(rec) != ncols:
+            if len(rec) < ncols:
+                short += 1
+                rec = rec + [""] * (ncols - len(rec))
+            elif any(c.strip() for c in rec[ncols:]):
+                raise InputError(
+                    f"{path}: row {i + 1} has {len(rec)} cells but the header has {ncols} columns; "
+                    "the file may be damaged (an unquoted comma?), so use the original download."
+                )
+            else:
+                rec = rec[:ncols]
+        rows.append(rec)
+
+    def values(col: str):
+        j = index[col]
+        return (r[j] for r in rows)
+
+    if code_column is not None:
+        code_det = cols.Detected(cols.resolve_override(path, names, code_column, "--mturk-code-column", prefixes=("", "Answer.")), ())
+    else:
+        code_det = cols.mturk_code(names, values)
+    if worker_column is not None:
+        worker_det = cols.Detected(cols.resolve_override(path, names, worker_column, "--worker-column"), ())
+    else:
+        worker_det = cols.mturk_worker(names, values)
+    for det in (code_det, worker_det):
+        if det.note:
+            warnings.append(det.note)
+
+    missing = [c for c in _EXPECTED if c not in index]
+    if missing:
+        warnings.append(
+            f"standard column{'s' if len(missing) != 1 else ''} {', '.join(missing)} "
+            f"{'are' if len(missing) != 1 else 'is'} missing (file edited or re-saved by Excel?); read as empty"
+        )
+
+    std_j = [index.get(col) for _, col in _STANDARD]
+    if worker_det.column:
+        std_j[1] = index[worker_det.column]
+    aid_j = std_j[0]
+    code_j = index[code_det.column] if code_det.column else None
+    assignments = []
+    for i, rec in zip(data_idx, rows):
+        named = [rec[j] if j is not None else "" for j in std_j]
+        if not named[0].strip():
+            raise InputError(f"{path}: row {i + 1} has no AssignmentId; every row of a batch file must be an assignment.")
+        assignments.append(
+            Assignment(
+                SourceRef(path, i + 1),
+                *named,
+                rec[code_j] if code_j is not None else "",
+                frozen_mapping(dict(zip(names, rec))),
+            )
+        )
+    if aid_j is None:  # pragma: no cover - kind_of requires AssignmentId
+        raise InputError(f"{path} has no AssignmentId column.")
+
+    if code_j is not None:
+        w = cols.damaged_codes(((i + 1, r[code_j]) for i, r in zip(data_idx, rows)), code_det.column, path)
+        if w:
+            warnings.append(w)
+
+    qualifiers = [f"{table.encoding}{' with BOM' if table.bom else ''}", f"{table.line_ending} line endings"]
+    if table.delimiter != ",":
+        qualifiers.append(f"{table.delimiter_name}-separated")
+    if short:
+        qualifiers.append(f"{short} short row{'s' if short != 1 else ''}")
+    if not table.final_newline:
+        qualifiers.append("no final newline")
+    if missing:
+        qualifiers.append("standard columns missing (edited in Excel?)")
+    fmt = f"MTurk batch results CSV; {', '.join(qualifiers)}"
+    return MTurkBatch(
+        path=path,
+        format=fmt,
+        columns=tuple(names),
+        code_column=code_det.column,
+        worker_column=worker_det.column,
+        code_candidates=code_det.candidates,
+        assignments=tuple(assignments),
+        warnings=tuple(warnings),
+    )
+
+
+def _content(a: Assignment) -> dict:
+    # Padding and deleted empty columns must not make two downloads of the same row look different.
+    return {k: v for k, v in a.fields.items() if v != ""}
+
+
+def combine(batches: list[MTurkBatch]) -> MTurkInput:
+    """Unique assignments across files (first occurrence wins) plus every repeat, identical or not."""
+    first: dict[str, Assignment] = {}
+    content: dict[str, dict] = {}
+    unique: list[Assignment] = []
+    dups: list[DuplicateRow] = []
+    for b in batches:
+        for a in b.assignments:
+            key = a.assignment_id.strip()
+            prev = first.get(key)
+            if prev is None:
+                first[key] = a
+                unique.append(a)
+                continue
+            if key not in content:
+                content[key] = _content(prev)
+            dups.append(DuplicateRow(a.source, a.assignment_id, prev.source, _content(a) == content[key]))
+    return MTurkInput(tuple(batches), tuple(unique), tuple(dups))
+
+
+def read_mturk_csv(paths, *, code_column: str | None = None, worker_column: str | None = None) -> MTurkInput:
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if not paths:
+        raise InputError("no MTurk batch results file given; pass one or more with --mturk.")
+    batches = [read_batch_table(load_table(p), code_column=code_column, worker_column=worker_column) for p in paths]
+    return combine(batches)

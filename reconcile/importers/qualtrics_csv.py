@@ -1,0 +1,216 @@
+"""Qualtrics exports (CSV or UTF-16 TSV; modern, legacy V1..Vn, 2016-17 Insights, Excel-resaved).
+
+The variant is chosen from content: a V1,V2,... first row means legacy (names on row 2); a row of
+ImportIds on row 2 or 3 ends the header; otherwise rows 2-3 are headers only if they read like
+labels ("Response ID", "Start Date") rather than data (R_..., dates, True/False).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ..errors import InputError
+from ..models import QualtricsExport, Response, SourceRef, frozen_mapping
+from . import columns as cols
+from .csvtext import Table, is_blank, load_table, unique_names
+from .sniff import _V_NAME, is_importid_row, is_legacy_header, kind_of
+
+# ImportId (modern exports) -> Response attribute.
+_ROLE_BY_IMPORTID = {
+    "startdate": "start_date", "enddate": "end_date", "status": "status", "ipaddress": "ip_address",
+    "progress": "progress", "duration": "duration_seconds", "finished": "finished",
+    "_recordid": "response_id", "responseid": "response_id",
+}
+# Normalized column name (any variant) -> Response attribute.
+_ROLE_BY_NAME = {
+    "startdate": "start_date", "enddate": "end_date", "status": "status", "ipaddress": "ip_address",
+    "progress": "progress", "durationinseconds": "duration_seconds", "duration": "duration_seconds",
+    "finished": "finished", "responseid": "response_id",
+}
+_ROLES = ("response_id", "status", "finished", "progress", "ip_address", "start_date", "end_date", "duration_seconds")
+
+_BOOLS = {"true", "false", "1", "0", ""}
+_RESPONSE_ID = re.compile(r"^R_[A-Za-z0-9]+$")
+_EXCEL_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{2,4}( \d{1,2}:\d{2}(:\d{2})?( [AP]M)?)?$")
+_IMPORTID_VALUE = re.compile(r"""['"]ImportId['"]\s*:\s*['"]([^'"]*)['"]""")
+
+
+def _looks_like_label_row(record: list[str], names: list[str]) -> bool:
+    """True when a row under the names reads like question texts/labels rather than a response."""
+    data = label = 0
+    for i, name in enumerate(names):
+        if i >= len(record):
+            break
+        v = record[i].strip()
+        if not v:
+            continue
+        role = _ROLE_BY_NAME.get(cols.norm(name))
+        if role == "response_id":
+            ok = bool(_RESPONSE_ID.match(v))
+        elif role in ("start_date", "end_date") or cols.norm(name) == "recordeddate":
+            ok = v[:1].isdigit()
+        elif role == "finished":
+            ok = v.casefold() in _BOOLS
+        elif role in ("progress", "duration_seconds"):
+            ok = v.replace(".", "", 1).isdigit()
+        else:
+            continue
+        data += ok
+        label += not ok
+    if data or label:
+        return label > data
+    same = sum(1 for a, b in zip(record, names) if a.strip() and a.strip() == b.strip())
+    filled = sum(1 for a in record if a.strip())
+    return filled > 0 and same * 2 >= filled
+
+
+def _layout(table: Table) -> tuple[list[str], int, str, list[str] | None]:
+    """(column names, number of header rows, variant words, ImportIds or None)."""
+    recs = table.records
+    if is_legacy_header(recs[0]) and len(recs) > 1:
+        row1, row2 = recs[0], recs[1]
+        names = [
+            (row2[i] if i < len(row2) and _V_NAME.match(n.strip()) else n) for i, n in enumerate(row1)
+        ]
+        return names, 2, "legacy export (V1..Vn, 2 header rows)", None
+    names = list(recs[0])
+    for idx in (2, 1):
+        if len(recs) > idx:
+            style = is_importid_row(recs[idx])
+            if style:
+                ids = []
+                for c in recs[idx]:
+                    m = _IMPORTID_VALUE.search(c)
+                    ids.append(m.group(1) if m else "")
+                if style == "dict":
+                    variant = f"2016-17 Insights export ({idx + 1} header rows, Python-dict ImportIds)"
+                else:
+                    variant = f"export ({idx + 1} header rows, JSON ImportIds)"
+                return names, idx + 1, variant, ids
+    n = 1
+    while n < 3 and len(recs) > n and _looks_like_label_row(recs[n], names):
+        n += 1
+    return names, n, f"export ({n} header row{'s' if n != 1 else ''}, no ImportId row)", None
+
+
+def read_table(table: Table, *, code_column: str | None = None, worker_column: str | None = None) -> QualtricsExport:
+    path = table.path
+    kind = kind_of(table)
+    if kind != "qualtrics":
+        raise InputError(f"{path} looks like an MTurk batch results file, not a Qualtrics export; pass it with --mturk.")
+    raw_names, header_rows, variant, import_ids = _layout(table)
+    recs = table.records
+    data_idx = [i for i in range(header_rows, len(recs)) if not is_blank(recs[i])]
+    if not data_idx:
+        raise InputError(f"{path} has header rows but no responses; export the survey again once responses exist.")
+
+    # Trailing unnamed columns with nothing in them come from a comma at the end of every line.
+    ncols = len(raw_names)
+    while ncols and not raw_names[ncols - 1].strip() and all(
+        len(recs[i]) < ncols or not recs[i][ncols - 1].strip() for i in data_idx
+    ):
+        ncols -= 1
+    trailing_comma = ncols < len(raw_names)
+    names, notes = unique_names(raw_names[:ncols])
+    warnings = list(notes)
+
+    rows: list[list[str]] = []
+    for i in data_idx:
+        rec = recs[i]
+        if len(rec) != ncols:
+            if len(rec) < ncols:
+                rec = rec + [""] * (ncols - len(rec))
+            elif any(c.strip() for c in rec[ncols:]):
+                raise InputError(
+                    f"{path}: row {i + 1} has {len(rec)} cells but the header has {ncols} columns; "
+                    "the file may be damaged (an unquoted comma?), so use the original download."
+                )
+            else:
+                rec = rec[:ncols]
+        rows.append(rec)
+
+    # Which column plays which role: ImportIds first (they never change with the language), then names.
+    role_idx: dict[str, int] = {}
+    if import_ids:
+        for j, iid in enumerate(import_ids[:ncols]):
+            role = _ROLE_BY_IMPORTID.get(iid.casefold())
+            if role and role not in role_idx:
+                role_idx[role] = j
+    for j, name in enumerate(names):
+        role = _ROLE_BY_NAME.get(cols.norm(name))
+        if role and role not in role_idx:
+            role_idx[role] = j
+
+    index = {n: j for j, n in enumerate(names)}
+
+    def values(col: str):
+        j = index[col]
+        return (r[j] for r in rows)
+
+    if code_column is not None:
+        code_det = cols.Detected(cols.resolve_override(path, names, code_column, "--code-column"), ())
+    else:
+        code_det = cols.qualtrics_code(names, values)
+    if worker_column is not None:
+        worker_det = cols.Detected(cols.resolve_override(path, names, worker_column, "--worker-column"), ())
+    else:
+        worker_det = cols.qualtrics_worker([n for n in names if n != code_det.column], values)
+    for det in (code_det, worker_det):
+        if det.note:
+            warnings.append(det.note)
+
+    code_j = index[code_det.column] if code_det.column else None
+    worker_j = index[worker_det.column] if worker_det.column else None
+    role_j = [role_idx.get(r) for r in _ROLES]
+    responses = []
+    for i, rec in zip(data_idx, rows):
+        named = [rec[j] if j is not None else "" for j in role_j]
+        responses.append(
+            Response(
+                SourceRef(path, i + 1),
+                *named,
+                rec[code_j] if code_j is not None else "",
+                rec[worker_j] if worker_j is not None else "",
+                frozen_mapping(dict(zip(names, rec))),
+            )
+        )
+
+    if code_j is not None:
+        w = cols.damaged_codes(((i + 1, r[code_j]) for i, r in zip(data_idx, rows)), code_det.column, path)
+        if w:
+            warnings.append(w)
+
+    excel = False
+    fin = role_idx.get("finished")
+    if fin is not None and any(r[fin] in ("TRUE", "FALSE") for r in rows):
+        excel = True
+    sd = role_idx.get("start_date")
+    if sd is not None and any(_EXCEL_DATE.match(r[sd]) for r in rows[:50]):
+        excel = True
+
+    kind_word = "TSV" if table.delimiter == "\t" else "CSV"
+    qualifiers = [f"{table.encoding}{' with BOM' if table.bom else ''}"]
+    if table.delimiter not in (",", "\t"):
+        qualifiers.append(f"{table.delimiter_name}-separated")
+    if trailing_comma:
+        qualifiers.append("trailing comma on every line")
+    if excel:
+        qualifiers.append("re-saved by Excel")
+    fmt = f"Qualtrics {kind_word} {variant}; {', '.join(qualifiers)}"
+
+    return QualtricsExport(
+        path=path,
+        format=fmt,
+        columns=tuple(names),
+        code_column=code_det.column,
+        worker_column=worker_det.column,
+        code_candidates=code_det.candidates,
+        worker_candidates=worker_det.candidates,
+        responses=tuple(responses),
+        warnings=tuple(warnings),
+    )
+
+
+def read_qualtrics_csv(path: str | os.PathLike, *, code_column: str | None = None, worker_column: str | None = None) -> QualtricsExport:
+    return read_table(load_table(path), code_column=code_column, worker_column=worker_column)
