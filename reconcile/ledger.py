@@ -1,0 +1,351 @@
+"""The ledger: a SQLite journal of every side effect, so that nothing is ever done twice.
+
+Each action is identified by a content key (endpoint, HIT, assignment, worker, kind, amount,
+purpose) - not by the plan file's name or hash, so re-sorting or editing other rows of a plan,
+or moving it, never makes a finished action look new. Before a call the action is recorded as
+`intent` (committed); after the call its outcome replaces it: `done`, `already_done` or `failed`.
+An `intent` with no outcome means the process died mid-call: the executor must then ask the
+service what happened before trying again.
+
+Amounts are stored as text ("1.50"). Nothing secret is stored: no credentials, no request
+tokens (they are re-derived from the key when needed).
+
+WAL mode and one short transaction per write; a single connection shared by the executor's
+threads behind a lock (SQLite serialises writers anyway, and this avoids "database is locked").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import InputError
+
+SCHEMA_VERSION = "1"
+
+STATES = ("intent", "done", "already_done", "failed")
+FINISHED = ("done", "already_done")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS actions (
+    key TEXT PRIMARY KEY,
+    endpoint TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    hit_id TEXT NOT NULL,
+    assignment_id TEXT NOT NULL,
+    worker_id TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    state TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS actions_assignment ON actions (assignment_id);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    key TEXT NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    plan_path TEXT NOT NULL,
+    plan_digest TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT ''
+);
+"""
+
+
+def default_ledger_path(plan_path: str | os.PathLike) -> Path:
+    """reconcile-plan.csv -> reconcile-plan.ledger.sqlite, beside the plan."""
+    p = Path(plan_path)
+    return p.with_name(p.stem + ".ledger.sqlite")
+
+
+def endpoint_identity(url: str) -> str:
+    """The endpoint as stored in keys: the URL without any user:password part or trailing slash.
+
+    Part of every key, so a rehearsal against a local emulator or the sandbox never makes a
+    production payment look done.
+    """
+    parts = urlsplit(url.strip())
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme.lower(), netloc.lower(), parts.path.rstrip("/"), "", ""))
+
+
+def action_key(
+    *, endpoint: str, kind: str, hit_id: str, assignment_id: str, worker_id: str, amount: str, purpose: str
+) -> str:
+    """The content key of one action. Readable on purpose: it is what `reconcile ledger` shows."""
+    if not kind:
+        raise ValueError("kind must not be empty")
+    return "|".join((endpoint_identity(endpoint), kind, hit_id, assignment_id, worker_id, amount, purpose))
+
+
+def request_token(key: str) -> str:
+    """The UniqueRequestToken for an action: a hash of its key, 64 hex characters (MTurk allows 1-64).
+
+    Deterministic, so a retry - in this process or after a crash - sends the very same token and
+    MTurk refuses to pay twice (within its 24-hour memory; the ListBonusPayments check covers the rest).
+    """
+    return hashlib.sha256(("reconcile-bonus-v1\x1f" + key).encode("utf-8")).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    key: str
+    endpoint: str
+    kind: str
+    hit_id: str
+    assignment_id: str
+    worker_id: str
+    amount: str
+    purpose: str
+    state: str
+    detail: str
+    attempts: int
+    first_at: str
+    updated_at: str
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED
+
+
+@dataclass(frozen=True)
+class LedgerEvent:
+    at: str
+    key: str
+    event: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class LedgerRun:
+    id: int
+    started_at: str
+    finished_at: str | None
+    plan_path: str
+    plan_digest: str
+    endpoint: str
+    summary: str
+
+
+_ENTRY_COLUMNS = (
+    "key, endpoint, kind, hit_id, assignment_id, worker_id, amount, purpose, state, detail, attempts, first_at, updated_at"
+)
+
+
+class Ledger:
+    """Open with `Ledger.open(path)`; use as a context manager or call `close()`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, is_new: bool) -> None:
+        self.path = path
+        self._conn = conn
+        self._lock = threading.RLock()
+        self.is_new = is_new  # no action had ever been recorded when it was opened
+
+    # ------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, *, create: bool = True) -> "Ledger":
+        p = Path(path)
+        if not create and not p.is_file():
+            raise InputError(f"{p}: no such ledger.", hint="Nothing has been executed with this plan yet (or pass --ledger FILE).")
+        if p.exists() and not p.is_file():
+            raise InputError(f"{p}: the ledger path is not a file.")
+        if create and not p.parent.is_dir():
+            raise InputError(f"{p.parent}: the ledger's folder does not exist.")
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, one short transaction per write.
+            conn = sqlite3.connect(str(p), timeout=30.0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a killed process (the SIGKILL case); FULL also survives
+            # power loss, which is worth one fsync per write when money moves.
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.executescript(_SCHEMA)
+            row = conn.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()
+            if row is None:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+                conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('created_at', ?)", (_now(),))
+                conn.execute("COMMIT")
+            elif row[0] != SCHEMA_VERSION:
+                conn.close()
+                raise InputError(f"{p}: ledger schema version {row[0]} is not supported (expected {SCHEMA_VERSION}).")
+            (count,) = conn.execute("SELECT COUNT(*) FROM actions").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{p}: not a usable reconcile ledger ({exc}).") from None
+        return cls(p, conn, is_new=count == 0)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ reading
+
+    def get(self, key: str) -> LedgerEntry | None:
+        with self._lock:
+            row = self._conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM actions WHERE key=?", (key,)).fetchone()
+        return LedgerEntry(*row) if row else None
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, LedgerEntry]:
+        wanted = list(dict.fromkeys(keys))
+        out: dict[str, LedgerEntry] = {}
+        with self._lock:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in self._conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM actions WHERE key IN ({marks})", chunk):
+                    out[row[0]] = LedgerEntry(*row)
+        return out
+
+    def entries(self) -> list[LedgerEntry]:
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM actions ORDER BY first_at, key").fetchall()
+        return [LedgerEntry(*r) for r in rows]
+
+    def events(self, key: str | None = None) -> list[LedgerEvent]:
+        with self._lock:
+            if key is None:
+                rows = self._conn.execute("SELECT at, key, event, detail FROM events ORDER BY id").fetchall()
+            else:
+                rows = self._conn.execute("SELECT at, key, event, detail FROM events WHERE key=? ORDER BY id", (key,)).fetchall()
+        return [LedgerEvent(*r) for r in rows]
+
+    def runs(self) -> list[LedgerRun]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, started_at, finished_at, plan_path, plan_digest, endpoint, summary FROM runs ORDER BY id"
+            ).fetchall()
+        return [LedgerRun(*r) for r in rows]
+
+    # ------------------------------------------------------------ writing
+
+    def record_intent(
+        self,
+        key: str,
+        *,
+        endpoint: str,
+        kind: str,
+        hit_id: str,
+        assignment_id: str,
+        worker_id: str,
+        amount: str,
+        purpose: str,
+    ) -> LedgerEntry:
+        """Journal that a call for this action is about to be made (committed before returning).
+
+        A finished action stays finished: recording intent for it is refused (the caller has a bug).
+        """
+        now = _now()
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._conn.execute("SELECT state FROM actions WHERE key=?", (key,)).fetchone()
+                if row is not None and row[0] in FINISHED:
+                    raise RuntimeError(f"action {key} is already {row[0]}; refusing to record a new attempt")
+                if row is None:
+                    self._conn.execute(
+                        "INSERT INTO actions (key, endpoint, kind, hit_id, assignment_id, worker_id, amount, purpose,"
+                        " state, detail, attempts, first_at, updated_at) VALUES (?,?,?,?,?,?,?,?,'intent','',1,?,?)",
+                        (key, endpoint_identity(endpoint), kind, hit_id, assignment_id, worker_id, amount, purpose, now, now),
+                    )
+                else:
+                    self._conn.execute(
+                        "UPDATE actions SET state='intent', attempts=attempts+1, updated_at=? WHERE key=?", (now, key)
+                    )
+                self._conn.execute("INSERT INTO events (at, key, event, detail) VALUES (?,?,'intent','')", (now, key))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        entry = self.get(key)
+        assert entry is not None
+        return entry
+
+    def record_outcome(
+        self,
+        key: str,
+        state: str,
+        detail: str = "",
+        *,
+        endpoint: str | None = None,
+        kind: str = "",
+        hit_id: str = "",
+        assignment_id: str = "",
+        worker_id: str = "",
+        amount: str = "",
+        purpose: str = "",
+    ) -> None:
+        """Journal an outcome. For an action with no intent yet (found done by a pre-check), the
+        descriptive fields create its row."""
+        if state not in ("done", "already_done", "failed"):
+            raise ValueError(f"unknown outcome {state!r}")
+        now = _now()
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._conn.execute("SELECT state FROM actions WHERE key=?", (key,)).fetchone()
+                if row is None:
+                    if endpoint is None:
+                        raise RuntimeError(f"outcome for unknown action {key}")
+                    self._conn.execute(
+                        "INSERT INTO actions (key, endpoint, kind, hit_id, assignment_id, worker_id, amount, purpose,"
+                        " state, detail, attempts, first_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,0,?,?)",
+                        (key, endpoint_identity(endpoint), kind, hit_id, assignment_id, worker_id, amount, purpose, state, detail, now, now),
+                    )
+                elif row[0] in FINISHED and state == "failed":
+                    # Never downgrade a finished action: a late failure of a retry does not undo it.
+                    pass
+                else:
+                    self._conn.execute(
+                        "UPDATE actions SET state=?, detail=?, updated_at=? WHERE key=?", (state, detail, now, key)
+                    )
+                self._conn.execute("INSERT INTO events (at, key, event, detail) VALUES (?,?,?,?)", (now, key, state, detail))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def start_run(self, *, plan_path: str, plan_digest: str, endpoint: str) -> int:
+        with self._lock:
+            cur = self._conn.execute(
+                "INSERT INTO runs (started_at, plan_path, plan_digest, endpoint) VALUES (?,?,?,?)",
+                (_now(), plan_path, plan_digest, endpoint_identity(endpoint)),
+            )
+            return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, summary: str) -> None:
+        with self._lock:
+            self._conn.execute("UPDATE runs SET finished_at=?, summary=? WHERE id=?", (_now(), summary, run_id))

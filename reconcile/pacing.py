@@ -1,0 +1,162 @@
+"""Pacing for calls to a throttled service: a thread-safe token bucket whose rate adapts (AIMD),
+and exponential backoff with full jitter.
+
+MTurk throttles bursts ("Rate exceeded") at rates users report as low as 1-3 calls per second,
+and boto3's own retries give up after a few attempts. So the executor paces itself: every call
+first takes a token; a throttled answer cuts the rate multiplicatively, and each success lets it
+creep back up towards the configured ceiling. Stdlib only; no I/O besides sleeping.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from typing import Callable
+
+
+class TokenBucket:
+    """Hands out tokens at `rate` per second with at most `burst` saved up.
+
+    `acquire()` reserves the next token under a lock and sleeps outside it, so N threads calling
+    it concurrently are spread out evenly instead of waking together.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float = 1.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        if burst < 1:
+            raise ValueError("burst must be at least 1")
+        self._rate = float(rate)
+        self._burst = float(burst)
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tokens = float(burst)
+        self._last = clock()
+
+    @property
+    def rate(self) -> float:
+        return self._rate
+
+    def set_rate(self, rate: float) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        with self._lock:
+            self._refill(self._clock())
+            self._rate = float(rate)
+
+    def _refill(self, now: float) -> None:
+        elapsed = max(0.0, now - self._last)
+        self._tokens = min(self._burst, self._tokens + elapsed * self._rate)
+        self._last = now
+
+    def reserve(self) -> float:
+        """Take a token now (possibly going into debt); return how long the caller must wait."""
+        with self._lock:
+            now = self._clock()
+            self._refill(now)
+            self._tokens -= 1.0
+            if self._tokens >= 0:
+                return 0.0
+            # A negative balance is a queue of reservations: the caller waits until it is repaid.
+            return -self._tokens / self._rate
+
+    def acquire(self) -> float:
+        """Block until a token is available; return the seconds waited."""
+        wait = self.reserve()
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+
+class AdaptivePacer:
+    """A TokenBucket whose rate follows additive-increase / multiplicative-decrease.
+
+    - `on_throttle()`: rate *= `decrease` (not below `min_rate`). Several threads usually hit the
+      same throttling burst together; one cut per `cooldown` window keeps them from collapsing
+      the rate to the floor for a single overload.
+    - `on_success()`: rate += `increase` (not above `max_rate`), so it creeps back up.
+    """
+
+    def __init__(
+        self,
+        max_rate: float,
+        *,
+        min_rate: float = 0.2,
+        decrease: float = 0.8,
+        increase: float | None = None,
+        burst: float | None = None,
+        cooldown: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if max_rate <= 0:
+            raise ValueError("max_rate must be positive")
+        if not 0 < decrease < 1:
+            raise ValueError("decrease must be between 0 and 1")
+        self.max_rate = float(max_rate)
+        self.min_rate = min(float(min_rate), self.max_rate)
+        self.decrease = decrease
+        # Recover from one cut in roughly 50 successes (the ceiling grows with the rate, so the
+        # recovery takes about the same wall time at 3/s and at 100/s).
+        self.increase = increase if increase is not None else max(self.max_rate * 0.004, 0.01)
+        # A burst of 1 at low rates; a few tokens at high rates smooth scheduling jitter.
+        burst = burst if burst is not None else max(1.0, min(self.max_rate / 20.0, 5.0))
+        self.cooldown = cooldown if cooldown is not None else 0.5
+        self._clock = clock
+        self._bucket = TokenBucket(self.max_rate, burst, clock=clock, sleep=sleep)
+        self._lock = threading.Lock()
+        self._last_cut = float("-inf")
+        self.throttled = 0
+        self.successes = 0
+
+    @property
+    def rate(self) -> float:
+        return self._bucket.rate
+
+    def acquire(self) -> float:
+        return self._bucket.acquire()
+
+    def on_success(self) -> None:
+        with self._lock:
+            self.successes += 1
+            rate = self._bucket.rate
+            if rate < self.max_rate:
+                self._bucket.set_rate(min(self.max_rate, rate + self.increase))
+
+    def on_throttle(self) -> bool:
+        """Record a throttled call; return True when this one cut the rate."""
+        with self._lock:
+            self.throttled += 1
+            now = self._clock()
+            if now - self._last_cut < self.cooldown:
+                return False
+            self._last_cut = now
+            self._bucket.set_rate(max(self.min_rate, self._bucket.rate * self.decrease))
+            return True
+
+
+def backoff_delay(
+    attempt: int,
+    *,
+    base: float = 0.2,
+    cap: float = 20.0,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds to wait before retry number `attempt` (0-based): full jitter, uniform(0, min(cap, base*2^n)).
+
+    Full jitter spreads retrying threads apart, which matters when they all failed together.
+    """
+    if attempt < 0:
+        raise ValueError("attempt must be >= 0")
+    ceiling = min(cap, base * (2.0 ** min(attempt, 30)))
+    r = rng if rng is not None else random
+    return r.uniform(0.0, ceiling)

@@ -1,0 +1,146 @@
+"""Token bucket, adaptive rate (AIMD) and backoff with jitter: deterministic with a fake clock."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconcile.pacing import AdaptivePacer, TokenBucket, backoff_delay
+
+
+class FakeClock:
+    """A clock that only moves when someone sleeps on it (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self.lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.now += seconds
+
+
+def test_bucket_spaces_calls_at_the_rate():
+    clock = FakeClock()
+    bucket = TokenBucket(5.0, burst=1, clock=clock, sleep=clock.sleep)
+    waits = [bucket.acquire() for _ in range(11)]
+    assert waits[0] == 0.0
+    # 11 tokens at 5/s with one saved up: the 11th comes 2 seconds after the start.
+    assert clock.now == pytest.approx(2.0)
+    assert all(w == pytest.approx(0.2) for w in waits[1:])
+
+
+def test_bucket_burst_then_rate():
+    clock = FakeClock()
+    bucket = TokenBucket(10.0, burst=3, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        assert bucket.acquire() == 0.0
+    assert bucket.acquire() == pytest.approx(0.1)
+
+
+def test_bucket_refills_while_idle_but_not_beyond_burst():
+    clock = FakeClock()
+    bucket = TokenBucket(2.0, burst=2, clock=clock, sleep=clock.sleep)
+    bucket.acquire(), bucket.acquire()
+    clock.sleep(100.0)
+    assert bucket.acquire() == 0.0
+    assert bucket.acquire() == 0.0
+    assert bucket.acquire() == pytest.approx(0.5)
+
+
+def test_bucket_rejects_nonsense():
+    with pytest.raises(ValueError):
+        TokenBucket(0)
+    with pytest.raises(ValueError):
+        TokenBucket(1, burst=0.5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rate=st.floats(0.5, 500), burst=st.integers(1, 10), n=st.integers(1, 200))
+def test_bucket_never_exceeds_rate_plus_burst(rate, burst, n):
+    """Over any run, n tokens take at least (n - burst) / rate seconds."""
+    clock = FakeClock()
+    bucket = TokenBucket(rate, burst=burst, clock=clock, sleep=clock.sleep)
+    for _ in range(n):
+        bucket.acquire()
+    assert clock.now >= (n - burst) / rate - 1e-9
+
+
+def test_bucket_under_threads_hands_out_each_slot_once():
+    bucket = TokenBucket(200.0, burst=1)
+    start = time.monotonic()
+    threads = [threading.Thread(target=lambda: [bucket.acquire() for _ in range(10)]) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # 80 tokens at 200/s with one saved: at least 79/200 s, however the threads interleave.
+    assert time.monotonic() - start >= 79 / 200 - 0.01
+
+
+def test_pacer_cuts_on_throttle_and_creeps_back():
+    clock = FakeClock()
+    pacer = AdaptivePacer(10.0, decrease=0.5, increase=0.5, cooldown=1.0, clock=clock, sleep=clock.sleep)
+    assert pacer.rate == 10.0
+    assert pacer.on_throttle() is True
+    assert pacer.rate == pytest.approx(5.0)
+    # A second throttle in the same burst (within the cooldown) does not cut again.
+    assert pacer.on_throttle() is False
+    assert pacer.rate == pytest.approx(5.0)
+    clock.sleep(1.5)
+    assert pacer.on_throttle() is True
+    assert pacer.rate == pytest.approx(2.5)
+    for _ in range(5):
+        pacer.on_success()
+    assert pacer.rate == pytest.approx(5.0)
+    for _ in range(100):
+        pacer.on_success()
+    assert pacer.rate == 10.0  # never above the ceiling
+    assert pacer.throttled == 3
+
+
+def test_pacer_never_below_floor():
+    clock = FakeClock()
+    pacer = AdaptivePacer(3.0, min_rate=0.5, cooldown=0.0, clock=clock, sleep=clock.sleep)
+    for _ in range(100):
+        clock.sleep(0.01)
+        pacer.on_throttle()
+    assert pacer.rate == pytest.approx(0.5)
+
+
+@settings(max_examples=100, deadline=None)
+@given(events=st.lists(st.booleans(), max_size=300), max_rate=st.floats(0.5, 200))
+def test_pacer_rate_stays_within_bounds(events, max_rate):
+    clock = FakeClock()
+    pacer = AdaptivePacer(max_rate, clock=clock, sleep=clock.sleep)
+    for throttled in events:
+        clock.sleep(0.3)
+        pacer.on_throttle() if throttled else pacer.on_success()
+        assert pacer.min_rate - 1e-9 <= pacer.rate <= max_rate + 1e-9
+
+
+@settings(max_examples=200, deadline=None)
+@given(attempt=st.integers(0, 100), base=st.floats(0.001, 5), cap=st.floats(0.01, 60), seed=st.integers(0, 10**6))
+def test_backoff_is_jittered_within_the_exponential_ceiling(attempt, base, cap, seed):
+    d = backoff_delay(attempt, base=base, cap=cap, rng=random.Random(seed))
+    assert 0.0 <= d <= min(cap, base * 2.0 ** min(attempt, 30)) + 1e-12
+
+
+def test_backoff_grows_and_jitters():
+    rng = random.Random(1)
+    early = [backoff_delay(0, base=1.0, cap=100, rng=rng) for _ in range(200)]
+    late = [backoff_delay(5, base=1.0, cap=100, rng=rng) for _ in range(200)]
+    assert max(early) <= 1.0
+    assert sum(late) / len(late) > 5 * sum(early) / len(early)
+    assert len(set(round(x, 6) for x in late)) > 150  # really random, not a fixed schedule
+    with pytest.raises(ValueError):
+        backoff_delay(-1)
