@@ -1,1 +1,81 @@
-"""`reconcile match`."""
+"""`reconcile match`: decide every assignment and write the plan the PI reviews."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from . import app
+
+
+@app.command()
+def match(
+    qualtrics: str = typer.Option(..., "--qualtrics", metavar="FILE_OR_SURVEY_ID", help="Qualtrics export file (CSV/TSV, any variant), or a survey ID SV_... to fetch through the API (needs QUALTRICS_API_TOKEN)."),
+    mturk: List[Path] = typer.Option([], "--mturk", metavar="FILE", help="MTurk batch results CSV; repeat for several batches."),
+    mturk_hit: List[str] = typer.Option([], "--mturk-hit", metavar="HITID", help="Also list this HIT's assignments through the MTurk API; repeatable."),
+    mturk_batch: List[str] = typer.Option([], "--mturk-batch", metavar="BATCHID", help="Also list the assignments of this requester-website batch through the API; repeatable."),
+    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="MTurk endpoint for --mturk-hit/--mturk-batch, e.g. a local `reconcile emulator mturk`."),
+    sandbox: bool = typer.Option(False, "--sandbox", help="List --mturk-hit/--mturk-batch in the MTurk sandbox."),
+    production: bool = typer.Option(False, "--production", help="List --mturk-hit/--mturk-batch in real MTurk (read-only here)."),
+    datacenter: Optional[str] = typer.Option(None, "--datacenter", metavar="DC", help="Qualtrics datacenter ID (e.g. ca1) or base URL, for a survey ID."),
+    plan: Path = typer.Option(Path("reconcile-plan.csv"), "--plan", help="Where to write the plan CSV (a .responses.csv sidecar is written beside it)."),
+    report: Path = typer.Option(Path("reconcile-report.xlsx"), "--report", help="Where to write the workbook for the PI."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object of counts on stdout (messages go to stderr)."),
+    rules: Optional[Path] = typer.Option(None, "--rules", metavar="FILE", help="TOML rules file: opt-in reject rules with feedback, flag thresholds (see sample_data/rules.example.toml)."),
+    bonus: Optional[str] = typer.Option(None, "--bonus", metavar="EXPR", help="Bonus per approved assignment: an amount (0.50), a Qualtrics column (score), or arithmetic over columns (score / 100 * 2). Rounded to cents, half-up."),
+    max_bonus: Optional[str] = typer.Option(None, "--max-bonus", metavar="AMOUNT", help="Cap each bonus at this amount (capped rows are flagged)."),
+    code_column: Optional[str] = typer.Option(None, "--code-column", metavar="COL", help="Qualtrics completion-code column, when detection is ambiguous."),
+    mturk_code_column: Optional[str] = typer.Option(None, "--mturk-code-column", metavar="COL", help="MTurk column holding the code (default: detected, usually Answer.surveycode)."),
+    worker_column: Optional[str] = typer.Option(None, "--worker-column", metavar="COL", help="Qualtrics column holding the worker ID (captured or typed)."),
+) -> None:
+    """Match completion codes and decide every assignment: approve, reject (only by opt-in rules),
+    review (a person decides; suggestions in `detail`) or skip (already done on MTurk).
+
+    Writes the plan CSV and the workbook; nothing is paid. Exit 0 when the plan was written.
+    """
+    from ..study import run_match
+
+    summary = run_match(
+        qualtrics,
+        [str(p) for p in mturk],
+        hit_ids=tuple(mturk_hit),
+        batch_ids=tuple(mturk_batch),
+        endpoint_url=endpoint_url,
+        sandbox=sandbox,
+        production=production,
+        datacenter=datacenter,
+        plan_path=plan,
+        report_path=report,
+        rules_path=rules,
+        bonus=bonus,
+        max_bonus=max_bonus,
+        code_column=code_column,
+        mturk_code_column=mturk_code_column,
+        worker_column=worker_column,
+    )
+    if json_output:
+        typer.echo(json.dumps(summary.counts))
+        return
+    typer.echo(format_summary(summary))
+
+
+def format_summary(summary) -> str:
+    c = summary.counts
+    d = c["decisions"]
+    r = c["responses"]
+    lines = [
+        f"{c['assignments']} assignments: {d['approve']} approve, {d['reject']} reject, {d['review']} review, {d['skip']} skip.",
+        f"Qualtrics responses: {r['matched']} matched, {r['unmatched']} unmatched, {r['excluded']} excluded.",
+        "Reasons: " + ", ".join(f"{k} {v}" for k, v in c["reasons"].items()) + ".",
+    ]
+    lines += [f"warning: {w}" for w in summary.plan.warnings]
+    lines.append(f"Plan written to {summary.plan_path} (responses: {summary.responses_path}).")
+    if summary.report_path is not None:
+        lines.append(f"Next: open {summary.report_path}; decide the {d['review']} review row(s) by editing `decision` in the plan;")
+    else:
+        lines.append(f"Next: decide the {d['review']} review row(s) by editing `decision` in {summary.plan_path};")
+    lines.append(f"then run `reconcile pay {summary.plan_path}` (a dry run) and add --execute to pay.")
+    return "\n".join(lines)

@@ -1,0 +1,156 @@
+"""`reconcile match` as a library call: load both sides, match, write the plan and the workbook.
+
+Everything a user can get wrong (rules file, --bonus, --max-bonus, endpoint flags) is checked
+before any input is read, and every output is written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .errors import InputError
+from .models import MTurkInput, Plan, QualtricsExport
+
+DEFAULT_PLAN = "reconcile-plan.csv"
+DEFAULT_REPORT = "reconcile-report.xlsx"
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class MatchSummary:
+    plan: Plan
+    plan_path: Path
+    responses_path: Path
+    report_path: Path | None  # None when the workbook was not written
+    counts: dict  # what --json prints: assignments, decisions, reasons, responses
+
+
+def describe_inputs(export: QualtricsExport, mturk: MTurkInput) -> tuple[str, ...]:
+    """Plan.inputs: one line per input file with its row count and the columns used."""
+    lines = [
+        f"{export.path}: {export.format}; {len(export.responses)} responses; code column "
+        f"{export.code_column or '(none)'}; worker column {export.worker_column or '(none)'}"
+    ]
+    for b in mturk.batches:
+        lines.append(f"{b.path}: {b.format}; {len(b.assignments)} rows; code column {b.code_column or '(none)'}")
+    if mturk.duplicates:
+        same = sum(d.identical for d in mturk.duplicates)
+        lines.append(
+            f"{len(mturk.duplicates)} batch row(s) repeat an assignment already read "
+            f"({same} identical, {len(mturk.duplicates) - same} conflicting); {len(mturk.assignments)} unique assignments"
+        )
+    return tuple(lines)
+
+
+def run_match(
+    qualtrics: str,
+    mturk: Sequence[str] = (),
+    *,
+    hit_ids: Sequence[str] = (),
+    batch_ids: Sequence[str] = (),
+    endpoint_url: str | None = None,
+    sandbox: bool = False,
+    production: bool = False,
+    datacenter: str | None = None,
+    plan_path: str | os.PathLike = DEFAULT_PLAN,
+    report_path: str | os.PathLike | None = DEFAULT_REPORT,
+    rules_path: str | os.PathLike | None = None,
+    bonus: str | None = None,
+    max_bonus: str | None = None,
+    code_column: str | None = None,
+    mturk_code_column: str | None = None,
+    worker_column: str | None = None,
+    now: datetime | None = None,
+    show_progress: bool = True,
+    log: Callable[[str], None] = _stderr,
+) -> MatchSummary:
+    """Match a Qualtrics export against MTurk batch results; write the plan (+ responses sidecar) and workbook."""
+    from . import sources
+    from .bonus import parse_bonus, parse_max_bonus
+    from .importers import require_columns
+    from .match import match
+    from .plan import build_plan, summarize
+    from .planfile import write_plan
+    from .rules import load_rules
+
+    # Cheap checks first, so a typo in an option never costs a long download.
+    rules = load_rules(rules_path)
+    cap = parse_max_bonus(max_bonus)
+    if bonus is not None:
+        parse_bonus(bonus)  # syntax only; column names are checked against the export below
+    if not mturk and not hit_ids and not batch_ids:
+        raise InputError("no MTurk input given.", hint="Pass --mturk BATCH.csv (or --mturk-hit / --mturk-batch).")
+    endpoint = None
+    if hit_ids or batch_ids:
+        from .endpoints import resolve_mturk_endpoint
+
+        endpoint = resolve_mturk_endpoint(endpoint_url, sandbox, production)
+
+    if show_progress:
+        log(f"reading Qualtrics {qualtrics} ...")
+    export = sources.load_qualtrics(
+        str(qualtrics),
+        code_column=code_column,
+        worker_column=worker_column,
+        datacenter=datacenter,
+        show_progress=show_progress,
+    )
+    require_columns(export)
+    if show_progress:
+        log(f"reading MTurk {', '.join(map(str, mturk)) or '(API)'} ...")
+    batches = sources.load_mturk(
+        [str(p) for p in mturk],
+        hit_ids=tuple(hit_ids),
+        batch_ids=tuple(batch_ids),
+        endpoint=endpoint,
+        code_column=mturk_code_column,
+        show_progress=show_progress,
+    )
+    require_columns(batches)
+
+    bonus_expr = None
+    if bonus is not None:
+        bonus_expr = parse_bonus(bonus, export.columns)
+        bonus_expr.check_columns(export.columns, export.path)
+
+    if show_progress:
+        log(f"matching {len(batches.assignments)} assignments against {len(export.responses)} responses ...")
+    result = match(
+        export.responses,
+        batches.assignments,
+        now=now or datetime.now(timezone.utc),
+        rules=rules,
+        duplicates=batches.duplicates,
+    )
+    input_warnings = tuple(export.warnings) + tuple(w for b in batches.batches for w in b.warnings)
+    plan = build_plan(
+        result,
+        export.responses,
+        bonus=bonus_expr,
+        max_bonus=cap,
+        inputs=describe_inputs(export, batches),
+        warnings=input_warnings,
+    )
+
+    plan_path = Path(plan_path)
+    sidecar = write_plan(plan, plan_path)
+    written_report: Path | None = None
+    if report_path is not None:
+        try:
+            from .report import write_workbook
+        except ImportError:
+            log("note: the workbook writer is not available in this version; only the plan CSV was written.")
+        else:
+            if show_progress:
+                log(f"writing {report_path} ...")
+            write_workbook(Path(report_path), plan)
+            written_report = Path(report_path)
+    return MatchSummary(plan, plan_path, sidecar, written_report, summarize(plan))
