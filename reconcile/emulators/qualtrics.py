@@ -333,6 +333,6 @@ def start_qualtrics_emulator(
     """Serve `exports` (one file as `survey_id`, or {survey ID: file}) on 127.0.0.1 in a thread."""
     faults = Faults(throttle, retry_after, server_errors, slow_polls, fail_export, forbidden, bad_request)
     server, state = make_server(exports, token=token, survey_id=survey_id, port=port, faults=faults)
-    thread = threading.Thread(target=server.serve_forever, name="qualtrics-emulator", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="qualtrics-emulator", daemon=True)
     thread.start()
     return RunningQualtricsEmulator(server, thread, state)

@@ -103,11 +103,11 @@ def normalize_date(text: str | None, *, option: str) -> str | None:
             d = date.fromisoformat(t)
             return f"{d.isoformat()}T00:00:00Z"
         dt = datetime.fromisoformat(t.replace("Z", "+00:00"))
-    except ValueError:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError):
         raise InputError(f"{option} {text!r} is not a date like 2020-01-31 or 2020-01-31T13:00:00Z.") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Client:
@@ -151,14 +151,16 @@ class _Client:
                 )
             if attempt == MAX_ATTEMPTS:
                 break
-            wait = backoff * (1 + random.random() * 0.25)
+            retry_after = None
             if resp is not None:
                 retry_after = _retry_after_seconds(resp.headers.get("Retry-After"))
-                if retry_after is not None:
-                    wait = min(retry_after, MAX_RETRY_AFTER_S)
                 resp.close()
-            self._sleep(wait)
-            backoff = min(backoff * 2, MAX_BACKOFF_S)
+            if retry_after is not None:
+                # The server said how long; waiting exactly that is the polite and the fast choice.
+                self._sleep(min(retry_after, MAX_RETRY_AFTER_S))
+            else:
+                self._sleep(backoff * (1 + random.random() * 0.25))
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
         raise ServiceError(
             f"Qualtrics did not answer the request to {what} for {survey_id} after {MAX_ATTEMPTS} attempts: {last_problem}.",
             hint="Try again later; nothing was saved.",
