@@ -2,7 +2,7 @@
 
 Other test modules import from here:
 
-    from tests.emulator_helpers import start_emulator, start_emulator_process, mturk_client, emulator_stats
+    from emulator_helpers import start_emulator, start_emulator_process, mturk_client, emulator_stats
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ DUMMY_SECRET = "emulator-secret-not-real"
 def mturk_client(url: str, **config: Any):
     """A real boto3 MTurk client for the emulator at `url` (dummy credentials, us-east-1).
 
-    Extra keyword arguments go to botocore.config.Config (e.g. retries={"max_attempts": 1},
-    parameter_validation=False).
+    Extra keyword arguments go to botocore.config.Config, e.g. parameter_validation=False, or
+    retries={"total_max_attempts": 1} for no retries at all (botocore's "max_attempts" counts
+    retries only, so max_attempts=1 still sends a request twice).
     """
     import boto3
     from botocore.config import Config
