@@ -23,7 +23,7 @@ from collections import Counter
 
 from ..models import MTurkBatch, MTurkInput, QualtricsExport
 from .columns import detection_error
-from .csvtext import load_table
+from .csvtext import load_table, paused_gc
 from .sniff import kind_of, sniff_kind
 
 __all__ = ["sniff_kind", "read_qualtrics", "read_mturk", "require_columns", "inspect_file"]
@@ -73,7 +73,11 @@ _QUALTRICS_STANDARD = {
 
 def inspect_file(path: str | os.PathLike) -> dict:
     """What a file is and what was found in it (the JSON object `reconcile inspect --json` prints)."""
-    table = load_table(path)
+    with paused_gc():
+        return _inspect(load_table(path))
+
+
+def _inspect(table) -> dict:
     kind = kind_of(table)
     if kind == "qualtrics":
         from .qualtrics_csv import read_table

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 
 from ..errors import InputError
-from ..models import Assignment, DuplicateRow, MTurkBatch, MTurkInput, SourceRef, frozen_mapping
+from ..models import Assignment, DuplicateRow, MTurkBatch, MTurkInput, SourceRef
 from . import columns as cols
-from .csvtext import Table, is_blank, load_table, unique_names
+from .csvtext import RowFields, paused_gc, Table, is_blank, load_table, unique_names
 from .sniff import kind_of
 
 # Assignment attribute -> batch column.
@@ -107,7 +107,7 @@ def read_batch_table(table: Table, *, code_column: str | None = None, worker_col
                 SourceRef(path, i + 1),
                 *named,
                 rec[code_j] if code_j is not None else "",
-                frozen_mapping(dict(zip(names, rec))),
+                RowFields(index, rec),
             )
         )
     if aid_j is None:  # pragma: no cover - kind_of requires AssignmentId
@@ -170,5 +170,6 @@ def read_mturk_csv(paths, *, code_column: str | None = None, worker_column: str 
         paths = [paths]
     if not paths:
         raise InputError("no MTurk batch results file given; pass one or more with --mturk.")
-    batches = [read_batch_table(load_table(p), code_column=code_column, worker_column=worker_column) for p in paths]
+    with paused_gc():
+        batches = [read_batch_table(load_table(p), code_column=code_column, worker_column=worker_column) for p in paths]
     return combine(batches)

@@ -11,9 +11,9 @@ import os
 import re
 
 from ..errors import InputError
-from ..models import QualtricsExport, Response, SourceRef, frozen_mapping
+from ..models import QualtricsExport, Response, SourceRef
 from . import columns as cols
-from .csvtext import Table, is_blank, load_table, unique_names
+from .csvtext import RowFields, paused_gc, Table, is_blank, load_table, unique_names
 from .sniff import _V_NAME, is_importid_row, is_legacy_header, kind_of
 
 # ImportId (modern exports) -> Response attribute.
@@ -172,7 +172,7 @@ def read_table(table: Table, *, code_column: str | None = None, worker_column: s
                 *named,
                 rec[code_j] if code_j is not None else "",
                 rec[worker_j] if worker_j is not None else "",
-                frozen_mapping(dict(zip(names, rec))),
+                RowFields(index, rec),
             )
         )
 
@@ -213,4 +213,5 @@ def read_table(table: Table, *, code_column: str | None = None, worker_column: s
 
 
 def read_qualtrics_csv(path: str | os.PathLike, *, code_column: str | None = None, worker_column: str | None = None) -> QualtricsExport:
-    return read_table(load_table(path), code_column=code_column, worker_column=worker_column)
+    with paused_gc():
+        return read_table(load_table(path), code_column=code_column, worker_column=worker_column)
