@@ -231,6 +231,18 @@ def match(
             continue
         cands = by_code.get(it.key)
         via_text = False
+        # Spreadsheet damage is checked before looking inside text: "12345.0" must not pass as a
+        # sentence around "12345" (the policy is to report damage, never repair it).
+        damage = excel_damage(raw) if cands is None else None
+        if damage:
+            sugg = excel_suggestions(raw)
+            it.review(
+                "excel_damaged_code",
+                f"The code {damage}; it cannot be matched safely." + (_suggest_text(sugg) if sugg else ""),
+                sugg,
+            )
+            it.excel = True
+            continue
         if cands is None:
             toks = [t for t in code_tokens(raw) if t in by_code]
             if len(toks) == 1:
@@ -243,16 +255,6 @@ def match(
                 )
                 continue
         if cands is None:
-            damage = excel_damage(raw)
-            if damage:
-                sugg = excel_suggestions(raw)
-                it.review(
-                    "excel_damaged_code",
-                    f"The code {damage}; it cannot be matched safely." + (_suggest_text(sugg) if sugg else ""),
-                    sugg,
-                )
-                it.excel = True
-                continue
             if looks_like_worker_id(raw):
                 pasted = worker_key(raw)
                 sugg = responses_of_worker(pasted)
