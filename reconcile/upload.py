@@ -1,0 +1,219 @@
+"""The approve/reject CSV the MTurk requester website accepts (Manage > Results > Upload CSV).
+
+It is the batch results file itself, given back: every original row, the same header and column
+order, with `x` in `Approve` or the reason text in `Reject`. Rows with neither are left alone by
+MTurk. The byte layout follows the real uploads in shared/realdata/ielab__CLEF2017_AMT: UTF-8
+without a BOM, every field quoted, CRLF after every record including the last.
+
+The batch files are read here as raw text records (not through the importers) because the upload
+must give back each row exactly as MTurk wrote it, including columns we do not interpret.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .errors import InputError
+from .models import PlanRow
+
+APPROVE_MARK = "x"
+
+
+@dataclass(frozen=True)
+class RawBatch:
+    """One batch results file as raw text records (short rows as they are, not padded)."""
+
+    path: str
+    header: tuple[str, ...]
+    records: tuple[tuple[str, ...], ...]
+    lines: tuple[int, ...]  # CSV record number of each record (header = 1)
+    encoding: str
+    index: dict = field(default_factory=dict, compare=False, repr=False)  # AssignmentId -> record position
+
+    def column(self, name: str) -> int | None:
+        try:
+            return self.header.index(name)
+        except ValueError:
+            return None
+
+    def cell(self, pos: int, name: str) -> str:
+        j = self.column(name)
+        rec = self.records[pos]
+        return rec[j] if j is not None and j < len(rec) else ""
+
+
+def read_batch(path: str | os.PathLike) -> RawBatch:
+    """Read a batch results CSV as raw records. Raises InputError for a file that is not one."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such batch results file.") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read the batch results file ({exc.strerror or exc}).") from None
+    # Excel on Windows may re-save as cp1252; keep the encoding so the upload gives back the same text.
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - cp1252 decodes nearly anything; kept for the odd undefined byte
+        raise InputError(f"{p}: the batch results file is neither UTF-8 nor Windows-1252 text.")
+    if "\x00" in text:
+        raise InputError(f"{p}: this looks like a binary file, not a batch results CSV.")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = tuple(h.strip() for h in next(reader))
+    except StopIteration:
+        raise InputError(f"{p}: the batch results file is empty.") from None
+    except csv.Error as exc:
+        raise InputError(f"{p}: not a readable CSV ({exc}).") from None
+    if "AssignmentId" not in header:
+        raise InputError(f"{p}: not an MTurk batch results file (no AssignmentId column).")
+    records, lines = [], []
+    try:
+        for number, rec in enumerate(reader, start=2):
+            if not any(c.strip() for c in rec):
+                continue
+            records.append(tuple(rec))
+            lines.append(number)
+    except csv.Error as exc:
+        raise InputError(f"{p}: not a readable CSV near record {len(records) + 2} ({exc}).") from None
+    batch = RawBatch(str(p), header, tuple(records), tuple(lines), "utf-8" if encoding == "utf-8-sig" else encoding)
+    j = header.index("AssignmentId")
+    for pos, rec in enumerate(records):
+        if j < len(rec):
+            batch.index.setdefault(rec[j].strip(), pos)
+    return batch
+
+
+@dataclass(frozen=True)
+class UploadFile:
+    batch_path: str
+    out_path: Path
+    approve: int
+    reject: int
+    untouched: int
+
+
+def upload_paths(out: Path, batch_paths: Sequence[str]) -> list[Path]:
+    """OUT.csv for one batch; OUT__<batch stem>.csv for each of several (numbered if stems repeat)."""
+    out = Path(out)
+    if len(batch_paths) == 1:
+        return [out]
+    suffix = out.suffix or ".csv"
+    seen: dict[str, int] = {}
+    paths = []
+    for bp in batch_paths:
+        stem = Path(bp).stem
+        seen[stem] = seen.get(stem, 0) + 1
+        name = f"{out.stem}__{stem}" + (f"_{seen[stem]}" if seen[stem] > 1 else "") + suffix
+        paths.append(out.with_name(name))
+    return paths
+
+
+def upload_text(batch: RawBatch, decisions: dict[str, PlanRow]) -> tuple[str, int, int, int]:
+    """The upload file for one batch: (text, approvals, rejections, rows left alone).
+
+    `decisions` maps AssignmentId -> checked plan row. Rows the plan does not mention, and later
+    duplicates of a row, get neither mark: nothing is done that the PI did not see in the plan.
+    """
+    header = list(batch.header)
+    for col in ("Approve", "Reject"):
+        if col not in header:  # an Excel-edited file may have lost them; MTurk needs both
+            header.append(col)
+    a_col, r_col, id_col = header.index("Approve"), header.index("Reject"), header.index("AssignmentId")
+    width = len(header)
+    buf = io.StringIO()
+    writer = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer.writerow(header)
+    approvals = rejections = untouched = 0
+    done: set[str] = set()
+    for rec in batch.records:
+        row = list(rec) + [""] * (width - len(rec))
+        aid = row[id_col].strip()
+        plan_row = decisions.get(aid) if aid not in done else None
+        done.add(aid)
+        row[a_col] = row[r_col] = ""
+        if plan_row is not None and plan_row.decision == "approve":
+            row[a_col] = APPROVE_MARK
+            approvals += 1
+        elif plan_row is not None and plan_row.decision == "reject":
+            if not is_real_reason(plan_row.feedback):  # plan_check refuses these; never upload one
+                raise InputError(f"{plan_row.source}: refusing to write a reject without a real reason.")
+            row[r_col] = plan_row.feedback.strip()
+            rejections += 1
+        else:
+            untouched += 1
+        writer.writerow(row)
+    return buf.getvalue(), approvals, rejections, untouched
+
+
+MIN_REASON_CHARS = 10
+MAX_REASON_CHARS = 1024  # RequesterFeedback limit
+
+
+def reason_problem(feedback: str) -> str | None:
+    """Why a feedback text is not a real reason to show a rejected worker (None if it is one).
+
+    Workers read this on their record; "x" (which real uploads contain) tells them nothing, so we
+    ask for at least two words and ten characters.
+    """
+    text = (feedback or "").strip()
+    if not text:
+        return "a reject needs feedback: the reason the worker will read"
+    if len(text) < MIN_REASON_CHARS or len(text.split()) < 2:
+        return f"feedback {text!r} is too short to be a real reason (at least two words, {MIN_REASON_CHARS} characters)"
+    if len(text) > MAX_REASON_CHARS:
+        return f"feedback is {len(text)} characters; MTurk accepts at most {MAX_REASON_CHARS}"
+    return None
+
+
+def is_real_reason(feedback: str) -> bool:
+    return reason_problem(feedback) is None
+
+
+def prepare_uploads(
+    out: Path, batches: Sequence[RawBatch], rows: Iterable[PlanRow], row_batch: dict[str, str]
+) -> list[tuple[UploadFile, str, str]]:
+    """Everything to write, computed before anything is written: (file, text, encoding) per batch.
+
+    `row_batch` maps AssignmentId -> the path of the batch the row belongs to.
+    """
+    out = Path(out)
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"{out}: cannot write the upload CSV, folder {parent} does not exist.")
+    if out.is_dir():
+        raise InputError(f"{out}: is a folder; give a file name like approve.csv.")
+    per_batch: dict[str, dict[str, PlanRow]] = {b.path: {} for b in batches}
+    for r in rows:
+        bp = row_batch.get(r.assignment_id)
+        if bp in per_batch:
+            per_batch[bp][r.assignment_id] = r
+    result = []
+    for batch, path in zip(batches, upload_paths(out, [b.path for b in batches])):
+        text, a, rj, u = upload_text(batch, per_batch[batch.path])
+        result.append((UploadFile(batch.path, path, a, rj, u), text, batch.encoding))
+    return result
+
+
+def write_uploads(prepared: list[tuple[UploadFile, str, str]]) -> list[UploadFile]:
+    """Write the prepared files atomically (each one whole or not at all)."""
+    from .atomic import atomic_open
+
+    written = []
+    for info, text, encoding in prepared:
+        try:
+            with atomic_open(info.out_path, "w", encoding=encoding, newline="") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise InputError(f"{info.out_path}: cannot write the upload CSV ({exc.strerror or exc}).") from None
+        written.append(info)
+    return written
