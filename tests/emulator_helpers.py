@@ -65,7 +65,8 @@ def reset_emulator_stats(url: str) -> None:
 def start_emulator_process(*args: str, timeout: float = 30.0, env: dict | None = None) -> tuple[str, subprocess.Popen]:
     """Run `reconcile emulator mturk ARGS...` in a subprocess; return (url, process) once it listens.
 
-    The caller stops it with `stop_emulator_process(proc)` (or proc.terminate()).
+    The caller stops it with `stop_emulator_process(proc)` (or proc.terminate()); its stderr is
+    drained in the background and readable with `emulator_stderr(proc)`.
     """
     full_env = dict(os.environ)
     if env:
@@ -79,6 +80,7 @@ def start_emulator_process(*args: str, timeout: float = 30.0, env: dict | None =
     )
     found: list[str] = []
     ready = threading.Event()
+    proc.stderr_lines = []  # type: ignore[attr-defined]  # drained continuously, so a full pipe never blocks the emulator
 
     def _read() -> None:
         assert proc.stdout is not None
@@ -88,16 +90,27 @@ def start_emulator_process(*args: str, timeout: float = 30.0, env: dict | None =
                 ready.set()
         ready.set()
 
+    def _drain_stderr() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            proc.stderr_lines.append(line)  # type: ignore[attr-defined]
+
     threading.Thread(target=_read, daemon=True).start()
+    threading.Thread(target=_drain_stderr, daemon=True).start()
     deadline = time.monotonic() + timeout
     while not ready.wait(0.05):
         if proc.poll() is not None or time.monotonic() > deadline:
             break
     if not found:
         stop_emulator_process(proc)
-        err = proc.stderr.read() if proc.stderr else ""
-        raise RuntimeError(f"emulator did not start (exit {proc.returncode}): {err.strip()}")
+        raise RuntimeError(f"emulator did not start (exit {proc.returncode}): {emulator_stderr(proc).strip()}")
     return found[0], proc
+
+
+def emulator_stderr(proc: subprocess.Popen) -> str:
+    """What a process started by start_emulator_process has written to stderr so far."""
+    time.sleep(0.05) if proc.poll() is not None else None  # let the drain thread catch the last lines
+    return "".join(getattr(proc, "stderr_lines", []))
 
 
 def stop_emulator_process(proc: subprocess.Popen, timeout: float = 10.0) -> int:

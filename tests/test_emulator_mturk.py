@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import re
+import socket
+import struct
 import threading
 import urllib.error
 import urllib.request
@@ -19,6 +21,7 @@ from hypothesis import strategies as st
 from conftest import run_cli
 from emulator_helpers import (
     emulator_state,
+    emulator_stderr,
     emulator_stats,
     mturk_client,
     reset_emulator_stats,
@@ -544,17 +547,28 @@ def test_seeded_from_real_batches(realdata):
 
 
 def test_cli_prints_listening_line_serves_and_stops_on_sigterm(realdata):
-    url, proc = start_emulator_process("--batch", str(realdata / MAIN_BATCH), "--balance", "50.00", "--seed", "3")
+    url, proc = start_emulator_process("--batch", str(realdata / MAIN_BATCH), "--balance", "50.00", "--seed", "3", "--latency-ms", "100")
     try:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url)
         c = mturk_client(url)
         assert c.get_account_balance()["AvailableBalance"] == "50.00"
         assert sum(p["NumResults"] for p in c.get_paginator("list_hits").paginate()) == 1
-        assert emulator_stats(url)["total_calls"] == 2
+        assert emulator_stats(url)["total_calls"] == 2  # the stats endpoint itself is not an API call
+        # A client that hangs up while the emulator is still answering (a killed payer) is routine.
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            body = b'{"AssignmentId": "3NOSUCH"}'
+            sock.sendall(
+                b"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: AWS4-HMAC-SHA256 Credential=a, Signature=b\r\n"
+                b"X-Amz-Target: MTurkRequesterServiceV20170117.GetAssignment\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+            )
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not a polite close
+        c.get_account_balance()
     finally:
         code = stop_emulator_process(proc)
     assert code == 0
-    err = proc.stderr.read()
+    err = emulator_stderr(proc)
+    assert "stopped after 4 API calls" in err
     assert "Traceback" not in err
 
 

@@ -12,7 +12,7 @@ from . import emulator_app
 
 @emulator_app.command("mturk")
 def mturk(
-    files: list[Path] = typer.Argument(None, metavar="[FILE]...", help="Batch results CSV(s) to seed HITs and assignments from (same as --batch)."),
+    files: list[Path] = typer.Argument(None, metavar="FILE...", help="Batch results CSV(s) to seed HITs and assignments from (same as --batch)."),
     batch: list[Path] = typer.Option([], "--batch", metavar="FILE", help="Batch results CSV to seed from; repeat for several files."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0 = any free port; the chosen one is printed)."),
     throttle: Optional[float] = typer.Option(None, "--throttle", metavar="RPS", help="Answer ThrottlingException (\"Rate exceeded\") past this many requests per second."),

@@ -412,6 +412,8 @@ class MTurkState:
         self.hits: dict[str, Hit] = {}
         self.assignments: dict[str, AssignmentState] = {}
         self.bonuses: list[Bonus] = []
+        self.bonuses_by_assignment: dict[str, list[Bonus]] = {}
+        self.bonuses_by_hit: dict[str, list[Bonus]] = {}
         self.tokens: dict[str, float] = {}
         self.qualification_types: dict[str, dict] = {}
         self.qualification_grants: dict[str, dict[str, int]] = {}
@@ -601,10 +603,10 @@ class MTurkState:
             raise request_error("Exactly one of HITId or AssignmentId must be specified.")
         if aid:
             self.assignment(aid)
-            items = [self.bonus_json(b) for b in self.bonuses if b.assignment_id == aid]
+            items = [self.bonus_json(b) for b in self.bonuses_by_assignment.get(aid, ())]
         else:
             self.hit(hit_id)
-            items = [self.bonus_json(b) for b in self.bonuses if b.hit_id == hit_id]
+            items = [self.bonus_json(b) for b in self.bonuses_by_hit.get(hit_id, ())]
         return self.paginate("ListBonusPayments", items, p, "BonusPayments")
 
     def _check_feedback(self, p: dict) -> str:
@@ -668,7 +670,10 @@ class MTurkState:
         if not p["Reason"].strip():
             raise request_error("A reason for the bonus is required.")
         self.charge(amount + fee_for(amount, is_reward=False))
-        self.bonuses.append(Bonus(a.worker_id, a.assignment_id, a.hit_id, amount, p["Reason"], now, token))
+        bonus = Bonus(a.worker_id, a.assignment_id, a.hit_id, amount, p["Reason"], now, token)
+        self.bonuses.append(bonus)
+        self.bonuses_by_assignment.setdefault(a.assignment_id, []).append(bonus)
+        self.bonuses_by_hit.setdefault(a.hit_id, []).append(bonus)
         if token is not None:
             self.tokens[token] = now
         return {}
@@ -841,6 +846,15 @@ class _Server(ThreadingHTTPServer):
         self.state = state
         self.faults = faults
         self.bucket = TokenBucket(faults.throttle) if faults.throttle else None
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that vanishes mid-call (killed payer, timeout) is routine here, not a crash.
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
