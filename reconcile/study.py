@@ -88,6 +88,14 @@ def run_match(
         parse_bonus(bonus)  # syntax only; column names are checked against the export below
     if not mturk and not hit_ids and not batch_ids:
         raise InputError("no MTurk input given.", hint="Pass --mturk BATCH.csv (or --mturk-hit / --mturk-batch).")
+    for option, target in (("--plan", plan_path), ("--report", report_path)):
+        if target is None:
+            continue
+        parent = Path(target).parent
+        if not parent.is_dir():
+            raise InputError(f"{parent}: no such directory for {option} {target}.", hint="Create it first or choose another path.")
+        if Path(target).is_dir():
+            raise InputError(f"{target} is a directory; {option} needs a file name.")
     endpoint = None
     if hit_ids or batch_ids:
         from .endpoints import resolve_mturk_endpoint
@@ -141,7 +149,10 @@ def run_match(
     )
 
     plan_path = Path(plan_path)
-    sidecar = write_plan(plan, plan_path)
+    try:
+        sidecar = write_plan(plan, plan_path)
+    except OSError as exc:
+        raise InputError(f"{plan_path}: cannot write the plan ({exc.strerror or exc}).") from None
     written_report: Path | None = None
     if report_path is not None:
         try:
