@@ -1,0 +1,198 @@
+"""Benchmark: paying 1,000 assignments (approve + bonus each) against a throttled MTurk emulator.
+
+Starts `reconcile emulator mturk --throttle 100 --latency-ms 30` in its own process (so the server
+does not share our GIL), then runs the executor (real boto3 over real HTTP, ledger on disk):
+
+1. paced at the throttle (`--rate` = the throttle): the case of a user who knows the limit;
+2. paced at twice the throttle: the adaptive pacer must find the limit by itself;
+3. baseline: a naive loop over the same client with boto3's own "standard" retries and the same
+   thread count, no pacing - what a script without an executor gets.
+
+Prints, for each, accepted calls per second (calls the emulator did not throttle) as a fraction
+of the throttle. Target: >= 0.85 for the executor.
+
+    /work/venv/bin/python bench/bench_pay.py [--n 1000] [--throttle 100] [--latency-ms 30] [--concurrency 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+HEADER = [
+    "HITId", "HITTypeId", "Title", "Description", "Keywords", "Reward", "CreationTime", "MaxAssignments",
+    "RequesterAnnotation", "AssignmentDurationInSeconds", "AutoApprovalDelayInSeconds", "Expiration",
+    "NumberOfSimilarHITs", "LifetimeInSeconds", "AssignmentId", "WorkerId", "AssignmentStatus", "AcceptTime",
+    "SubmitTime", "AutoApprovalTime", "ApprovalTime", "RejectionTime", "RequesterFeedback", "WorkTimeInSeconds",
+    "LifetimeApprovalRate", "Last30DaysApprovalRate", "Last7DaysApprovalRate", "Answer.surveycode", "Approve", "Reject",
+]
+ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def make_batch(path: Path, n: int, hits: int, seed: int) -> list[dict[str, str]]:
+    rng = random.Random(seed)
+    ident = lambda p, k: p + "".join(rng.choice(ALNUM) for _ in range(k - len(p)))  # noqa: E731
+    hit_ids = [ident("3H", 30) for _ in range(hits)]
+    rows = []
+    for i in range(n):
+        r = dict.fromkeys(HEADER, "")
+        r.update({
+            "HITId": hit_ids[i % hits], "HITTypeId": "3U6C37VJ6U4IHO0X1NNM41V2S3Y1ND", "Title": "Survey",
+            "Description": "A survey.", "Keywords": "survey", "Reward": "$0.40",
+            "CreationTime": "Sun Nov 12 08:18:40 PST 2017", "MaxAssignments": str(n // hits),
+            "RequesterAnnotation": "BatchId:1;", "AssignmentDurationInSeconds": "1200",
+            "AutoApprovalDelayInSeconds": "259200", "Expiration": "Tue Nov 14 08:18:40 PST 2017",
+            "AssignmentId": ident("3A", 30), "WorkerId": ident("A", 14), "AssignmentStatus": "Submitted",
+            "AcceptTime": "Sun Nov 12 08:19:59 PST 2017", "SubmitTime": "Sun Nov 12 08:28:41 PST 2017",
+            "AutoApprovalTime": "Wed Nov 15 08:28:41 PST 2017", "WorkTimeInSeconds": "522",
+            "LifetimeApprovalRate": "0% (0/0)", "Last30DaysApprovalRate": "0% (0/0)", "Last7DaysApprovalRate": "0% (0/0)",
+            "Answer.surveycode": str(1000000 + i),
+        })
+        rows.append(r)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=HEADER, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        w.writeheader()
+        w.writerows(rows)
+    return rows
+
+
+def start_emulator(batch: Path, throttle: float, latency_ms: int) -> tuple[str, subprocess.Popen]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconcile", "emulator", "mturk", "--batch", str(batch), "--port", "0",
+         "--throttle", str(throttle), "--latency-ms", str(latency_ms), "--balance", "1000000.00"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("listening on "):
+        proc.kill()
+        raise SystemExit(f"emulator did not start: {line!r}")
+    return line.split()[-1], proc
+
+
+def stats(url: str) -> dict:
+    with urllib.request.urlopen(url + "/__emulator/stats", timeout=10) as r:
+        return json.loads(r.read())
+
+
+def checked_plan(path: Path, batch: Path, rows: list[dict[str, str]]):
+    from reconcile import planfile
+    from reconcile.fees import cost_summary
+    from reconcile.models import CheckedPlan, Plan, PlanRow
+
+    prows = [
+        PlanRow(assignment_id=r["AssignmentId"], worker_id=r["WorkerId"], hit_id=r["HITId"], decision="approve",
+                reason="code_match", detail="", code=r["Answer.surveycode"], response_id="", bonus=Decimal("0.75"),
+                feedback="", source=f"{batch}:{i + 2}", assignment_status="Submitted", reward=r["Reward"],
+                max_assignments=r["MaxAssignments"])
+        for i, r in enumerate(rows)
+    ]
+    planfile.write_plan(Plan(rows=tuple(prows)), path)
+    c = cost_summary(prows)
+    return CheckedPlan(str(path), tuple(prows), planfile.plan_digest(planfile.plan_row_to_text(r) for r in prows),
+                       (str(batch),), c.rewards, c.bonuses, c.fees, c.total)
+
+
+def run_executor(tmp: Path, args, rate: float, label: str, seed: int) -> float:
+    from reconcile.executor import execute_plan
+    from reconcile.platforms.mturk import MTurkPlatform
+
+    batch = tmp / f"batch-{label}.csv"
+    rows = make_batch(batch, args.n, args.hits, seed)
+    cp = checked_plan(tmp / f"plan-{label}.csv", batch, rows)
+    url, proc = start_emulator(batch, args.throttle, args.latency_ms)
+    try:
+        t0 = time.monotonic()
+        s = execute_plan(cp, platform=MTurkPlatform(url, max_pool_connections=args.concurrency + 2), endpoint_url=url,
+                         concurrency=args.concurrency, rate=rate, progress=False)
+        elapsed = time.monotonic() - t0
+        st = stats(url)
+    finally:
+        proc.terminate()
+        proc.wait()
+    accepted = st["total_calls"] - st["throttled"]
+    frac = accepted / elapsed / args.throttle
+    print(f"{label:<34} {accepted:>5} calls in {elapsed:6.2f}s = {accepted / elapsed:6.1f}/s "
+          f"= {frac:.3f} of throttle; throttled {st['throttled']}, failed {len(s.failures)}, "
+          f"bonuses effective {st['effective'].get('SendBonus', 0)}/{args.n}")
+    if s.failures or st["effective"].get("SendBonus", 0) != args.n:
+        print("  WARNING: not every action was done exactly once")
+    return frac
+
+
+def run_baseline(tmp: Path, args, seed: int) -> float:
+    import boto3
+    from botocore.config import Config
+
+    batch = tmp / "batch-baseline.csv"
+    rows = make_batch(batch, args.n, args.hits, seed)
+    url, proc = start_emulator(batch, args.throttle, args.latency_ms)
+    failed = 0
+    lock = threading.Lock()
+    try:
+        client = boto3.client("mturk", region_name="us-east-1", endpoint_url=url,
+                              aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "bench"),
+                              aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "bench"),
+                              config=Config(retries={"mode": "standard"}, max_pool_connections=args.concurrency + 2))
+
+        def pay(r: dict) -> None:
+            nonlocal failed
+            try:
+                client.approve_assignment(AssignmentId=r["AssignmentId"])
+                client.send_bonus(WorkerId=r["WorkerId"], AssignmentId=r["AssignmentId"], BonusAmount="0.75",
+                                  Reason="bench", UniqueRequestToken=r["AssignmentId"])
+            except Exception:  # the naive script just counts its losses
+                with lock:
+                    failed += 1
+
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(args.concurrency) as pool:
+            list(pool.map(pay, rows))
+        elapsed = time.monotonic() - t0
+        st = stats(url)
+    finally:
+        proc.terminate()
+        proc.wait()
+    accepted = st["total_calls"] - st["throttled"]
+    frac = accepted / elapsed / args.throttle
+    print(f"{'baseline: naive, boto3 retries':<34} {accepted:>5} calls in {elapsed:6.2f}s = {accepted / elapsed:6.1f}/s "
+          f"= {frac:.3f} of throttle; throttled {st['throttled']}, assignments failed {failed}/{args.n}")
+    return frac
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=1000, help="assignments (each approved and bonused)")
+    ap.add_argument("--hits", type=int, default=10)
+    ap.add_argument("--throttle", type=float, default=100.0)
+    ap.add_argument("--latency-ms", type=int, default=30)
+    ap.add_argument("--concurrency", type=int, default=12)
+    ap.add_argument("--skip-baseline", action="store_true")
+    args = ap.parse_args()
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench-not-a-key")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench-not-a-secret")
+    print(f"{args.n} assignments x (approve + bonus) against an emulator throttled at {args.throttle:g}/s, "
+          f"{args.latency_ms} ms latency, {args.concurrency} threads")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        a = run_executor(tmp, args, args.throttle, "executor, --rate = throttle", 1)
+        b = run_executor(tmp, args, 2 * args.throttle, "executor, --rate = 2 x throttle", 2)
+        base = None if args.skip_baseline else run_baseline(tmp, args, 3)
+    print(f"result: {a:.3f} and {b:.3f} of the throttle (target >= 0.85)"
+          + (f"; baseline {base:.3f}, ratio {min(a, b) / base:.2f}x" if base else ""))
+
+
+if __name__ == "__main__":
+    main()
