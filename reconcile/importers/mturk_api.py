@@ -42,6 +42,7 @@ TRAILING_COLUMNS = ("Approve", "Reject")
 HIT_ID_RE = re.compile(r"^[A-Z0-9]{1,64}$")
 BATCH_ID_RE = re.compile(r"^[0-9]+$")
 PAGE_SIZE = 100  # the largest MaxResults MTurk accepts
+MAX_ATTEMPTS = 8  # boto3 attempts per call (throttling, 5xx, connection errors)
 STATUSES = ["Submitted", "Approved", "Rejected"]
 
 ProgressFn = Callable[[str], None]
@@ -73,11 +74,16 @@ def pseudo_path(hit_ids: Iterable[str], batch_ids: Iterable[str]) -> str:
 def _client(endpoint: MTurkEndpoint):
     import boto3
     from botocore.config import Config
-    from botocore.exceptions import NoCredentialsError, PartialCredentialsError
+    from botocore.exceptions import NoCredentialsError, PartialCredentialsError, ProfileNotFound
 
-    session = boto3.session.Session()
     try:
+        session = boto3.session.Session()
         creds = session.get_credentials()
+    except ProfileNotFound as exc:
+        raise ReconcileError(
+            f"the AWS profile {exc.kwargs.get('profile', '')!r} is not in your AWS configuration.",
+            hint="Check AWS_PROFILE (see ~/.aws/credentials), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.",
+        ) from None
     except (NoCredentialsError, PartialCredentialsError) as exc:
         raise ReconcileError(
             f"AWS credentials are incomplete ({type(exc).__name__}).",
@@ -89,7 +95,7 @@ def _client(endpoint: MTurkEndpoint):
             hint="Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (for a local emulator any values do).",
         )
     # Listing only reads, so boto3's own retries (throttling, 5xx) cannot do harm here.
-    config = Config(region_name=REGION, retries={"max_attempts": 8, "mode": "standard"}, connect_timeout=10, read_timeout=60, user_agent_extra="reconcile")
+    config = Config(region_name=REGION, retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"}, connect_timeout=10, read_timeout=60, user_agent_extra="reconcile")
     return session.client("mturk", region_name=REGION, endpoint_url=endpoint.url, config=config)
 
 
