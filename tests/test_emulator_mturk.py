@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import signal
 import socket
 import struct
 import threading
@@ -394,6 +395,66 @@ def test_authorization_header_never_appears_in_output(tiny_batch, capfd):
     assert "Signature" not in out + err and "AKID" not in out + err
 
 
+def assert_shaped_like(shape, value, path="") -> None:
+    """The raw JSON answer uses only members the model knows, with the model's wire types."""
+    t = shape.type_name
+    if t == "structure":
+        assert isinstance(value, dict), path
+        unknown = set(value) - set(shape.members)
+        assert not unknown, f"{path}: members not in the model: {unknown}"
+        for name, v in value.items():
+            assert_shaped_like(shape.members[name], v, f"{path}.{name}")
+    elif t == "list":
+        assert isinstance(value, list), path
+        for i, item in enumerate(value):
+            assert_shaped_like(shape.member, item, f"{path}[{i}]")
+    elif t == "string":
+        assert isinstance(value, str), path
+        if "enum" in shape.metadata:
+            assert value in shape.metadata["enum"], path
+        if "pattern" in shape.metadata:
+            assert re.fullmatch(shape.metadata["pattern"], value), f"{path}: {value!r}"
+    elif t in ("integer", "long"):
+        assert isinstance(value, int) and not isinstance(value, bool), path
+    elif t == "boolean":
+        assert isinstance(value, bool), path
+    elif t == "timestamp":
+        # AWS JSON sends epoch seconds as numbers, never formatted text.
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), path
+    else:  # pragma: no cover - no other types in these outputs
+        raise AssertionError(f"{path}: unexpected type {t}")
+
+
+def test_raw_answers_are_shaped_per_the_service_model(emu, client):
+    from reconcile.emulators.mturk import service_model
+
+    client.approve_assignment(AssignmentId=_assignment_id(3))
+    client.send_bonus(WorkerId=_worker_id(3), AssignmentId=_assignment_id(3), BonusAmount="1.25", Reason="x", UniqueRequestToken="s")
+    client.reject_assignment(AssignmentId=_assignment_id(4), RequesterFeedback="no")
+    q = client.create_qualification_type(Name="q", Description="d", QualificationTypeStatus="Active")["QualificationType"]
+    calls = [
+        ("GetAccountBalance", {}),
+        ("ListHITs", {"MaxResults": 1}),
+        ("GetHIT", {"HITId": HIT_B}),
+        ("ListAssignmentsForHIT", {"HITId": HIT_B, "MaxResults": 100}),
+        ("GetAssignment", {"AssignmentId": _assignment_id(3)}),
+        ("GetAssignment", {"AssignmentId": _assignment_id(4)}),
+        ("GetAssignment", {"AssignmentId": _assignment_id(14)}),
+        ("ListBonusPayments", {"HITId": HIT_B}),
+        ("GetQualificationType", {"QualificationTypeId": q["QualificationTypeId"]}),
+        ("NotifyWorkers", {"Subject": "s", "MessageText": "m", "WorkerIds": ["ANOBODY1"]}),
+        ("ApproveAssignment", {"AssignmentId": _assignment_id(5)}),
+    ]
+    model = service_model()
+    for op, params in calls:
+        status, body = raw_call(emu.url, op, params)
+        assert status == 200, (op, body)
+        assert_shaped_like(model.operation_model(op).output_shape, body, op)
+    status, body = raw_call(emu.url, "ApproveAssignment", {"AssignmentId": _assignment_id(5)})
+    assert status == 400
+    assert_shaped_like(model.shape_for("RequestError"), {k: v for k, v in body.items() if k != "__type"}, "RequestError")
+
+
 # ---------------------------------------------------------------- fault injection
 
 
@@ -570,6 +631,17 @@ def test_cli_prints_listening_line_serves_and_stops_on_sigterm(realdata):
     err = emulator_stderr(proc)
     assert "stopped after 4 API calls" in err
     assert "Traceback" not in err
+
+
+def test_cli_stops_cleanly_on_sigint(tiny_batch):
+    url, proc = start_emulator_process(str(tiny_batch))  # batch files may also be given without --batch
+    try:
+        assert mturk_client(url).get_assignment(AssignmentId=_assignment_id(0))["Assignment"]["WorkerId"] == _worker_id(0)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        stop_emulator_process(proc)
+    assert "Traceback" not in emulator_stderr(proc)
 
 
 def test_cli_rejects_bad_options_with_one_sentence(tmp_path):
