@@ -651,6 +651,9 @@ def test_cli_rejects_bad_options_with_one_sentence(tmp_path):
     missing = run_cli("emulator", "mturk", "--batch", str(tmp_path / "nope.csv"))
     assert missing.returncode == 2 and "nope.csv" in missing.stderr and "Traceback" not in missing.stderr
     assert "listening on" not in missing.stdout
+    with start_emulator() as taken:
+        busy = run_cli("emulator", "mturk", "--port", str(taken.port))
+    assert busy.returncode == 2 and "Address already in use" in busy.stderr and "Traceback" not in busy.stderr
 
 
 def test_cli_help_lists_the_fault_options():
