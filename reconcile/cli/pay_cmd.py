@@ -33,7 +33,13 @@ def pay(
     grant_qualification: Optional[str] = typer.Option(None, "--grant-qualification", metavar="QUAL_ID", help="Grant this qualification to every approved worker (to block retakes)."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
-    """Validate the plan and show what would happen (default), or carry it out exactly once."""
+    """Check the plan and show what would happen (the default: a dry run that calls no service),
+    or carry it out exactly once with --execute.
+
+    The dry run lists every problem of a hand-edited plan at once (with line and column) and prints
+    counts, rewards, bonuses, MTurk fees and the total. --upload-csv writes the approve/reject file
+    for the requester website (Manage > Results > Upload CSV); --report writes a dry-run workbook.
+    """
     from ..payment import dry_run
 
     checked = dry_run(
