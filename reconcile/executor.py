@@ -234,7 +234,8 @@ class Progress:
                     self.stream.flush()
             else:
                 pct = 100 * self.finished // max(1, self.total)
-                if pct >= self._next_pct:
+                # Quick runs (everything already done) need no progress lines in a log.
+                if pct >= self._next_pct and now - self._start >= 1.0:
                     while self._next_pct <= pct:
                         self._next_pct += 25
                     self.stream.write(self._line(now) + "\n")
@@ -679,32 +680,27 @@ def execute_from_cli(
     _check_limits(checked, max_bonus, budget)
     if endpoint.is_production and not production:
         raise RefusedError("that endpoint is real MTurk; pass --production (not --endpoint-url) to pay real money.")
-    shown = _was_shown(checked)
-
-    def confirm(cost: Decimal, balance: Decimal) -> None:
-        if yes:
-            return
-        reasons = []
-        if endpoint.is_production:
-            reasons.append("this pays REAL money on production MTurk")
-        if not shown:
-            reasons.append("the plan changed since its last dry run (or was never shown)")
-        if not reasons:
-            return
+    # Asked before anything is sent anywhere (not even a read): production is not touched unconfirmed.
+    reasons = []
+    if endpoint.is_production:
+        reasons.append("this pays REAL money on production MTurk")
+    if not _was_shown(checked):
+        reasons.append("the plan changed since its last dry run (or was never shown)")
+    if reasons and not yes:
         n_approve = sum(1 for r in checked.rows if r.decision == "approve")
         n_reject = sum(1 for r in checked.rows if r.decision == "reject")
         n_bonus = sum(1 for r in checked.rows if r.bonus is not None and r.bonus > 0)
         sys.stderr.write(
-            f"About to execute {checked.path} on {endpoint.name} ({endpoint.url}):\n"
+            f"About to execute {checked.path} on {endpoint.name} MTurk ({endpoint.url}):\n"
             f"  {n_approve} approvals, {n_reject} rejections, {n_bonus} bonuses\n"
             f"  rewards {format_usd(checked.rewards)}, bonuses {format_usd(checked.bonuses)}, fees {format_usd(checked.fees)}, "
-            f"total {format_usd(checked.total)} (still to pay: {format_usd(cost)}; balance {format_usd(balance)})\n"
+            f"total {format_usd(checked.total)} (anything already done is skipped)\n"
             f"  Note: {'; '.join(reasons)}.\n"
         )
         if not _ask("Proceed? Type 'yes' to continue: "):
             raise RefusedError(
-                "not confirmed; nothing was paid.",
-                hint=f"Review it with `reconcile pay {checked.path}`, then run the same --execute command again (or add --yes).",
+                "not confirmed; nothing was sent to MTurk.",
+                hint=f"Review the plan with `reconcile pay {checked.path}`, then run the same --execute command again (or add --yes).",
             )
 
     from .platforms.mturk import MTurkPlatform
@@ -719,7 +715,6 @@ def execute_from_cli(
         rate=rate,
         grant_qualification=grant_qualification,
         progress=True,
-        confirm=confirm,
     )
     if json_output:
         sys.stdout.write(json.dumps(summary.to_json(), indent=1) + "\n")

@@ -10,7 +10,7 @@ as a `CallFailed` with a `kind` the executor can act on:
                 was paid by an earlier attempt.
 - "request":    RequestError / validation: the service refused this call; retrying will not help.
 
-boto3's own retries are off (max_attempts=1): the executor decides when to retry, with its own
+boto3's own retries are off (total_max_attempts=1): the executor decides when to retry, with its own
 pacing. Messages are kept as the service wrote them, minus the trailing timestamp, and never
 contain credentials (boto3 does not echo them) or our request tokens (removed here).
 """
@@ -107,7 +107,8 @@ class MTurkPlatform:
             )
         config = Config(
             region_name=REGION,
-            retries={"max_attempts": 1, "mode": "standard"},
+            # total_max_attempts=1: no botocore retries at all ("max_attempts" would still allow one).
+            retries={"total_max_attempts": 1, "mode": "standard"},
             max_pool_connections=max(10, max_pool_connections),
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
