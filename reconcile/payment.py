@@ -39,7 +39,8 @@ def dry_run(
 
     Raises PlanError (every problem, with line and column) or InputError; nothing is written then.
     `quiet_summary` (when --execute follows) prints one line instead of the full summary, on stderr
-    when `json_output` is set so that stdout keeps exactly one JSON object (the executor's).
+    when `json_output` is set so that stdout keeps exactly one JSON object (the executor's), and
+    does not record the plan as shown (see planfile.was_shown).
     """
     plan_path = Path(plan_path)
     limit_bonus = parse_limit(max_bonus, "--max-bonus")
@@ -58,7 +59,10 @@ def dry_run(
 
         write_workbook(Path(report), _plan_for_report(plan_path, pc), dry_run=True, title=f"Dry run of {plan_path.name}")
     uploads = write_uploads(prepared) if prepared else []
-    record_shown(plan_path, checked.digest)
+    if not quiet_summary:
+        # Only a standalone dry run counts as the PI having seen this content. When --execute
+        # follows, the executor must still find out whether the plan changed since it was shown.
+        record_shown(plan_path, checked.digest)
 
     if json_output and not quiet_summary:
         print(json.dumps(summary_dict(pc, uploads=uploads, report=report), indent=1))

@@ -195,3 +195,18 @@ def test_missing_plan_and_output_folder(plan, tmp_path):
     res = run_cli("pay", plan, "--report", tmp_path / "no" / "r.xlsx")
     assert res.returncode == 2 and "does not exist" in res.stderr
     assert not (plan.parent / "reconcile-plan.shown.json").exists()
+
+
+def test_quiet_summary_before_execute_does_not_count_as_shown(plan, capsys):
+    """`pay --execute` runs the checks quietly; only a standalone dry run marks the content as shown,
+    so a plan edited after its dry run still needs confirmation from the executor."""
+    from reconcile.payment import dry_run
+    from reconcile.planfile import was_shown
+
+    checked = dry_run(plan, batch_paths=[], quiet_summary=True, json_output=True)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "97 approve" in captured.err and "$54.32" in captured.err
+    assert not was_shown(plan, checked.digest)
+    checked = dry_run(plan, batch_paths=[])
+    assert was_shown(plan, checked.digest)
+    assert "Dry run" in capsys.readouterr().out
