@@ -51,6 +51,11 @@ def dry_run(
     # Everything that can fail is prepared before the first file is written.
     prepared = []
     if upload_csv is not None:
+        if pc.api_listed:
+            raise InputError(
+                f"{plan_path}: {pc.api_listed} assignment(s) were listed through the MTurk API, so there is no "
+                "batch file to give back; write one with `reconcile fetch mturk ... -o FILE.csv` and pass --batch FILE."
+            )
         if not pc.batches:
             raise InputError(f"{plan_path}: the plan names no batch file to build an upload from; pass --batch FILE.")
         prepared = prepare_uploads(Path(upload_csv), pc.batches, checked.rows, dict(pc.row_batch))
@@ -90,6 +95,7 @@ def summary_dict(pc: PlanCheck, *, uploads: Sequence[UploadFile] = (), report=No
         "fees": format_amount(pc.cost.fees),
         "total": format_amount(pc.cost.total),
         "unknown_rewards": pc.cost.unknown_rewards,
+        "api_listed_unchecked": pc.api_listed,
         "batches": list(c.batch_paths),
         "uploads": [
             {"path": str(u.out_path), "batch": u.batch_path, "approve": u.approve, "reject": u.reject, "untouched": u.untouched}
@@ -128,6 +134,11 @@ def long_summary(pc: PlanCheck, *, uploads: Sequence[UploadFile] = (), report=No
         f"  MTurk fees  {format_usd(c.fees):>12}",
         f"  total       {format_usd(c.total):>12}",
     ]
+    if pc.api_listed:
+        lines.append(
+            f"  ({pc.api_listed} assignment(s) listed through the MTurk API were checked against the plan only; "
+            "pass --batch with a `reconcile fetch mturk` file to check them offline)"
+        )
     if cost.unknown_rewards:
         lines.append(f"  ({cost.unknown_rewards} approve row(s) have no readable reward and are not in the total)")
     lines += ["", "Dry run: nothing was sent to MTurk and nothing was paid."]

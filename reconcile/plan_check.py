@@ -37,6 +37,7 @@ class PlanCheck:
     batches: tuple[RawBatch, ...]
     row_batch: Mapping[str, str]  # AssignmentId -> path of the batch file it is in
     cost: CostSummary
+    api_listed: int = 0  # rows listed through the MTurk API (no batch file): checked against the plan only
 
 
 def parse_limit(text: str | None, option: str) -> Decimal | None:
@@ -63,10 +64,17 @@ def _resolve(path_text: str, plan_dir: Path) -> Path | None:
     return None
 
 
+API_SOURCE_PREFIX = "mturk-api:"  # importers.mturk_api.pseudo_path: assignments listed through the API
+
+
 def _load_batches(
     plan_path: Path, rows: Sequence[RawPlanRow], batch_paths: Sequence[str], problems: list[str]
 ) -> tuple[list[RawBatch], dict[int, RawBatch | None]]:
-    """The batches, and for each plan line the batch its assignment must be in (None: not checkable)."""
+    """The batches, and for each plan line the batch its assignment must be in (None: not checkable).
+
+    Rows listed through the MTurk API have no batch file; the dry run calls no service, so they are
+    checked against the plan's own columns only (unless --batch names a `reconcile fetch mturk` file).
+    """
     batches: list[RawBatch] = []
     by_line: dict[int, RawBatch | None] = {}
     if batch_paths:
@@ -87,6 +95,9 @@ def _load_batches(
     missing: dict[str, list[int]] = {}
     for r in rows:
         text = r.cells.get("source", "").strip()
+        if text.startswith(API_SOURCE_PREFIX):
+            by_line[r.line] = None
+            continue
         try:
             ref = SourceRef.parse(text)
         except ValueError:
@@ -245,4 +256,7 @@ def check_plan(
         fees=cost.fees,
         total=cost.total,
     )
-    return PlanCheck(checked, tuple(batches), MappingProxyType(row_batch), cost)
+    api_listed = 0 if batch_paths else sum(
+        r.cells.get("source", "").strip().startswith(API_SOURCE_PREFIX) for r in raw_rows
+    )
+    return PlanCheck(checked, tuple(batches), MappingProxyType(row_batch), cost, api_listed)

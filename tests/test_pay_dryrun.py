@@ -210,3 +210,19 @@ def test_quiet_summary_before_execute_does_not_count_as_shown(plan, capsys):
     checked = dry_run(plan, batch_paths=[])
     assert was_shown(plan, checked.digest)
     assert "Dry run" in capsys.readouterr().out
+
+
+def test_api_listed_plan_dry_run_and_upload_refusal(tmp_path):
+    plan = tmp_path / "api.csv"
+    plan.write_text(
+        "assignment_id,worker_id,hit_id,decision,reason,detail,code,response_id,bonus,feedback,source,flags,"
+        "assignment_status,reward,max_assignments,auto_approval_time\r\n"
+        "3A1,AW1,3H,approve,code_match,,123,R_1,,,mturk-api:batch-42:2,,Submitted,$1.00,5,\r\n",
+        encoding="utf-8",
+    )
+    res = run_cli("pay", plan)
+    assert res.returncode == 0, res.stderr
+    assert "listed through the MTurk API" in res.stdout and "$1.20" in res.stdout
+    res = run_cli("pay", plan, "--upload-csv", tmp_path / "up.csv")
+    assert res.returncode == 2 and "reconcile fetch mturk" in res.stderr
+    assert not (tmp_path / "up.csv").exists()

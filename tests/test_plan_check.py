@@ -209,3 +209,19 @@ def test_problem_count_matches_bad_rows(realdata, tmp_path, choice, bad):
         check_plan(plan)
     lines = sorted(int(p.split(",")[0].split()[1]) for p in exc.value.problems)
     assert lines == sorted(i + 2 for i in bad)
+
+
+def test_api_listed_rows_are_checked_against_the_plan_only(tmp_path):
+    rows = [
+        PlanRow("3A1", "AW1", "3H", "approve", "code_match", "", "1", "R_1", D("0.50"), "", "mturk-api:hit-3H:2",
+                assignment_status="Submitted", reward="$0.40", max_assignments="100"),
+        PlanRow("3A2", "AW2", "3H", "skip", "already_approved", "", "2", "", None, "", "mturk-api:hit-3H:3",
+                assignment_status="Approved", reward="$0.40", max_assignments="100"),
+    ]
+    plan = write(tmp_path / "api.csv", rows)
+    pc = check_plan(plan)
+    assert pc.api_listed == 2 and pc.batches == ()
+    assert pc.checked.total == D("0.40") + D("0.16") + D("0.50") + D("0.10")
+    edit(plan, {3: {"decision": "approve"}})  # the plan's own status still counts
+    with pytest.raises(PlanError, match="already Approved"):
+        check_plan(plan)
