@@ -132,13 +132,13 @@ _response_cells = _response_texts
 
 def flag_entries(rows: Iterable[PlanRow]) -> list[tuple[str, PlanRow]]:
     """(flag, row) for every flag of every row, plus the reason of each row a person must look at
-    (review, reject) that carries no flag, so mismatches and duplicates are all on one sheet."""
+    (review, reject), so mismatches and duplicates are all on one sheet, filterable by flag."""
     out: list[tuple[str, PlanRow]] = []
     for r in rows:
+        if r.decision in ("review", "reject") and (r.reason or r.decision) not in r.flags:
+            out.append((r.reason or r.decision, r))
         for f in r.flags:
             out.append((f, r))
-        if not r.flags and r.decision in ("review", "reject"):
-            out.append((r.reason or r.decision, r))
     return out
 
 

@@ -114,7 +114,8 @@ def test_responses_and_flags_sheets(tmp_path, plan):
     flags = wb[FLAGS_SHEET]
     assert flags.freeze_panes == "A2"
     got = [(r[0], r[1], r[4]) for r in values(flags)[1:]]
-    assert got == [("duplicate_ip", "review", "2"), ("no_code", "reject", "3"), ("worker_mismatch", "review", "5")]
+    assert got == [("near_miss", "review", "2"), ("duplicate_ip", "review", "2"), ("no_code", "reject", "3"),
+                   ("worker_mismatch", "review", "5")]
 
 
 def test_summary_counts_money_and_warnings(tmp_path, plan):
