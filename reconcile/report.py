@@ -445,6 +445,7 @@ def _write_xlsx(target: Path, sheets: list[_Sheet], *, title: str) -> None:
         zf.writestr("xl/_rels/workbook.xml.rels", wb_rels)
         zf.writestr("xl/styles.xml", _styles_xml())
         for i, sheet in enumerate(sheets, 1):
-            with zf.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as fh:
+            # ZIP64 only where a sheet could pass 4 GB: Excel may warn about ZIP64 on small files.
+            with zf.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=sheet.nrows > 500_000) as fh:
                 for chunk in _sheet_xml(sheet, selected=(i == 1)):
                     fh.write(chunk.encode("utf-8"))
