@@ -325,3 +325,20 @@ def test_dates_are_sent_in_utc(d, t, offset):
 def test_datacenter_errors():
     with pytest.raises(InputError):
         resolve_base_url("ca1/../evil")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(throttle=st.integers(0, 2), errors=st.integers(0, 3), slow=st.integers(0, 4), retry_after=st.integers(0, 30))
+def test_any_mix_of_faults_costs_exactly_one_retry_each(chucooleg, throttle, errors, slow, retry_after):
+    waits: list[float] = []
+    with start_qualtrics_emulator(chucooleg, token=TOKEN, survey_id=SID, throttle=throttle, retry_after=retry_after,
+                                  server_errors=errors, slow_polls=slow) as emu:
+        got = export_responses(SID, datacenter=emu.url, token=TOKEN, sleep=waits.append)
+        log = list(emu.log)
+    assert got.content == chucooleg.read_bytes()
+    # start + (slow + 1) progress checks + download, plus one extra request per injected fault
+    # (at most 5 in a row here: MAX_ATTEMPTS is 6)
+    assert len(log) == 1 + (slow + 1) + 1 + throttle + errors
+    assert [e["status"] for e in log].count(429) == throttle
+    assert waits.count(float(retry_after)) >= throttle  # each 429 waited what Retry-After said
+    assert all(w <= qualtrics_api.MAX_POLL_S * 1.25 or w == retry_after for w in waits)

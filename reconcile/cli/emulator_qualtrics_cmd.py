@@ -12,14 +12,14 @@ from . import emulator_app
 
 @emulator_app.command("qualtrics")
 def qualtrics(
-    export: list[Path] = typer.Option(..., "--export", exists=True, dir_okay=False, readable=True, help="Export file to serve (repeatable; each is one survey)."),
-    survey_id: list[str] = typer.Option([], "--survey-id", help="Survey ID for each --export, in order (default SV_emulator, SV_emulator2, ...)."),
-    port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port, printed at start)."),
-    token: Optional[str] = typer.Option(None, "--token", envvar="QUALTRICS_API_TOKEN", show_envvar=False, help="X-API-TOKEN the emulator accepts (default: $QUALTRICS_API_TOKEN, else `emulator-token`)."),
-    throttle: int = typer.Option(0, "--throttle", min=0, help="Answer the first N requests with 429 Too Many Requests."),
-    retry_after: int = typer.Option(1, "--retry-after", min=0, help="Seconds sent in Retry-After with each 429."),
-    server_errors: int = typer.Option(0, "--server-errors", min=0, help="Answer the next N requests with 500."),
-    slow_polls: int = typer.Option(0, "--slow-polls", min=0, help="Each export stays inProgress for N progress checks."),
+    export: list[Path] = typer.Option(..., "--export", metavar="FILE", exists=True, dir_okay=False, readable=True, help="Export file to serve (repeatable; each is one survey)."),
+    survey_id: list[str] = typer.Option([], "--survey-id", metavar="SV_ID", help="Survey ID for each --export, in order (default SV_emulator, SV_emulator2, ...)."),
+    port: int = typer.Option(0, "--port", metavar="N", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port, printed at start)."),
+    token: Optional[str] = typer.Option(None, "--token", metavar="TOKEN", envvar="QUALTRICS_API_TOKEN", show_envvar=False, help="X-API-TOKEN the emulator accepts (default: $QUALTRICS_API_TOKEN, else `emulator-token`)."),
+    throttle: int = typer.Option(0, "--throttle", metavar="N", min=0, help="Answer the first N requests with 429 Too Many Requests."),
+    retry_after: int = typer.Option(1, "--retry-after", metavar="SECONDS", min=0, help="Seconds sent in Retry-After with each 429."),
+    server_errors: int = typer.Option(0, "--server-errors", metavar="N", min=0, help="Answer the next N requests with 500."),
+    slow_polls: int = typer.Option(0, "--slow-polls", metavar="N", min=0, help="Each export stays inProgress for N progress checks."),
     fail_export: bool = typer.Option(False, "--fail-export", help="Every export ends in status `failed`."),
     forbidden: bool = typer.Option(False, "--forbidden", help="Answer every authenticated request with 403."),
     bad_request: bool = typer.Option(False, "--bad-request", help="Answer every export start with 400."),

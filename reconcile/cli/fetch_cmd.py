@@ -12,13 +12,13 @@ from . import fetch_app
 
 @fetch_app.command("qualtrics")
 def fetch_qualtrics(
-    survey_id: str = typer.Argument(..., metavar="SURVEY_ID", help="The survey ID, like SV_1AbCdEfGh2IjKlM (Survey options > Survey IDs)."),
-    output: Path = typer.Option(..., "-o", "--output", dir_okay=False, help="Where to save the export CSV (written atomically)."),
-    datacenter: Optional[str] = typer.Option(None, "--datacenter", help="Datacenter ID like ca1 / iad1 / fra1, or a full base URL (default: $QUALTRICS_DATACENTER)."),
+    survey_id: str = typer.Argument(..., help="The survey ID, like SV_1AbCdEfGh2IjKlM (Survey options > Survey IDs)."),
+    output: Path = typer.Option(..., "-o", "--output", metavar="FILE", dir_okay=False, help="Where to save the export CSV (written atomically)."),
+    datacenter: Optional[str] = typer.Option(None, "--datacenter", metavar="DC", help="Datacenter ID like ca1 / iad1 / fra1, or a full base URL (default: $QUALTRICS_DATACENTER)."),
     use_labels: bool = typer.Option(True, "--use-labels/--no-use-labels", help="Export choice text (labels) or numeric recode values."),
-    start_date: Optional[str] = typer.Option(None, "--start-date", help="Only responses recorded on/after this date (2020-01-31 or 2020-01-31T13:00:00Z)."),
-    end_date: Optional[str] = typer.Option(None, "--end-date", help="Only responses recorded before this date."),
-    timeout: float = typer.Option(900.0, "--timeout", min=1.0, help="Give up when the export is not ready after this many seconds."),
+    start_date: Optional[str] = typer.Option(None, "--start-date", metavar="DATE", help="Only responses recorded on/after this date (2020-01-31 or 2020-01-31T13:00:00Z)."),
+    end_date: Optional[str] = typer.Option(None, "--end-date", metavar="DATE", help="Only responses recorded before this date."),
+    timeout: float = typer.Option(900.0, "--timeout", metavar="SECONDS", min=1.0, help="Give up when the export is not ready after this many seconds."),
 ) -> None:
     """Export a survey's responses through the Qualtrics v3 API and save the CSV exactly as Qualtrics made it.
 
@@ -43,8 +43,8 @@ def fetch_qualtrics(
 def fetch_mturk(
     hit: list[str] = typer.Option([], "--hit", metavar="HITID", help="A HIT whose assignments to list (repeatable)."),
     batch: list[str] = typer.Option([], "--batch", metavar="BATCHID", help="A requester-website batch ID: every HIT whose RequesterAnnotation says BatchId:BATCHID (repeatable)."),
-    output: Path = typer.Option(..., "-o", "--output", dir_okay=False, help="Where to write the batch-results CSV (written atomically)."),
-    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="MTurk endpoint URL, e.g. a local `reconcile emulator mturk`."),
+    output: Path = typer.Option(..., "-o", "--output", metavar="FILE", dir_okay=False, help="Where to write the batch-results CSV (written atomically)."),
+    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", metavar="URL", help="MTurk endpoint URL, e.g. a local `reconcile emulator mturk`."),
     sandbox: bool = typer.Option(False, "--sandbox", help="Use the MTurk requester sandbox."),
     production: bool = typer.Option(False, "--production", help="Use real MTurk (this only reads; nothing is paid)."),
 ) -> None:
