@@ -103,22 +103,27 @@ def cost_summary(rows: Iterable[PlanRow], *, masters_hits: frozenset[str] = froz
     """
     approvals = owed = bonus_count = unknown = 0
     rewards = reward_fees = bonuses = bonus_fees = ZERO
+    # A study has a handful of distinct (reward, size) pairs; parse each once, not once per row.
+    seen: dict[tuple[str, str, bool], tuple[Decimal, Decimal] | None] = {}
     for row in rows:
         if row.decision == "approve":
             approvals += 1
             if row_reward_owed(row):
                 owed += 1
-                try:
-                    reward = parse_amount(row.reward) if row.reward.strip() else None
-                except AmountError:
-                    reward = None
-                if reward is None:
+                key = (row.reward, row.max_assignments, row.hit_id in masters_hits)
+                if key not in seen:
+                    try:
+                        reward = parse_amount(row.reward) if row.reward.strip() else None
+                    except AmountError:
+                        reward = None
+                    seen[key] = None if reward is None else (
+                        reward, reward_fee(reward, parse_max_assignments(row.max_assignments), masters=key[2]))
+                paid = seen[key]
+                if paid is None:
                     unknown += 1
                 else:
-                    rewards += reward
-                    reward_fees += reward_fee(
-                        reward, parse_max_assignments(row.max_assignments), masters=row.hit_id in masters_hits
-                    )
+                    rewards += paid[0]
+                    reward_fees += paid[1]
         if row.bonus is not None and row.bonus > 0:
             bonus_count += 1
             bonuses += row.bonus

@@ -62,6 +62,8 @@ def dry_run(
     if report is not None:
         from .report import write_workbook
 
+        if len(checked.rows) >= 10_000:  # a few seconds: say what is happening
+            print(f"writing {report} ...", file=sys.stderr, flush=True)
         write_workbook(Path(report), _plan_for_report(plan_path, pc), dry_run=True, title=f"Dry run of {plan_path.name}")
     uploads = write_uploads(prepared) if prepared else []
     if not quiet_summary:

@@ -34,12 +34,13 @@ class RawBatch:
     lines: tuple[int, ...]  # CSV record number of each record (header = 1)
     encoding: str
     index: dict = field(default_factory=dict, compare=False, repr=False)  # AssignmentId -> record position
+    _columns: dict = field(default_factory=dict, compare=False, repr=False)  # name -> first position
 
     def column(self, name: str) -> int | None:
-        try:
-            return self.header.index(name)
-        except ValueError:
-            return None
+        if not self._columns:
+            for j, h in enumerate(self.header):
+                self._columns.setdefault(h, j)
+        return self._columns.get(name)
 
     def cell(self, pos: int, name: str) -> str:
         j = self.column(name)
