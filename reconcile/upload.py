@@ -39,7 +39,7 @@ class RawBatch:
     def column(self, name: str) -> int | None:
         if not self._columns:
             for j, h in enumerate(self.header):
-                self._columns.setdefault(h, j)
+                self._columns.setdefault(h.strip(), j)
         return self._columns.get(name)
 
     def cell(self, pos: int, name: str) -> str:
@@ -70,12 +70,12 @@ def read_batch(path: str | os.PathLike) -> RawBatch:
         raise InputError(f"{p}: this looks like a binary file, not a batch results CSV.")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = tuple(h.strip() for h in next(reader))
+        header = tuple(next(reader))  # kept as written: the upload gives the header back unchanged
     except StopIteration:
         raise InputError(f"{p}: the batch results file is empty.") from None
     except csv.Error as exc:
         raise InputError(f"{p}: not a readable CSV ({exc}).") from None
-    if "AssignmentId" not in header:
+    if "AssignmentId" not in (h.strip() for h in header):
         raise InputError(f"{p}: not an MTurk batch results file (no AssignmentId column).")
     records, lines = [], []
     try:
@@ -87,7 +87,7 @@ def read_batch(path: str | os.PathLike) -> RawBatch:
     except csv.Error as exc:
         raise InputError(f"{p}: not a readable CSV near record {len(records) + 2} ({exc}).") from None
     batch = RawBatch(str(p), header, tuple(records), tuple(lines), "utf-8" if encoding == "utf-8-sig" else encoding)
-    j = header.index("AssignmentId")
+    j = batch.column("AssignmentId")
     for pos, rec in enumerate(records):
         if j < len(rec):
             batch.index.setdefault(rec[j].strip(), pos)
@@ -126,10 +126,14 @@ def upload_text(batch: RawBatch, decisions: dict[str, PlanRow]) -> tuple[str, in
     duplicates of a row, get neither mark: nothing is done that the PI did not see in the plan.
     """
     header = list(batch.header)
-    for col in ("Approve", "Reject"):
-        if col not in header:  # an Excel-edited file may have lost them; MTurk needs both
+    cols = {}
+    for col in ("Approve", "Reject", "AssignmentId"):
+        j = batch.column(col)
+        if j is None:  # an Excel-edited file may have lost Approve/Reject; MTurk needs both
+            j = len(header)
             header.append(col)
-    a_col, r_col, id_col = header.index("Approve"), header.index("Reject"), header.index("AssignmentId")
+        cols[col] = j
+    a_col, r_col, id_col = cols["Approve"], cols["Reject"], cols["AssignmentId"]
     width = len(header)
     buf = io.StringIO()
     writer = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
