@@ -136,6 +136,9 @@ def long_summary(pc: PlanCheck, *, uploads: Sequence[UploadFile] = (), report=No
         f"  MTurk fees  {format_usd(c.fees):>12}",
         f"  total       {format_usd(c.total):>12}",
     ]
+    flags = Counter(f for r in c.rows for f in r.flags)
+    if flags:
+        lines.append("  flags: " + ", ".join(f"{f} {n}" for f, n in flags.most_common()) + " (see the workbook)")
     if pc.api_listed:
         lines.append(
             f"  ({pc.api_listed} assignment(s) listed through the MTurk API were checked against the plan only; "

@@ -11,6 +11,7 @@ are for people and may be stale or edited.
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from decimal import Decimal
@@ -188,8 +189,10 @@ def check_plan(
             problems.append(f"{_where(line, 'worker_id')}: empty; bonuses and records need the worker")
 
         if decision not in DECISIONS:
+            close = difflib.get_close_matches(decision, DECISIONS, n=1, cutoff=0.6)
             problems.append(
                 f"{_where(line, 'decision')}: {c.get('decision', '').strip()!r} is not one of {', '.join(DECISIONS)}"
+                + (f" (did you mean {close[0]}?)" if close else "")
             )
         elif status in FINAL_STATUSES and decision != "skip":
             problems.append(

@@ -66,6 +66,7 @@ def test_dry_run_summary_and_writes_only_the_sidecar(plan):
     assert "104 assignments checked against 2 batch files" in out
     assert "approve      97" in out and "review        7" in out
     assert "$38.80" in out and "$15.52" in out and "$54.32" in out  # 97 x $0.40, 40% fee on a 100-assignment HIT
+    assert "auto_approval_passed 104" in out
     assert "nothing was sent to MTurk" in out and "--execute --sandbox" in out and "--upload-csv" in out
     after = sorted(p.name for p in plan.parent.iterdir())
     assert after == sorted(before + ["reconcile-plan.shown.json"])

@@ -88,7 +88,7 @@ def test_every_problem_reported_together(real_plan):
     problems = exc.value.problems
     text = "\n".join(problems)
     expected = [
-        ("line 3, column decision", "'approved' is not one of approve, reject, review, skip"),
+        ("line 3, column decision", "'approved' is not one of approve, reject, review, skip (did you mean approve?)"),
         ("line 4, column bonus", "at most two decimals"),
         ("line 5, column bonus", "$6.00 is above --max-bonus $5.00"),
         ("line 6, column bonus", "bonuses go only with approve"),
