@@ -194,3 +194,16 @@ def test_upload_invariants(tmp_path, cells, decisions):
         assert row[6] == (REASON if d and d.decision == "reject" else "")
         if row[6]:
             assert is_real_reason(row[6])
+
+
+def test_windows_1252_batch_is_given_back_in_its_encoding(tmp_path):
+    """An Excel-resaved batch in Windows-1252 (é, curly quotes) keeps its bytes outside the marks."""
+    p = tmp_path / "cp.csv"
+    p.write_bytes('"HITId"," AssignmentId","WorkerId","Answer.note","Approve","Reject"\r\n'
+                  '"3H","3A1","AW1","café “ok”","",""\r\n'.encode("cp1252"))
+    batch = read_batch(p)
+    assert batch.encoding == "cp1252" and batch.column("AssignmentId") == 1
+    prepared = prepare_uploads(tmp_path / "up.csv", [batch], list(_decisions(batch, lambda i: ("approve",)).values()),
+                               {"3A1": batch.path})
+    write_uploads(prepared)
+    assert (tmp_path / "up.csv").read_bytes() == p.read_bytes().replace(b'"",""\r\n', b'"x",""\r\n')
