@@ -227,3 +227,15 @@ def test_api_listed_plan_dry_run_and_upload_refusal(tmp_path):
     res = run_cli("pay", plan, "--upload-csv", tmp_path / "up.csv")
     assert res.returncode == 2 and "reconcile fetch mturk" in res.stderr
     assert not (tmp_path / "up.csv").exists()
+
+
+def test_match_writes_the_workbook_with_codes_as_text(matched):
+    wb = openpyxl.load_workbook(matched / "reconcile-report.xlsx")
+    ws = wb["Assignments"]
+    assert ws.max_row - 1 == 104 and ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:O105"
+    header = [c.value for c in ws[1]]
+    decisions = [r[0].value for r in ws.iter_rows(min_row=2)]
+    assert decisions.count("approve") == 97 and decisions.count("review") == 7
+    codes = [r[header.index("Code")] for r in ws.iter_rows(min_row=2)]
+    assert all(c.data_type == "s" for c in codes if c.value is not None)
+    assert not any(r[0] == "DRY RUN" for r in wb["Summary"].iter_rows(values_only=True))
