@@ -560,6 +560,7 @@ def execute_plan(
     chains = plan_actions(checked.rows, endpoint_url)
     start = time.monotonic()
     with Ledger.open(path) as ledger:
+        ledger.lock_for_run()
         n_actions = sum(len(c.actions) for c in chains)
         prog = Progress(n_actions, enabled=progress)
         ex = Executor(platform, ledger, rate=rate, concurrency=concurrency, progress=prog, seed=seed)
@@ -766,6 +767,8 @@ def ledger_status(ledger_path: str | Path | None = None, plan_path: str | Path |
     With a plan: also which of its actions have no finished entry yet, per endpoint the ledger
     has run against (an endpoint is part of every key: a rehearsal is not a payment).
     """
+    if ledger_path is None and plan_path is None and Path("reconcile-plan.csv").is_file():
+        plan_path = Path("reconcile-plan.csv")  # `reconcile match`'s default plan name
     if ledger_path is None:
         if plan_path is None:
             raise ReconcileError("name a plan or a ledger.", hint="Run `reconcile ledger PLAN.csv` or `reconcile ledger --ledger FILE`.")

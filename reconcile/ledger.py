@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import InputError
+from .errors import InputError, RefusedError
 
 SCHEMA_VERSION = "1"
 
@@ -202,9 +202,35 @@ class Ledger:
             raise InputError(f"{p}: not a usable reconcile ledger ({exc}).") from None
         return cls(p, conn, is_new=count == 0)
 
+    def lock_for_run(self) -> None:
+        """Take an exclusive lock beside the ledger for the rest of this process's use of it.
+
+        Two payers working from one ledger at once would each see the other's work as pending.
+        The lock is an OS file lock, so a killed process never leaves it behind.
+        """
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory lock, the tokens still protect bonuses
+            return
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fh = open(lock_path, "a+")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            raise RefusedError(
+                f"{self.path}: another `reconcile pay --execute` is using this ledger right now.",
+                hint="Wait for it to finish (or stop it), then re-run the same command.",
+            ) from None
+        self._run_lock = fh
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            lock = getattr(self, "_run_lock", None)
+            if lock is not None:
+                lock.close()
+                self._run_lock = None
 
     def __enter__(self) -> "Ledger":
         return self

@@ -159,3 +159,55 @@ def test_intent_survives_sigkill(tmp_path):
     with Ledger.open(path) as led:
         e = led.get(key())
         assert e is not None and e.state == "intent" and not led.is_new
+
+
+def test_one_payer_at_a_time_per_ledger(tmp_path):
+    path = tmp_path / "l.sqlite"
+    with Ledger.open(path) as first:
+        first.lock_for_run()
+        code = (
+            "from reconcile.ledger import Ledger\n"
+            "from reconcile.errors import RefusedError\n"
+            f"led = Ledger.open({str(path)!r})\n"
+            "try:\n    led.lock_for_run()\nexcept RefusedError as e:\n    print('refused:', e)\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+        assert out.startswith("refused:") and "another" in out
+    # Released on close: the next payer gets it.
+    with Ledger.open(path) as again:
+        again.lock_for_run()
+
+
+def test_ledger_command_shows_done_in_flight_failed_and_not_done(tmp_path):
+    from conftest import run_cli
+    from reconcile.executor import plan_actions
+    from test_executor_support import checked_plan, make_batch, plan_rows
+
+    batch = tmp_path / "batch.csv"
+    rows = plan_rows(batch, make_batch(batch, 4, seed=2))
+    plan = tmp_path / "plan.csv"
+    checked_plan(plan, rows, [batch])
+    chains = plan_actions(rows, EP)
+    with Ledger.open(tmp_path / "plan.ledger.sqlite") as led:
+        rid = led.start_run(plan_path=str(plan), plan_digest="d", endpoint=EP)
+        a0, b0 = chains[0].actions
+        led.record_intent(a0.key, **a0.ledger_fields())
+        led.record_outcome(a0.key, "done")
+        led.record_intent(b0.key, **b0.ledger_fields())  # killed mid-call
+        a1 = chains[1].actions[0]
+        led.record_intent(a1.key, **a1.ledger_fields())
+        led.record_outcome(a1.key, "failed", "the assignment is Rejected, so it cannot be approved")
+        del rid  # never finished: the run was interrupted
+    r = run_cli("ledger", "plan.csv", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "(interrupted)" in out
+    assert "approve      1 done,     0 already done,     1 failed,     0 in flight" in out
+    assert "In flight when a run stopped (1" in out and rows[0].assignment_id in out
+    assert "Failed (1):" in out and "cannot be approved" in out
+    assert "Not done yet from plan.csv on " + EP + ": 7 actions" in out
+    assert "re-run the same" in out
+    data = __import__("json").loads(run_cli("ledger", "--ledger", "plan.ledger.sqlite", "--json", cwd=tmp_path).stdout)
+    assert data["bonuses_paid"] == "0.00" and len(data["in_flight"]) == 1 and data["in_flight"][0]["amount"] == b0.amount
+    missing = run_cli("ledger", "other.csv", cwd=tmp_path)
+    assert missing.returncode == 2 and "no such ledger" in missing.stderr and "Traceback" not in missing.stderr

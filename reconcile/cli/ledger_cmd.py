@@ -13,7 +13,7 @@ from . import app
 
 @app.command()
 def ledger(
-    plan: Optional[Path] = typer.Argument(None, help="The plan CSV; its ledger is found beside it, and its actions not yet done are listed."),
+    plan: Optional[Path] = typer.Argument(None, help="The plan CSV (default: reconcile-plan.csv here); its ledger is found beside it, and its actions not yet done are listed."),
     ledger_path: Optional[Path] = typer.Option(None, "--ledger", help="The ledger file, when it is not beside the plan (as given to `pay --ledger`)."),
     show_all: bool = typer.Option(False, "--all", help="List every action with the time of its first attempt and last change."),
     json_output: bool = typer.Option(False, "--json", help="Print everything as one JSON object on stdout."),
