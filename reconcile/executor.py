@@ -58,6 +58,7 @@ class Platform(Protocol):  # what the executor needs from platforms/mturk.MTurkP
     def reject(self, assignment_id: str, feedback: str) -> None: ...
     def send_bonus(self, *, worker_id: str, assignment_id: str, amount: str, reason: str, token: str) -> None: ...
     def grant_qualification(self, qualification_id: str, worker_id: str, value: int = 1) -> None: ...
+    def qualification_type_name(self, qualification_id: str) -> str: ...
 
 
 # ---------------------------------------------------------------- actions (pure)
@@ -230,7 +231,7 @@ class Progress:
             if self.tty:
                 if now - self._last_draw >= 0.1 or self.finished == self.total:
                     self._last_draw = now
-                    self.stream.write("\r" + self._line(now))
+                    self.stream.write("\r" + self._line(now).ljust(60))
                     self.stream.flush()
             else:
                 pct = 100 * self.finished // max(1, self.total)
@@ -431,7 +432,7 @@ class Executor:
             except CallFailed as err:
                 raise ReconcileError(
                     f"could not list the bonuses already paid for HIT {hit} ({err.message}); nothing was paid.",
-                    hint="Re-run the same command.",
+                    hint="Check that the plan's HITs exist on this endpoint (sandbox and production are separate), then re-run the same command.",
                 ) from None
             for p in listed:
                 payments.setdefault(p.assignment_id, []).append(p)
@@ -564,6 +565,16 @@ def execute_plan(
         n_actions = sum(len(c.actions) for c in chains)
         prog = Progress(n_actions, enabled=progress)
         ex = Executor(platform, ledger, rate=rate, concurrency=concurrency, progress=prog, seed=seed)
+        if grant_qualification:
+            from .platforms.mturk import CallFailed
+
+            try:
+                ex._call(lambda: platform.qualification_type_name(grant_qualification))
+            except CallFailed as err:
+                raise RefusedError(
+                    f"--grant-qualification {grant_qualification}: MTurk cannot find that qualification type ({err.message}); nothing was paid.",
+                    hint="Create it first (MTurk requester website or CreateQualificationType) and pass its ID.",
+                ) from None
         settled = ex.precheck_bonuses(chains)
         cost = remaining_cost(checked, chains, ledger, settled)
         balance = None

@@ -210,3 +210,11 @@ def test_credentials_and_tokens_never_appear_in_output_ledger_or_workbook(study)
     for secret in [FAKE_KEY_ID, FAKE_SECRET, *tokens]:
         assert secret not in texts
         assert secret.encode() not in blobs
+
+
+def test_unknown_qualification_refuses_before_paying(study):
+    tmp, batch, plan, rows = study
+    with start_emulator([str(batch)]) as emu:
+        r = pay(plan, "--execute", "--endpoint-url", emu.url, "--yes", "--grant-qualification", "3NOSUCHQUALIFICATION")
+        assert r.returncode == 2 and "3NOSUCHQUALIFICATION" in r.stderr and "Traceback" not in r.stderr
+        assert emu.stats()["mutating_calls"] == 0

@@ -136,6 +136,10 @@ class MTurkPlatform:
         resp = self._call("get_assignment", AssignmentId=assignment_id)
         return str(resp.get("Assignment", {}).get("AssignmentStatus", ""))
 
+    def qualification_type_name(self, qualification_id: str) -> str:
+        resp = self._call("get_qualification_type", QualificationTypeId=qualification_id)
+        return str(resp.get("QualificationType", {}).get("Name", ""))
+
     def bonus_payments_for_hit(self, hit_id: str) -> list[BonusPayment]:
         return self._bonus_payments(HITId=hit_id)
 
