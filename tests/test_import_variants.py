@@ -259,3 +259,25 @@ def test_mturk_long_rows_with_empty_extra_cells_are_fine(tmp_path):
 def test_utf16_without_bom_is_read(tmp_path):
     p = write_csv(tmp_path / "b.csv", mturk_rows(["Answer.surveycode"], ["7"]), encoding="utf-16-le")
     assert read_mturk([p]).assignments[0].code == "7"
+
+
+def test_survey_capturing_assignment_id_is_still_qualtrics(tmp_path):
+    """Survey links often pass workerId/assignmentId/hitId into embedded data; that is not a batch file."""
+    rows = qualtrics_rows(["workerId", "assignmentId", "hitId", "mTurkCode"], ["A1B2C3D4E5F6G7", "3ABC", "3HIT", "42"])
+    p = write_csv(tmp_path / "e.csv", rows)
+    assert sniff_kind(p) == "qualtrics"
+    q = read_qualtrics(p)
+    assert (q.code_column, q.worker_column) == ("mTurkCode", "workerId")
+
+
+def test_batch_header_with_stray_spaces(tmp_path):
+    rows = mturk_rows(["Answer.surveycode"], ["42"])
+    rows[0] = [f" {n} " if n in ("AssignmentId", "AssignmentStatus") else n for n in rows[0]]
+    b = read_mturk([write_csv(tmp_path / "b.csv", rows)]).batches[0]
+    assert b.assignments[0].assignment_id == "3ASSIGN" + "0" * 23 and b.assignments[0].status == "Submitted"
+    assert not [w for w in b.warnings if "missing" in w]
+
+
+def test_loose_worker_name_needs_worker_like_values(tmp_path):
+    rows = qualtrics_rows(["worker_satisfaction", "code"], ["very happy", "1"])
+    assert read_qualtrics(write_csv(tmp_path / "e.csv", rows)).worker_column is None

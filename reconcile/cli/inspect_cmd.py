@@ -46,6 +46,9 @@ def _describe(r: dict) -> str:
     if r.get("status_counts"):
         counts = ", ".join(f"{k or '(blank)'}: {v}" for k, v in r["status_counts"].items())
         lines.append(f"  {'Status' if r['kind'] == 'qualtrics' else 'AssignmentStatus'}: {counts}")
+    if r.get("finished_counts"):
+        counts = ", ".join(f"{k or '(blank)'}: {v}" for k, v in r["finished_counts"].items())
+        lines.append(f"  Finished: {counts}")
     code_opt = "--code-column" if r["kind"] == "qualtrics" else "--mturk-code-column"
     lines.append(f"  completion code: {_found(r['code_column'], r['code_candidates'], code_opt)}")
     lines.append(f"  worker ID:       {_found(r['worker_column'], r['worker_candidates'], '--worker-column')}")

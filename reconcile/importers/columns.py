@@ -34,6 +34,7 @@ _WORKER_NAMES = {
 _SCI = re.compile(r"^[+-]?\d(?:\.\d+)?[eE][+-]?\d+$")
 _DOT_ZERO = re.compile(r"^\d+\.0+$")
 WORKER_ID_SHAPE = re.compile(r"^A[A-Z0-9]{9,22}$")
+_LOOSE_WORKER = re.compile(r"^A?[A-Z0-9]{9,22}$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,9 @@ def qualtrics_worker(columns, column_values) -> Detected:
         if n in _WORKER_NAMES:
             exact.append(c)
         elif ("worker" in n or "mturkid" in n) and "code" not in n:
-            contains.append(c)
+            # A loose name only counts when some value could be a worker ID (typed ones included).
+            if any(_LOOSE_WORKER.match(v.strip()) for v in column_values(c)):
+                contains.append(c)
     return _choose([exact, contains], column_values, score=_worker_score)
 
 

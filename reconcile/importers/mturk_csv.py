@@ -85,14 +85,18 @@ def read_batch_table(table: Table, *, code_column: str | None = None, worker_col
         if det.note:
             warnings.append(det.note)
 
-    missing = [c for c in _EXPECTED if c not in index]
+    missing = [c for c in _EXPECTED if c not in index and cols.norm(c) not in {cols.norm(n) for n in names}]
     if missing:
         warnings.append(
             f"standard column{'s' if len(missing) != 1 else ''} {', '.join(missing)} "
             f"{'are' if len(missing) != 1 else 'is'} missing (file edited or re-saved by Excel?); read as empty"
         )
 
-    std_j = [index.get(col) for _, col in _STANDARD]
+    # Stray spaces or case changes in a header (hand edits) must not hide a standard column.
+    loose: dict[str, int] = {}
+    for j, n in enumerate(names):
+        loose.setdefault(cols.norm(n), j)
+    std_j = [index.get(col, loose.get(cols.norm(col))) for _, col in _STANDARD]
     if worker_det.column:
         std_j[1] = index[worker_det.column]
     aid_j = std_j[0]

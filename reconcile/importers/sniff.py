@@ -31,6 +31,10 @@ def is_legacy_header(record: list[str]) -> bool:
     return len(record) >= 2 and record[0].strip() == "V1" and record[1].strip() == "V2"
 
 
+_MTURK_ONLY = {
+    "assignmentstatus", "hittypeid", "accepttime", "submittime", "autoapprovaltime", "worktimeinseconds",
+    "requesterannotation", "autoapprovaldelayinseconds", "assignmentdurationinseconds", "lifetimeapprovalrate",
+}
 _QUALTRICS_META = {"startdate", "enddate", "status", "finished", "ipaddress", "progress", "recordeddate", "durationinseconds"}
 
 
@@ -38,7 +42,11 @@ def kind_of(table: Table) -> str:
     recs = table.records
     head = recs[0]
     names = {norm(c) for c in head}
-    mturk = "assignmentid" in names and bool(names & {"hitid", "workerid", "assignmentstatus", "hittypeid"})
+    # A survey that captures assignmentId/workerId/hitId from the link has those names too, so MTurk
+    # needs a column only the batch download has (or its Answer.*/Input.* fields).
+    mturk = "assignmentid" in names and (
+        bool(names & _MTURK_ONLY) or any(c.startswith(("Answer.", "Input.")) for c in head)
+    )
     qualtrics = False
     if is_legacy_header(head) and len(recs) > 1:
         qualtrics = "responseid" in {norm(c) for c in recs[1]}
