@@ -166,6 +166,8 @@ def _columns(node: _Node) -> list[str]:
 def parse_cell_number(text: str) -> Decimal | None:
     """A numeric cell as Decimal ("12", "0.5", "$1.50", "1,234"); None for blank; ValueError otherwise."""
     t = text.strip()
+    if t.isdigit() and t.isascii():
+        return Decimal(t)
     if not t:
         return None
     if not _CELL_NUMBER_RE.match(t) or not any(ch.isdigit() for ch in t):

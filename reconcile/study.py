@@ -155,13 +155,10 @@ def run_match(
         raise InputError(f"{plan_path}: cannot write the plan ({exc.strerror or exc}).") from None
     written_report: Path | None = None
     if report_path is not None:
-        try:
-            from .report import write_workbook
-        except ImportError:
-            log("note: the workbook writer is not available in this version; only the plan CSV was written.")
-        else:
-            if show_progress:
-                log(f"writing {report_path} ...")
-            write_workbook(Path(report_path), plan)
-            written_report = Path(report_path)
+        from .report import write_workbook
+
+        if show_progress:
+            log(f"writing {report_path} ...")
+        write_workbook(Path(report_path), plan)
+        written_report = Path(report_path)
     return MatchSummary(plan, plan_path, sidecar, written_report, summarize(plan))

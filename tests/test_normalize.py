@@ -17,6 +17,7 @@ from reconcile.normalize import (
     excel_damage,
     excel_damage_prefix,
     looks_like_worker_id,
+    near_misses,
     normalize_code,
     parse_mturk_time,
     within_one_edit,
@@ -112,6 +113,17 @@ def test_near_miss_index_agrees_with_comparing_all_pairs(codes, query):
     codes = [c.casefold() for c in codes]
     query = query.casefold()
     assert NearMissIndex(codes).lookup(query) == _brute(codes, query)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text("01OIl9a", min_size=4, max_size=7), max_size=30), st.lists(st.text("01OIl9a", min_size=4, max_size=7), max_size=8))
+def test_near_misses_of_many_queries_agree_with_all_pairs(codes, queries):
+    codes = [c.casefold() for c in codes]
+    queries = [q.casefold() for q in queries]
+    expected = {q: _brute(codes, q) for q in set(queries)}
+    assert near_misses(queries, codes) == {q: v for q, v in expected.items() if v}
+    # indexing either side gives the same answer
+    assert near_misses(queries * 10, codes[:2]) == {q: v for q in set(queries) if (v := _brute(codes[:2], q))}
 
 
 def test_near_miss_confusions():

@@ -1,0 +1,179 @@
+"""Benchmark: the matcher on 100k assignments x 100k responses, against a plain dict join.
+
+Generates a study with the usual mess (typos one edit away, WorkerIds pasted as codes, codes inside
+sentences, shared codes, retakes, unfinished and preview responses), then times in one run:
+
+  baseline   a dict join of the raw codes (what a quick script does; decides nothing else)
+  match      reconcile.match.match + plan.build_plan with a --bonus expression (the pure library path)
+  cli        optionally `reconcile match` end to end on CSV files (reading, matching, plan, workbook)
+
+and prints absolute seconds and the ratio to the baseline. Target: a few seconds for 100k x 100k.
+
+    /work/venv/bin/python bench/bench_match.py [--n 100000] [--cli]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from reconcile.bonus import parse_bonus
+from reconcile.match import match
+from reconcile.models import Assignment, Response, SourceRef, frozen_mapping
+from reconcile.plan import build_plan, summarize
+
+NOW = datetime(2024, 3, 1, tzinfo=timezone.utc)
+
+
+def make_study(n: int, seed: int = 11):
+    """(responses, assignments) as plain dicts of text, like a real export and batch file."""
+    rnd = random.Random(seed)
+    workers = [f"A{rnd.getrandbits(64):016X}"[:14] for _ in range(n)]
+    codes = [str(c) for c in rnd.sample(range(10**8, 10**9), n)]
+    responses = []
+    for i in range(n):
+        kind = rnd.random()
+        responses.append({
+            "ResponseId": f"R_{i:015d}",
+            "Status": "Survey Preview" if kind < 0.005 else "IP Address",
+            "Finished": "False" if 0.005 <= kind < 0.02 else "True",
+            "Progress": "100",
+            "IPAddress": f"192.0.{i % 250}.{(i * 7) % 251}",
+            "Duration (in seconds)": str(rnd.randrange(60, 1500)),
+            "mTurkCode": codes[i],
+            "worker_id": workers[i].lower() if kind > 0.98 else workers[i],
+            "score": str(rnd.randrange(0, 100)),
+        })
+    assignments = []
+    for i in range(n):
+        kind = rnd.random()
+        code = codes[i]
+        if kind < 0.01:  # typo: one substitution
+            p = rnd.randrange(len(code))
+            code = code[:p] + str((int(code[p]) + 1) % 10) + code[p + 1:]
+        elif kind < 0.015:
+            code = workers[i]
+        elif kind < 0.02:
+            code = f"Thank you! Your code is: {code}"
+        elif kind < 0.025:
+            code = codes[rnd.randrange(n)]  # someone else's code (shared)
+        elif kind < 0.03:
+            code = str(rnd.randrange(10**8, 10**9))  # another study's code
+        assignments.append({
+            "HITId": f"3HIT{i // 100:026d}",
+            "AssignmentId": f"3ASG{i:026d}",
+            "WorkerId": workers[i],
+            "AssignmentStatus": "Approved" if kind > 0.99 else "Submitted",
+            "Reward": "$0.40",
+            "MaxAssignments": "100",
+            "AutoApprovalTime": "2024-03-04 10:00:00 UTC",
+            "Answer.surveycode": code,
+        })
+    rnd.shuffle(assignments)
+    return responses, assignments
+
+
+def to_records(responses, assignments):
+    rs = tuple(
+        Response(
+            source=SourceRef("export.csv", i + 4), response_id=r["ResponseId"], status=r["Status"], finished=r["Finished"],
+            progress=r["Progress"], ip_address=r["IPAddress"], start_date="", end_date="",
+            duration_seconds=r["Duration (in seconds)"], code=r["mTurkCode"], worker_id=r["worker_id"], fields=frozen_mapping(r),
+        )
+        for i, r in enumerate(responses)
+    )
+    asg = tuple(
+        Assignment(
+            source=SourceRef("batch.csv", i + 2), assignment_id=a["AssignmentId"], worker_id=a["WorkerId"], hit_id=a["HITId"],
+            status=a["AssignmentStatus"], reward=a["Reward"], max_assignments=a["MaxAssignments"], requester_annotation="",
+            accept_time="", submit_time="", auto_approval_time=a["AutoApprovalTime"], work_time_seconds="",
+            code=a["Answer.surveycode"],
+        )
+        for i, a in enumerate(assignments)
+    )
+    return rs, asg
+
+
+def baseline(responses, assignments) -> dict[str, str]:
+    """A dict join of raw codes: assignment -> response id (or nothing)."""
+    by_code = {r["mTurkCode"]: r["ResponseId"] for r in responses}
+    return {a["AssignmentId"]: by_code.get(a["Answer.surveycode"], "") for a in assignments}
+
+
+def write_inputs(responses, assignments, folder: Path) -> tuple[Path, Path]:
+    export = folder / "export.csv"
+    cols = list(responses[0])
+    with open(export, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        w.writerow(cols)
+        w.writerow(cols)
+        w.writerow([json.dumps({"ImportId": c}) for c in cols])
+        for r in responses:
+            w.writerow([r[c] for c in cols])
+    batch = folder / "batch.csv"
+    bcols = list(assignments[0])
+    with open(batch, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        w.writerow(bcols)
+        for a in assignments:
+            w.writerow([a[c] for c in bcols])
+    return export, batch
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=100_000, help="assignments and responses (each)")
+    ap.add_argument("--cli", action="store_true", help="also time `reconcile match` end to end on CSV files")
+    args = ap.parse_args()
+
+    responses, assignments = make_study(args.n)
+    rs, asg = to_records(responses, assignments)
+
+    t0 = time.perf_counter()
+    joined = baseline(responses, assignments)
+    t_base = time.perf_counter() - t0
+
+    bonus = parse_bonus("score / 100")
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    result = match(rs, asg, now=NOW)
+    t_only = time.perf_counter() - t0
+    plan = build_plan(result, rs, bonus=bonus)
+    t_match = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    counts = summarize(plan)
+
+    print(f"{args.n} assignments x {args.n} responses")
+    print(f"  decisions: {json.dumps(counts['decisions'])}")
+    print(f"  reasons:   {json.dumps(counts['reasons'])}")
+    print(f"  baseline dict join: {t_base:.3f} s ({sum(1 for v in joined.values() if v)} raw code hits, nothing decided)")
+    print(f"  match + plan:       {t_match:.3f} s  (match {t_only:.3f} s, CPU {cpu:.3f} s; ratio to baseline {t_match / t_base:.1f}x)")
+
+    if args.cli:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            export, batch = write_inputs(responses, assignments, folder)
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-m", "reconcile", "match", "--qualtrics", str(export), "--mturk", str(batch),
+                 "--bonus", "score / 100", "--json"],
+                cwd=folder, capture_output=True, text=True,
+            )
+            t_cli = time.perf_counter() - t0
+            if proc.returncode != 0:
+                print(proc.stderr, file=sys.stderr)
+                raise SystemExit(proc.returncode)
+            assert json.loads(proc.stdout)["decisions"] == counts["decisions"], "CLI and library disagree"
+            print(f"  reconcile match CLI (read, match, plan CSV, workbook): {t_cli:.3f} s  (ratio to baseline {t_cli / t_base:.0f}x)")
+
+
+if __name__ == "__main__":
+    main()
