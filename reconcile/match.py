@@ -348,7 +348,28 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
             if rules.near_misses
             else {}
         )
+        # Responses whose own code a spreadsheet damaged ("84719265.0", "8.47193E+07"): an assignment
+        # carrying the intact digits is pointed at them, for a person to compare.
+        # Indexed by (digit count, kept prefix length) -> prefix: a wholly damaged export stays linear.
+        damaged: dict[tuple[int, int], dict[str, list[_R]]] = defaultdict(lambda: defaultdict(list))
+        for r in rs:
+            if not r.excluded and r.resp.code and excel_damage(r.resp.code):
+                got = excel_damage_prefix(r.resp.code)
+                if got is not None:
+                    damaged[(got[1], len(got[0]))][got[0]].append(r)
         for it in needs_near_miss:
+            if damaged and it.key.isdigit():
+                n = len(it.key)
+                hits = [r for (length, plen), table in sorted(damaged.items()) if length == n for r in table.get(it.key[:plen], ())]
+                if hits:
+                    it.review(
+                        "excel_damaged_code",
+                        f"No response has the code {it.a.code!r} exactly, but "
+                        + " and ".join(f"{r.label} holds {r.resp.code!r}" for r in hits[:_MAX_SUGGESTIONS])
+                        + ", damaged by a spreadsheet; compare by hand.",
+                        hits,
+                    )
+                    continue
             near = near_of.get(it.key, [])
             sugg = sorted(
                 (r for k in near for r in by_code[k] if not r.excluded),
@@ -683,7 +704,8 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
     if passed:
         warnings.append(
             f"{len(passed)} submitted assignment{'s have' if len(passed) > 1 else ' has'} passed AutoApprovalTime: "
-            "MTurk has approved them automatically; download fresh batch results to see their real status."
+            f"MTurk has approved {'them' if len(passed) > 1 else 'it'} automatically; download fresh batch results "
+            "to see the real status."
         )
     if soon:
         first = min(soon, key=lambda x: x[0])[0]
