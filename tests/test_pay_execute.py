@@ -152,8 +152,6 @@ def test_edited_plan_needs_confirmation_again(study, monkeypatch, capsys):
         execute_from_cli(cp, yes=False, **kw)
 
 
-@pytest.mark.xfail(reason="payment.dry_run records the digest as shown even when --execute follows, "
-                          "so an edited plan is never re-confirmed through the CLI (reported)", strict=False)
 def test_edited_plan_needs_confirmation_again_through_the_cli(study):
     tmp, batch, plan, rows = study
     with start_emulator([str(batch)]) as emu:
