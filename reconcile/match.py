@@ -223,11 +223,14 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
         finished = fin_cache.get(fk)
         if finished is None:
             finished = fin_cache[fk] = response_finished(resp)
-        rs.append(_R(resp, normalize_code(resp.code), excluded, finished, worker_key(resp.worker_id)))
+        # An unpiped Qualtrics placeholder ("${e://Field/workerId}") is no worker ID at all.
+        worker = "" if "${" in resp.worker_id else worker_key(resp.worker_id)
+        rs.append(_R(resp, normalize_code(resp.code), excluded, finished, worker))
     items: list[_A] = []
     for a in sorted(assignments, key=lambda a: (a.source.path, a.source.row, a.assignment_id)):
         items.append(_A(a=a, key=normalize_code(a.code), worker=worker_key(a.worker_id), status=a.status.strip().lower()))
 
+    known_workers = {it.worker for it in items if it.worker}
     by_code: dict[str, list[_R]] = defaultdict(list)
     by_worker: dict[str, list[_R]] = defaultdict(list)
     finished_per_worker: dict[str, int] = defaultdict(int)
@@ -297,8 +300,10 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
                 )
                 continue
         if cands is None:
-            if looks_like_worker_id(raw):
-                pasted = worker_key(raw)
+            pasted = worker_key(raw) if looks_like_worker_id(raw) else ""
+            # An alphanumeric code can look like a WorkerId; only call it one when it names a worker
+            # we know (this assignment's, another assignment's, or one typed in a response).
+            if pasted and (pasted == it.worker or pasted in known_workers or responses_of_worker(pasted)):
                 sugg = responses_of_worker(pasted)
                 if worker_key(it.a.worker_id) != pasted:
                     sugg += [r for r in responses_of_worker(it.worker) if r not in sugg]

@@ -107,6 +107,22 @@ def test_worker_id_pasted_as_code_suggests_that_workers_response():
     assert outs["R_0005"].reason == "no_assignment"
 
 
+def test_alphanumeric_code_shaped_like_a_worker_id_is_still_a_near_miss():
+    rows, _, _ = run([resp(4, "A7X9K2M4P8Q1", W2)], [asg(2, "A7X9K2M4P8Q7", W1)])
+    assert (rows["ASG0002B"].reason, rows["ASG0002B"].response_id) == ("near_miss", "R_0004")
+
+
+def test_another_workers_id_pasted_as_code():
+    rows, _, _ = run([resp(4, "55556666", W2)], [asg(2, W2, W1), asg(3, "55556666", W2)])
+    assert rows["ASG0002B"].reason == "worker_id_as_code" and W2 in rows["ASG0002B"].detail
+    assert "not their own" in rows["ASG0002B"].detail
+
+
+def test_unpiped_worker_placeholder_is_no_worker_id():
+    rows, _, _ = run([resp(4, "10101010", "${e://Field/workerId}")], [asg(2, "10101010", W1)])
+    assert rows["ASG0002B"].decision == "approve"
+
+
 def test_worker_mismatch_goes_to_review():
     rows, outs, _ = run([resp(4, "96960661", W2)], [asg(2, "96960661", W1)])
     row = rows["ASG0002B"]
