@@ -291,21 +291,26 @@ class Executor:
     # -------------------------------------------------------- calling with pacing and retries
 
     def _sleep(self, attempt: int, base: float) -> None:
+        from .platforms.mturk import CallFailed
+
         with self._rng_lock:
             delay = backoff_delay(attempt, base=base, cap=self.backoff_cap, rng=self._rng)
-        time.sleep(delay)
+        # Interruptible, so Ctrl-C does not wait out every thread's backoff.
+        if self.stop.wait(delay):
+            raise CallFailed("interrupted", "not finished: the run was interrupted")
 
     def _call(self, fn: Callable[[], object], *, before: Callable[[], None] | None = None):
-        """Call `fn` paced, retrying throttling and transient failures. `before` runs before every
-        attempt (the ledger intent). Raises CallFailed for a refusal or when retries are exhausted;
-        the exception's `sent` attribute tells whether any attempt may have reached the service."""
+        """Call `fn` paced, retrying throttling and transient failures. `before` runs once, before
+        the first attempt (the ledger intent: it stays on record until the outcome replaces it).
+        Raises CallFailed for a refusal or when retries are exhausted; the exception's `sent`
+        attribute tells whether an attempt may have reached the service."""
         from .platforms.mturk import CallFailed
 
         transient = throttled = 0
         sent = False
+        if before is not None:
+            before()
         while True:
-            if before is not None:
-                before()
             self.pacer.acquire()
             with self._stats_lock:
                 self.calls += 1
@@ -384,7 +389,7 @@ class Executor:
         except CallFailed as err:
             if err.kind in ("throttled", "transient"):
                 return self._finish(action, "failed", f"gave up after repeated errors ({err.message}); re-run to retry")
-            return self._finish(action, "failed", err.message)
+            return self._finish(action, "failed", err.message)  # a refusal, or "interrupted"
 
     def _approve_or_reject(self, action: Action, intent: Callable[[], None], attempted_before: bool) -> ActionResult:
         from .platforms.mturk import CallFailed

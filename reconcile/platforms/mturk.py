@@ -9,6 +9,7 @@ as a `CallFailed` with a `kind` the executor can act on:
 - "token_used": SendBonus answered that its UniqueRequestToken was already processed: the bonus
                 was paid by an earlier attempt.
 - "request":    RequestError / validation: the service refused this call; retrying will not help.
+(The executor adds "interrupted" for a call abandoned during Ctrl-C.)
 
 boto3's own retries are off (total_max_attempts=1): the executor decides when to retry, with its own
 pacing. Messages are kept as the service wrote them, minus the trailing timestamp, and never
