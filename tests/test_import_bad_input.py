@@ -127,3 +127,16 @@ def test_bad_override_column_lists_columns(tmp_path):
         read_mturk([m], code_column="Answer.nothing")
     msg = str(exc.value)
     assert str(m) in msg and "'Answer.nothing'" in msg and "--mturk-code-column" in msg and "'Answer.surveycode'" in msg
+
+
+def test_realdata_json_files_are_refused_clearly(realdata):
+    """The API bodies in realdata are not exports: each gets one sentence naming it, exit 2."""
+    paths = sorted(realdata.glob("*/*.json"))
+    assert paths
+    for p in paths:
+        with pytest.raises(InputError, match="looks like a JSON document"):
+            read_qualtrics(p)
+    proc = run_cli("inspect", *paths)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == len(paths) and all(f"error: {p} looks like a JSON document" in l for p, l in zip(paths, lines))

@@ -216,6 +216,36 @@ class RowFields(Mapping):
         return f"RowFields({dict(zip(self._index, self._values))!r})"
 
 
+def shape_rows(path: str, records: list, data_idx: list[int], ncols: int) -> tuple[list[list[str]], int]:
+    """Rows of exactly ncols cells plus one trailing "" (a sentinel that absent columns read from).
+
+    Short rows are padded (the MTurk website omits empty trailing cells); extra cells are dropped
+    when empty and refused otherwise (an unquoted comma would shift every later cell). Returns the
+    rows and how many were short. Pads in place: the records belong to the caller's Table.
+    """
+    rows: list[list[str]] = []
+    short = 0
+    width = ncols + 1
+    for i in data_idx:
+        rec = records[i]
+        n = len(rec)
+        if n == ncols:
+            rec.append("")
+        elif n < ncols:
+            short += 1
+            rec.extend([""] * (width - n))
+        elif any(c.strip() for c in rec[ncols:]):
+            raise InputError(
+                f"{path}: row {i + 1} has {n} cells but the header has {ncols} columns; "
+                "the file may be damaged (an unquoted comma?), so use the original download."
+            )
+        else:
+            del rec[ncols:]
+            rec.append("")
+        rows.append(rec)
+    return rows, short
+
+
 def unique_names(names: list[str]) -> tuple[list[str], list[str]]:
     """Make column names usable as dict keys: blank -> "column N", repeats -> "name (2)". Returns (names, notes)."""
     out: list[str] = []

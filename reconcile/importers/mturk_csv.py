@@ -7,11 +7,12 @@ standard columns deleted by Excel read as "". Timestamps stay text in whichever 
 from __future__ import annotations
 
 import os
+from operator import itemgetter
 
 from ..errors import InputError
 from ..models import Assignment, DuplicateRow, MTurkBatch, MTurkInput, SourceRef
 from . import columns as cols
-from .csvtext import RowFields, paused_gc, Table, is_blank, load_table, unique_names
+from .csvtext import RowFields, Table, is_blank, load_table, paused_gc, shape_rows, unique_names
 from .sniff import kind_of
 
 # Assignment attribute -> batch column.
@@ -52,22 +53,7 @@ def read_batch_table(table: Table, *, code_column: str | None = None, worker_col
     warnings = list(notes)
     index = {n: j for j, n in enumerate(names)}
 
-    rows: list[list[str]] = []
-    short = 0
-    for i in data_idx:
-        rec = recs[i]
-        if len(rec) != ncols:
-            if len(rec) < ncols:
-                short += 1
-                rec = rec + [""] * (ncols - len(rec))
-            elif any(c.strip() for c in rec[ncols:]):
-                raise InputError(
-                    f"{path}: row {i + 1} has {len(rec)} cells but the header has {ncols} columns; "
-                    "the file may be damaged (an unquoted comma?), so use the original download."
-                )
-            else:
-                rec = rec[:ncols]
-        rows.append(rec)
+    rows, short = shape_rows(path, recs, data_idx, ncols)
 
     def values(col: str):
         j = index[col]
@@ -99,23 +85,18 @@ def read_batch_table(table: Table, *, code_column: str | None = None, worker_col
     std_j = [index.get(col, loose.get(cols.norm(col))) for _, col in _STANDARD]
     if worker_det.column:
         std_j[1] = index[worker_det.column]
-    aid_j = std_j[0]
+    if std_j[0] is None:  # pragma: no cover - kind_of requires AssignmentId
+        raise InputError(f"{path} has no AssignmentId column.")
+    # Absent columns read the sentinel "" every shaped row ends with; itemgetter keeps the loop in C.
     code_j = index[code_det.column] if code_det.column else None
+    get_named = itemgetter(*[ncols if j is None else j for j in std_j])
+    code_at = ncols if code_j is None else code_j
     assignments = []
     for i, rec in zip(data_idx, rows):
-        named = [rec[j] if j is not None else "" for j in std_j]
+        named = get_named(rec)
         if not named[0].strip():
             raise InputError(f"{path}: row {i + 1} has no AssignmentId; every row of a batch file must be an assignment.")
-        assignments.append(
-            Assignment(
-                SourceRef(path, i + 1),
-                *named,
-                rec[code_j] if code_j is not None else "",
-                RowFields(index, rec),
-            )
-        )
-    if aid_j is None:  # pragma: no cover - kind_of requires AssignmentId
-        raise InputError(f"{path} has no AssignmentId column.")
+        assignments.append(Assignment(SourceRef(path, i + 1), *named, rec[code_at], RowFields(index, rec)))
 
     if code_j is not None:
         w = cols.damaged_codes(((i + 1, r[code_j]) for i, r in zip(data_idx, rows)), code_det.column, path)

@@ -63,7 +63,12 @@ def kind_of(table: Table) -> str:
         return "mturk"
     if qualtrics:
         return "qualtrics"
-    shown = ", ".join(repr(c) for c in head[:12]) + (", ..." if len(head) > 12 else "")
+    if head and head[0].lstrip().startswith(("{", "[")):
+        raise InputError(
+            f"{table.path} looks like a JSON document (an API response?), not a CSV export; "
+            "pass the exported CSV/TSV file, or use `reconcile fetch` for the API."
+        )
+    shown = ", ".join(repr(c if len(c) <= 40 else c[:37] + "...") for c in head[:12]) + (", ..." if len(head) > 12 else "")
     raise InputError(
         f"{table.path} is neither a Qualtrics export (no ResponseId column) nor an MTurk batch results file "
         f"(no AssignmentId column); its first row is {shown}."
