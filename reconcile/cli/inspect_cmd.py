@@ -13,7 +13,7 @@ from . import app
 
 @app.command()
 def inspect(
-    files: list[Path] = typer.Argument(..., help="Qualtrics exports and/or MTurk batch results files (CSV or TSV)."),
+    files: list[Path] = typer.Argument(..., metavar="FILE", show_default=False, help="Qualtrics exports and/or MTurk batch results files (CSV or TSV)."),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON list with one object per file (path, kind, format, rows, code_column, worker_column, candidates, warnings)."),
 ) -> None:
     """Tell what each file is (Qualtrics export or MTurk batch), how many rows it has and which
