@@ -634,13 +634,19 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
         r_show = link
         if r_show is None and it.suggested and (len(it.suggested) == 1 or it.reason in _SUGGEST_FIRST):
             r_show = it.suggested[0]
-        flags = list(it.flags)
-        sentences = [it.detail] + it.extra
+        # (the common row has no extra sentences or response flags: skip the joins for it)
+        flags = it.flags
+        detail = it.detail
+        sentences = it.extra
         if r_show is not None:
-            flags += r_show.flags
+            if r_show.flags:
+                flags = list(dict.fromkeys(flags + r_show.flags))
             if r_show.notes:
-                sentences.append(f"Response {r_show.resp.response_id}: " + " ".join(r_show.notes))
+                sentences = sentences + [f"Response {r_show.resp.response_id}: " + " ".join(r_show.notes)]
+        if sentences:
+            detail = " ".join([x for x in [detail, *sentences] if x])
         a = it.a
+        src = a.source
         rows.append(
             PlanRow(
                 assignment_id=a.assignment_id,
@@ -648,13 +654,13 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
                 hit_id=a.hit_id,
                 decision=it.decision,
                 reason=it.reason,
-                detail=" ".join(s for s in sentences if s),
+                detail=detail,
                 code=a.code,
                 response_id=r_show.resp.response_id if r_show is not None else "",
                 bonus=None,
                 feedback=it.feedback,
-                source=str(a.source),
-                flags=tuple(dict.fromkeys(flags)),
+                source=f"{src.path}:{src.row}",  # str(SourceRef), without a call per row
+                flags=tuple(flags),
                 assignment_status=a.status,
                 reward=a.reward,
                 max_assignments=a.max_assignments,
@@ -691,6 +697,7 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
             detail = "No assignment submitted this code."
         if r.flags and outcome != "excluded":
             detail += " " + " ".join(r.notes)
+        src = resp.source
         outcomes.append(
             ResponseOutcome(
                 response_id=resp.response_id,
@@ -700,7 +707,7 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
                 code=resp.code,
                 worker_id=resp.worker_id,
                 assignment_id=aid,
-                source=str(resp.source),
+                source=f"{src.path}:{src.row}",
             )
         )
 
