@@ -301,6 +301,8 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
                 continue
         if cands is None:
             pasted = worker_key(raw) if looks_like_worker_id(raw) else ""
+            if not pasted and worker_ids_agree(worker_key(raw), it.worker):
+                pasted = it.worker  # their own ID, typed without the leading "A"
             # An alphanumeric code can look like a WorkerId; only call it one when it names a worker
             # we know (this assignment's, another assignment's, or one typed in a response).
             if pasted and (pasted == it.worker or pasted in known_workers or responses_of_worker(pasted)):

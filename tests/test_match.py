@@ -123,6 +123,11 @@ def test_unpiped_worker_placeholder_is_no_worker_id():
     assert rows["ASG0002B"].decision == "approve"
 
 
+def test_own_worker_id_without_leading_a_pasted_as_code():
+    rows, _, _ = run([resp(4, "55556666", W1)], [asg(2, W1[1:].lower(), W1)])
+    assert (rows["ASG0002B"].reason, rows["ASG0002B"].response_id) == ("worker_id_as_code", "R_0004")
+
+
 def test_worker_mismatch_goes_to_review():
     rows, outs, _ = run([resp(4, "96960661", W2)], [asg(2, "96960661", W1)])
     row = rows["ASG0002B"]
