@@ -39,6 +39,7 @@ CASES = {
     "png": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), ["binary"]),
     "neither_kind": (b"name,age,city\nann,31,Paris\nbob,42,Oslo\n", ["neither a Qualtrics export", "'name'"]),
     "latin1": (MTURK_HEADER.encode() + "3A,3B,$0.40,3C,AW1,Submitted,caf\xe9,,\r\n".encode("latin-1"), ["line 2", "not valid UTF-8", "CSV UTF-8"]),
+    "blank_first_line": (b"\r\n" + MTURK_HEADER.encode() + b"3A,3B,$0.40,3C,AW1,Submitted,123\r\n", ["first line is empty"]),
     "both_kinds": (b"ResponseId,AssignmentId,WorkerId,HITId,AssignmentStatus\nR_1,3A,AW,3H,Submitted\n", ["both MTurk columns"]),
     "long_row": (MTURK_HEADER.encode() + b"3A,3B,$0.40,3C,AW1,Submitted,123,,,extra,cells\r\n", ["row 2", "11 cells", "9 columns"]),
     "no_assignment_id": (MTURK_HEADER.encode() + b"3A,3B,$0.40,,AW1,Submitted,123\r\n", ["row 2", "no AssignmentId"]),

@@ -63,7 +63,9 @@ def kind_of(table: Table) -> str:
         return "mturk"
     if qualtrics:
         return "qualtrics"
-    if head and head[0].lstrip().startswith(("{", "[")):
+    if not any(c.strip() for c in head):
+        raise InputError(f"{table.path}: the first line is empty; the column names must be on line 1 (remove the blank lines above them).")
+    if head[0].lstrip().startswith(("{", "[")):
         raise InputError(
             f"{table.path} looks like a JSON document (an API response?), not a CSV export; "
             "pass the exported CSV/TSV file, or use `reconcile fetch` for the API."
