@@ -71,7 +71,8 @@ def read_batch_table(table: Table, *, code_column: str | None = None, worker_col
         if det.note:
             warnings.append(det.note)
 
-    missing = [c for c in _EXPECTED if c not in index and cols.norm(c) not in {cols.norm(n) for n in names}]
+    present = {cols.norm(n) for n in names}
+    missing = [c for c in _EXPECTED if cols.norm(c) not in present]
     if missing:
         warnings.append(
             f"standard column{'s' if len(missing) != 1 else ''} {', '.join(missing)} "
