@@ -81,9 +81,11 @@ class AdaptivePacer:
     """A TokenBucket whose rate follows additive-increase / multiplicative-decrease.
 
     - `on_throttle()`: rate *= `decrease` (not below `min_rate`). Several threads usually hit the
-      same throttling burst together; one cut per `cooldown` window keeps them from collapsing
-      the rate to the floor for a single overload.
-    - `on_success()`: rate += `increase` (not above `max_rate`), so it creeps back up.
+      same throttling burst together; one cut per cooldown window (about two calls' worth of
+      time, at least `cooldown`) keeps them from collapsing the rate for a single overload.
+    - `on_success()`: the rate creeps back up by `increase` calls/second per second of successful
+      calls (each success adds increase/rate), never above `max_rate`. Growing per second rather
+      than per call keeps the climb equally gentle at 3 calls/s and at 100.
     """
 
     def __init__(
@@ -91,10 +93,10 @@ class AdaptivePacer:
         max_rate: float,
         *,
         min_rate: float = 0.2,
-        decrease: float = 0.8,
+        decrease: float = 0.7,
         increase: float | None = None,
         burst: float | None = None,
-        cooldown: float | None = None,
+        cooldown: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -105,12 +107,11 @@ class AdaptivePacer:
         self.max_rate = float(max_rate)
         self.min_rate = min(float(min_rate), self.max_rate)
         self.decrease = decrease
-        # Recover from one cut in roughly 50 successes (the ceiling grows with the rate, so the
-        # recovery takes about the same wall time at 3/s and at 100/s).
-        self.increase = increase if increase is not None else max(self.max_rate * 0.004, 0.01)
+        # Default: back from one cut (x0.7) in about six seconds.
+        self.increase = increase if increase is not None else max(self.max_rate * 0.05, 0.02)
         # A burst of 1 at low rates; a few tokens at high rates smooth scheduling jitter.
         burst = burst if burst is not None else max(1.0, min(self.max_rate / 20.0, 5.0))
-        self.cooldown = cooldown if cooldown is not None else 0.5
+        self.cooldown = cooldown
         self._clock = clock
         self._bucket = TokenBucket(self.max_rate, burst, clock=clock, sleep=sleep)
         self._lock = threading.Lock()
@@ -130,14 +131,14 @@ class AdaptivePacer:
             self.successes += 1
             rate = self._bucket.rate
             if rate < self.max_rate:
-                self._bucket.set_rate(min(self.max_rate, rate + self.increase))
+                self._bucket.set_rate(min(self.max_rate, rate + self.increase / rate))
 
     def on_throttle(self) -> bool:
         """Record a throttled call; return True when this one cut the rate."""
         with self._lock:
             self.throttled += 1
             now = self._clock()
-            if now - self._last_cut < self.cooldown:
+            if now - self._last_cut < max(self.cooldown, 2.0 / self._bucket.rate):
                 return False
             self._last_cut = now
             self._bucket.set_rate(max(self.min_rate, self._bucket.rate * self.decrease))

@@ -89,7 +89,7 @@ def test_bucket_under_threads_hands_out_each_slot_once():
 
 def test_pacer_cuts_on_throttle_and_creeps_back():
     clock = FakeClock()
-    pacer = AdaptivePacer(10.0, decrease=0.5, increase=0.5, cooldown=1.0, clock=clock, sleep=clock.sleep)
+    pacer = AdaptivePacer(10.0, decrease=0.5, increase=2.0, cooldown=1.0, clock=clock, sleep=clock.sleep)
     assert pacer.rate == 10.0
     assert pacer.on_throttle() is True
     assert pacer.rate == pytest.approx(5.0)
@@ -99,20 +99,36 @@ def test_pacer_cuts_on_throttle_and_creeps_back():
     clock.sleep(1.5)
     assert pacer.on_throttle() is True
     assert pacer.rate == pytest.approx(2.5)
-    for _ in range(5):
+    # Creeping: one success at 2.5/s adds increase/rate = 0.8 calls/s, not a jump back.
+    pacer.on_success()
+    assert pacer.rate == pytest.approx(3.3)
+    # Recovery takes about (10 - 2.5) / 2 seconds' worth of successful calls at the current rates.
+    seconds = 0.0
+    while pacer.rate < 10.0:
+        seconds += 1.0 / pacer.rate
         pacer.on_success()
-    assert pacer.rate == pytest.approx(5.0)
+    assert 2.5 < seconds < 5.0
     for _ in range(100):
         pacer.on_success()
     assert pacer.rate == 10.0  # never above the ceiling
     assert pacer.throttled == 3
 
 
+def test_pacer_cooldown_is_at_least_two_calls_at_low_rates():
+    clock = FakeClock()
+    pacer = AdaptivePacer(2.0, cooldown=0.1, clock=clock, sleep=clock.sleep)
+    assert pacer.on_throttle() is True  # 2.0 -> 1.4 calls/s
+    clock.sleep(1.0)
+    assert pacer.on_throttle() is False  # within 2 / 1.4 s
+    clock.sleep(0.5)
+    assert pacer.on_throttle() is True
+
+
 def test_pacer_never_below_floor():
     clock = FakeClock()
     pacer = AdaptivePacer(3.0, min_rate=0.5, cooldown=0.0, clock=clock, sleep=clock.sleep)
     for _ in range(100):
-        clock.sleep(0.01)
+        clock.sleep(10.0)
         pacer.on_throttle()
     assert pacer.rate == pytest.approx(0.5)
 
