@@ -72,13 +72,36 @@ def plan_row_to_text(row: PlanRow) -> dict[str, str]:
     }
 
 
+def _plan_row_cells(row: PlanRow) -> tuple[str, ...]:
+    # Same order as PLAN_COLUMNS; test_planfile checks the two stay in step with plan_row_to_text.
+    return (
+        row.assignment_id,
+        row.worker_id,
+        row.hit_id,
+        row.decision,
+        row.reason,
+        row.detail,
+        row.code,
+        row.response_id,
+        "" if row.bonus is None else format_amount(row.bonus),
+        row.feedback,
+        row.source,
+        ";".join(row.flags),
+        row.assignment_status,
+        row.reward,
+        row.max_assignments,
+        row.auto_approval_time,
+    )
+
+
 def write_plan(plan: Plan, path: str | os.PathLike) -> Path:
     """Write the plan CSV (and its responses sidecar) atomically. Returns the sidecar path."""
+    # csv.writer over tuples, not DictWriter: DictWriter re-checks every key of every row,
+    # which is most of the cost of a 100k-row plan.
     with atomic_open(path, "w", encoding=PLAN_ENCODING) as fh:
-        writer = csv.DictWriter(fh, fieldnames=PLAN_COLUMNS, lineterminator="\r\n")
-        writer.writeheader()
-        for row in plan.rows:
-            writer.writerow(plan_row_to_text(row))
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(PLAN_COLUMNS)
+        writer.writerows(_plan_row_cells(row) for row in plan.rows)
     sidecar = responses_sidecar_path(path)
     with atomic_open(sidecar, "w", encoding=PLAN_ENCODING) as fh:
         writer = csv.DictWriter(fh, fieldnames=RESPONSE_COLUMNS, lineterminator="\r\n")

@@ -117,3 +117,13 @@ def test_any_text_round_trips(tmp_path_factory, cells):
         assert raw.cells["detail"] == row.detail
         assert raw.cells["code"] == row.code
         assert Decimal(raw.cells["bonus"]) == row.bonus
+
+
+def test_fast_writer_and_dict_view_agree():
+    from reconcile.planfile import _plan_row_cells, plan_row_to_text
+
+    row = PlanRow(
+        "A1", "W1", "H1", "approve", "code_match", "d", "0012", "R_1", Decimal("1.50"), "fb", "b.csv:2",
+        ("duplicate_ip", "short_duration"), "Submitted", "$0.40", "100", "Wed Nov 15 08:28:41 PST 2017",
+    )
+    assert dict(zip(PLAN_COLUMNS, _plan_row_cells(row))) == plan_row_to_text(row)
