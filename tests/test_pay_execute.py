@@ -216,3 +216,18 @@ def test_unknown_qualification_refuses_before_paying(study):
         r = pay(plan, "--execute", "--endpoint-url", emu.url, "--yes", "--grant-qualification", "3NOSUCHQUALIFICATION")
         assert r.returncode == 2 and "3NOSUCHQUALIFICATION" in r.stderr and "Traceback" not in r.stderr
         assert emu.stats()["mutating_calls"] == 0
+
+
+def test_missing_credentials_is_one_sentence_before_any_call(study, tmp_path):
+    tmp, batch, plan, rows = study
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "HOME": str(home), "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_CONFIG_FILE": str(home / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(home / "none")}
+    with start_emulator([str(batch)]) as emu:
+        r = pay(plan, "--execute", "--endpoint-url", emu.url, "--yes", env=env)
+        assert r.returncode == 2, r.stderr
+        assert "no AWS credentials" in r.stderr and "Traceback" not in r.stderr
+        r = pay(plan, "--execute", "--endpoint-url", emu.url, "--yes", env={**env, "AWS_PROFILE": "nosuchprofile"})
+        assert r.returncode == 2 and "AWS_PROFILE" in r.stderr and "Traceback" not in r.stderr
+        assert emu.stats()["total_calls"] == 0

@@ -92,15 +92,21 @@ class MTurkPlatform:
     def __init__(self, endpoint_url: str, *, max_pool_connections: int = 10, connect_timeout: float = 10.0, read_timeout: float = 60.0) -> None:
         import boto3
         from botocore.config import Config
-        from botocore.exceptions import NoCredentialsError, PartialCredentialsError
+        from botocore.exceptions import BotoCoreError, NoCredentialsError, PartialCredentialsError, ProfileNotFound
 
         self.endpoint_url = endpoint_url
-        session = boto3.session.Session()
         try:
+            session = boto3.session.Session()
             creds = session.get_credentials()
         except (NoCredentialsError, PartialCredentialsError) as exc:
             raise ReconcileError(f"AWS credentials are incomplete ({type(exc).__name__}).",
                                  hint="Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE.") from None
+        except ProfileNotFound:
+            raise ReconcileError("the AWS profile named by AWS_PROFILE does not exist.",
+                                 hint="Check ~/.aws/config and ~/.aws/credentials, or unset AWS_PROFILE.") from None
+        except BotoCoreError as exc:  # the message may quote config files, never secrets; keep only the kind
+            raise ReconcileError(f"AWS credentials could not be loaded ({type(exc).__name__}).",
+                                 hint="Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or your AWS profile.") from None
         if creds is None:
             raise ReconcileError(
                 "no AWS credentials found for MTurk.",
