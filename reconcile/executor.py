@@ -435,9 +435,13 @@ class Executor:
             try:
                 listed = self._call(lambda hit=hit: self.platform.bonus_payments_for_hit(hit))
             except CallFailed as err:
+                hint = (
+                    "Check that the endpoint is reachable (for a local emulator: is it still running?), then re-run the same command."
+                    if err.kind in ("transient", "throttled")
+                    else "Check that the plan's HITs exist on this endpoint (sandbox and production are separate), then re-run the same command."
+                )
                 raise ReconcileError(
-                    f"could not list the bonuses already paid for HIT {hit} ({err.message}); nothing was paid.",
-                    hint="Check that the plan's HITs exist on this endpoint (sandbox and production are separate), then re-run the same command.",
+                    f"could not list the bonuses already paid for HIT {hit} ({err.message}); nothing was paid.", hint=hint
                 ) from None
             for p in listed:
                 payments.setdefault(p.assignment_id, []).append(p)

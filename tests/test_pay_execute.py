@@ -231,3 +231,9 @@ def test_missing_credentials_is_one_sentence_before_any_call(study, tmp_path):
         r = pay(plan, "--execute", "--endpoint-url", emu.url, "--yes", env={**env, "AWS_PROFILE": "nosuchprofile"})
         assert r.returncode == 2 and "AWS_PROFILE" in r.stderr and "Traceback" not in r.stderr
         assert emu.stats()["total_calls"] == 0
+
+
+def test_unusable_endpoint_url_is_one_sentence(study):
+    tmp, batch, plan, rows = study
+    r = pay(plan, "--execute", "--endpoint-url", "not-a-url", "--yes")
+    assert r.returncode == 2 and "not a usable MTurk endpoint URL" in r.stderr and "Traceback" not in r.stderr

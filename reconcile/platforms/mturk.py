@@ -121,7 +121,13 @@ class MTurkPlatform:
             read_timeout=read_timeout,
             user_agent_extra="reconcile",
         )
-        self._client = session.client("mturk", region_name=REGION, endpoint_url=endpoint_url, config=config)
+        try:
+            self._client = session.client("mturk", region_name=REGION, endpoint_url=endpoint_url, config=config)
+        except ValueError:
+            raise ReconcileError(
+                f"{endpoint_url!r} is not a usable MTurk endpoint URL.",
+                hint="Give a full URL such as http://127.0.0.1:8443 (what `reconcile emulator mturk` prints).",
+            ) from None
 
     def _call(self, operation: str, **kwargs: Any) -> dict:
         try:
