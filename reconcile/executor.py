@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 import sys
 import threading
 import time
@@ -608,6 +609,12 @@ def execute_plan(
         run_id = ledger.start_run(plan_path=str(checked.path), plan_digest=checked.digest, endpoint=endpoint_url)
         try:
             results = ex.run(chains, grant_qualification=grant_qualification, endpoint=endpoint_url, settled=settled)
+        except sqlite3.Error as exc:
+            # Without a journal we must not go on paying: stop, and let the re-run reconcile with MTurk.
+            raise ReconcileError(
+                f"{path}: the ledger could not be written ({exc}); the run stopped.",
+                hint="Fix the cause (e.g. free disk space), then re-run the same command: it checks MTurk before repeating anything.",
+            ) from None
         finally:
             prog.close()
         summary = ExecutionSummary(
