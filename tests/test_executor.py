@@ -271,3 +271,32 @@ def test_plan_actions_are_ordered_unique_and_never_bonus_a_rejection(spec):
     # Another endpoint never shares a key (a rehearsal is not a payment).
     other = {a.key for c in plan_actions(rows, "https://mturk-requester.us-east-1.amazonaws.com") for a in c.actions}
     assert not other & set(keys)
+
+
+# Rates stay at or below 10%: with 8 attempts per action, giving up then has odds of ~1e-6.
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(
+    n=st.integers(1, 12),
+    fault=st.sampled_from([0.0, 0.05, 0.1]),
+    drop=st.sampled_from([0.0, 0.05, 0.1]),
+    seed=st.integers(0, 10_000),
+    decisions=st.lists(st.sampled_from(["approve", "approve", "reject", "review"]), min_size=12, max_size=12),
+)
+def test_property_any_plan_under_any_faults_ends_exactly_once(tmp_path_factory, n, fault, drop, seed, decisions):
+    tmp = tmp_path_factory.mktemp("prop")
+    batch = tmp / "batch.csv"
+    brows = make_batch(batch, n, hits=1 + n // 5, seed=seed)
+
+    def decide(i, r):
+        d = decisions[i]
+        return d, (f"{0.01 + i:.2f}" if d == "approve" else None), ("Wrong code, sorry." if d == "reject" else "")
+
+    rows = plan_rows(batch, brows, decide)
+    cp = checked_plan(tmp / "plan.csv", rows, [batch])
+    with start_emulator([str(batch)], fault_rate=fault, drop_response_rate=drop, seed=seed) as emu:
+        s = run(cp, emu)
+        assert s.complete, s.failures
+        assert_exactly_once(emu.state(), rows)
+        again = run(cp, emu)
+        assert again.count("done") == 0 and again.complete
+        assert_exactly_once(emu.state(), rows)
