@@ -7,7 +7,6 @@ call counts), never through what the executor says about itself.
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 
 from emulator_helpers import mturk_client, start_emulator
 from reconcile.errors import RefusedError
-from reconcile.executor import Action, execute_plan, plan_actions, remaining_cost
+from reconcile.executor import execute_plan, plan_actions, remaining_cost
 from reconcile.ledger import Ledger, default_ledger_path, request_token
 from reconcile.models import PlanRow
 from reconcile.platforms.mturk import MTurkPlatform
