@@ -185,7 +185,8 @@ def _summary_rows(plan: Plan, *, path: Path, dry_run: bool, title: str) -> list[
     out.append([])
 
     out.append([bold("Inputs")])
-    out.extend([None, None, desc] for desc in (plan.inputs or ("(not recorded)",)))
+    # In column A with B and C empty, so a long description spills across them when shown/printed.
+    out.extend([desc] for desc in (plan.inputs or ("(not recorded)",)))
     out.append([])
 
     out.append([bold("Assignments"), (len(rows), S_BOLD)])
@@ -224,7 +225,7 @@ def _summary_rows(plan: Plan, *, path: Path, dry_run: bool, title: str) -> list[
         warnings.append(f"{n} assignment(s) flagged {f} (see the {FLAGS_SHEET} sheet)")
     if decisions.get("review"):
         warnings.append(f"{decisions['review']} assignment(s) need a person: set their decision in the plan CSV")
-    out.extend([None, None, w] for w in (warnings or ["none"]))
+    out.extend([w] for w in (warnings or ["none"]))
     return out
 
 
