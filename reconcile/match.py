@@ -7,16 +7,16 @@ rows come out sorted by their source (file, row).
 
 from __future__ import annotations
 
-import gc
 import os
 import statistics
-from contextlib import contextmanager
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
 from typing import Any, Iterable, Sequence
 
+from .importers.csvtext import frozen_record, paused_gc
 from .models import Assignment, DuplicateRow, PlanRow, Response, ResponseOutcome
 from .normalize import (
     code_tokens,
@@ -47,6 +47,9 @@ class MatchResult:
     rows: tuple[PlanRow, ...]  # one per assignment, bonus None (plan.build_plan adds bonuses)
     responses: tuple[ResponseOutcome, ...]  # one per response
     warnings: tuple[str, ...] = ()
+    # Parallel to rows: the response each row is matched to (None for none), so build_plan can
+    # compute bonuses without looking responses up again.
+    matched: tuple[Response | None, ...] = ()
 
 
 # ---------------------------------------------------------------- reading raw fields
@@ -160,6 +163,10 @@ def _src_key(x: Response | Assignment) -> tuple:
     return (x.source.path, x.source.row)
 
 
+_RESPONSE_ORDER = attrgetter("source.path", "source.row")  # _src_key, in C
+_ASSIGNMENT_ORDER = attrgetter("source.path", "source.row", "assignment_id")
+
+
 _BASENAMES: dict[str, str] = {}
 
 
@@ -169,19 +176,6 @@ def _where(ref) -> str:
     if name is None:
         name = _BASENAMES[ref.path] = os.path.basename(ref.path) or ref.path
     return f"{name}:{ref.row}"
-
-
-@contextmanager
-def gc_paused():
-    """Building ~10 objects per row triggers the cyclic GC over and over on 100k rows; nothing
-    here makes reference cycles, so pause it (this alone halves the run time)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _suggest_text(rs: Sequence[_R]) -> str:
@@ -204,7 +198,7 @@ def match(
 
     `now` decides the AutoApprovalTime warnings (the CLI passes the current time).
     """
-    with gc_paused():
+    with paused_gc():
         return _match(responses, assignments, now=now, rules=rules, duplicates=duplicates)
 
 
@@ -215,7 +209,7 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
     rs: list[_R] = []
     excl_cache: dict[str, str | None] = {}
     fin_cache: dict[tuple[str, str], bool] = {}
-    for resp in sorted(responses, key=_src_key):
+    for resp in sorted(responses, key=_RESPONSE_ORDER):
         excluded = excl_cache.get(resp.status, "?")
         if excluded == "?":
             excluded = excl_cache[resp.status] = response_exclusion(resp.status)
@@ -227,16 +221,19 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
         worker = "" if "${" in resp.worker_id else worker_key(resp.worker_id)
         rs.append(_R(resp, normalize_code(resp.code), excluded, finished, worker))
     items: list[_A] = []
-    for a in sorted(assignments, key=lambda a: (a.source.path, a.source.row, a.assignment_id)):
+    for a in sorted(assignments, key=_ASSIGNMENT_ORDER):
         items.append(_A(a=a, key=normalize_code(a.code), worker=worker_key(a.worker_id), status=a.status.strip().lower()))
 
     known_workers = {it.worker for it in items if it.worker}
     by_code: dict[str, list[_R]] = defaultdict(list)
     by_worker: dict[str, list[_R]] = defaultdict(list)
     finished_per_worker: dict[str, int] = defaultdict(int)
+    live_codes: set[str] = set()  # codes of responses that may be paid (what near misses may suggest)
     for r in rs:
         if r.key:
             by_code[r.key].append(r)
+            if not r.excluded:
+                live_codes.add(r.key)
         if r.worker and not r.excluded:
             by_worker[r.worker].append(r)
             if r.finished:
@@ -266,6 +263,8 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
                     table[k[: len(prefix)]].extend(r for r in lst if not r.excluded)
             prefix_index[(length, len(prefix))] = table
         return sorted(table.get(prefix, ()), key=lambda r: _src_key(r.resp))
+
+    damaged_responses = [r for r in rs if excel_damage(r.resp.code)]
 
     # ---- 1. find each assignment's candidate responses
     needs_near_miss: list[_A] = []
@@ -351,7 +350,7 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
     # ---- 2. near misses, indexed (never all pairs)
     if needs_near_miss:
         near_of = (
-            near_misses([it.key for it in needs_near_miss], [k for k, lst in by_code.items() if any(not r.excluded for r in lst)])
+            near_misses([it.key for it in needs_near_miss], live_codes)
             if rules.near_misses
             else {}
         )
@@ -359,8 +358,8 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
         # carrying the intact digits is pointed at them, for a person to compare.
         # Indexed by (digit count, kept prefix length) -> prefix: a wholly damaged export stays linear.
         damaged: dict[tuple[int, int], dict[str, list[_R]]] = defaultdict(lambda: defaultdict(list))
-        for r in rs:
-            if not r.excluded and r.resp.code and excel_damage(r.resp.code):
+        for r in damaged_responses:
+            if not r.excluded:
                 got = excel_damage_prefix(r.resp.code)
                 if got is not None:
                     damaged[(got[1], len(got[0]))][got[0]].append(r)
@@ -461,10 +460,9 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
         for it in items:
             if it.decision != "approve":
                 continue
-            others = [o for o in per_worker.get(it.worker, ()) if o is not it]
-            n_finished = sum(finished_per_worker.get(k, 0) for k in worker_lookup_keys(it.worker))
-            finished_rs = [r for r in responses_of_worker(it.worker) if r.finished] if n_finished > 1 else []
-            if others:
+            group = per_worker.get(it.worker, ())  # holds `it` itself when it has a worker
+            if len(group) > 1:
+                others = [o for o in group if o is not it]
                 r = it.chosen
                 it.chosen = None
                 it.review(
@@ -473,7 +471,14 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
                     f"(also {', '.join(f'{o.a.assignment_id} ({_where(o.a.source)})' for o in others[:3])}).",
                     [r],
                 )
-            elif len(finished_rs) > 1:
+                continue
+            n_finished = 0  # the cheap count first: most workers have one response
+            for k in worker_lookup_keys(it.worker):
+                n_finished += finished_per_worker.get(k, 0)
+            if n_finished < 2:
+                continue
+            finished_rs = [r for r in responses_of_worker(it.worker) if r.finished]
+            if len(finished_rs) > 1:
                 r = it.chosen
                 it.chosen = None
                 it.review(
@@ -593,6 +598,7 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
     soon: list[tuple[datetime, _A]] = []
     unreadable_times = 0
     time_cache: dict[str, datetime | None] = {}
+    day = timedelta(hours=24)
     for it in items:
         if it.status not in ("submitted", ""):
             continue
@@ -611,7 +617,7 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
                 "assignment automatically, so it can no longer be rejected."
             )
             passed.append(it)
-        elif when - now <= timedelta(hours=24):
+        elif when - now <= day:
             it.flags.append("auto_approval_soon")
             hours = (when - now).total_seconds() / 3600
             it.extra.append(
@@ -622,10 +628,12 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
 
     # ---- 9. rows and response outcomes
     rows: list[PlanRow] = []
+    matched: list[Response | None] = []
     matched_by: dict[int, _A] = {}
     pointed: dict[int, list[_A]] = defaultdict(list)
     for it in items:
         link = it.chosen if it.reason in MATCH_REASONS else None
+        matched.append(link.resp if link is not None else None)
         if link is not None:
             matched_by[id(link)] = it
         else:
@@ -642,7 +650,7 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
         sentences = it.extra
         if r_show is not None:
             if r_show.flags:
-                flags = list(dict.fromkeys(flags + r_show.flags))
+                flags = tuple(dict.fromkeys(flags + r_show.flags))
             if r_show.notes:
                 sentences = sentences + [f"Response {r_show.resp.response_id}: " + " ".join(r_show.notes)]
         if sentences:
@@ -650,7 +658,8 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
         a = it.a
         src = a.source
         rows.append(
-            PlanRow(
+            frozen_record(
+                PlanRow,
                 assignment_id=a.assignment_id,
                 worker_id=a.worker_id,
                 hit_id=a.hit_id,
@@ -662,7 +671,7 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
                 bonus=None,
                 feedback=it.feedback,
                 source=f"{src.path}:{src.row}",  # str(SourceRef), without a call per row
-                flags=tuple(flags),
+                flags=tuple(flags),  # (no copy when already a tuple)
                 assignment_status=a.status,
                 reward=a.reward,
                 max_assignments=a.max_assignments,
@@ -701,7 +710,8 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
             detail += " " + " ".join(r.notes)
         src = resp.source
         outcomes.append(
-            ResponseOutcome(
+            frozen_record(
+                ResponseOutcome,
                 response_id=resp.response_id,
                 outcome=outcome,
                 reason=reason,
@@ -729,7 +739,7 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
         )
     if unreadable_times:
         warnings.append(f"{unreadable_times} AutoApprovalTime value(s) could not be read; their deadlines are not checked.")
-    bad_r = [r for r in rs if excel_damage(r.resp.code)]
+    bad_r = damaged_responses
     if bad_r:
         warnings.append(
             f"{len(bad_r)} response code(s) look damaged by a spreadsheet (e.g. {bad_r[0].resp.code!r} at "
@@ -744,4 +754,4 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
     n_conf = sum(1 for it in items if it.reason == "conflicting_rows")
     if n_conf:
         warnings.append(f"{n_conf} assignment(s) appear in several batch rows with different content; they are sent to review.")
-    return MatchResult(tuple(rows), tuple(outcomes), tuple(warnings))
+    return MatchResult(tuple(rows), tuple(outcomes), tuple(warnings), tuple(matched))
