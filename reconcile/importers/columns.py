@@ -133,7 +133,8 @@ def resolve_override(path: str, columns, name: str, option: str, *, prefixes=(""
 
 def damaged_codes(values_with_rows, column: str, path: str) -> str | None:
     """A warning when codes look converted by Excel (1.23457E+11) or pandas (12345.0); never repaired."""
-    bad = [(row, v) for row, v in values_with_rows if _SCI.match(v.strip()) or _DOT_ZERO.match(v.strip())]
+    # A plain number is never damaged (both forms need a "." or an "e"): skip the regexes for it.
+    bad = [(row, v) for row, v in values_with_rows if not v.isdigit() and (_SCI.match(v.strip()) or _DOT_ZERO.match(v.strip()))]
     if not bad:
         return None
     row, example = bad[0]
