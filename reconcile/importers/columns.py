@@ -116,6 +116,23 @@ def mturk_worker(columns, column_values) -> Detected:
     return _choose([exact], column_values, score=_worker_score)
 
 
+def column_values(rows, index: dict[str, int]):
+    """`values(column)` over shaped rows (see csvtext.shape_rows), as the detectors take it."""
+
+    def values(col: str):
+        j = index[col]
+        return (r[j] for r in rows)
+
+    return values
+
+
+def override_or_detect(path: str, names, override: str | None, option: str, detect, *, prefixes=("",)) -> Detected:
+    """The column the user named with `option` (see resolve_override), else what `detect()` finds."""
+    if override is not None:
+        return Detected(resolve_override(path, names, override, option, prefixes=prefixes), ())
+    return detect()
+
+
 def resolve_override(path: str, columns, name: str, option: str, *, prefixes=("",)) -> str:
     """The column the user named (exactly, else case/space-insensitively, else with a prefix like Answer.)."""
     cols = list(columns)

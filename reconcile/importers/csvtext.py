@@ -230,6 +230,17 @@ class RowFields(Mapping):
         return f"RowFields({dict(zip(self._index, self._values))!r})"
 
 
+def used_width(header: list[str], records: list, data_idx: list[int]) -> int:
+    """The header's width less trailing unnamed columns that are empty in every data row
+    (a comma at the end of every line, or padding added by a spreadsheet)."""
+    ncols = len(header)
+    while ncols and not header[ncols - 1].strip() and all(
+        len(records[i]) < ncols or not records[i][ncols - 1].strip() for i in data_idx
+    ):
+        ncols -= 1
+    return ncols
+
+
 def shape_rows(path: str, records: list, data_idx: list[int], ncols: int) -> tuple[list[list[str]], int]:
     """Rows of exactly ncols cells plus one trailing "" (a sentinel that absent columns read from).
 

@@ -12,7 +12,7 @@ from operator import itemgetter
 from ..errors import InputError
 from ..models import Assignment, DuplicateRow, MTurkBatch, MTurkInput, SourceRef
 from . import columns as cols
-from .csvtext import RowFields, Table, is_blank, load_table, paused_gc, shape_rows, unique_names
+from .csvtext import RowFields, Table, is_blank, load_table, paused_gc, shape_rows, unique_names, used_width
 from .sniff import kind_of
 
 # Assignment attribute -> batch column.
@@ -46,27 +46,18 @@ def read_batch_table(table: Table, *, code_column: str | None = None, worker_col
     data_idx = [i for i in range(1, len(recs)) if not is_blank(recs[i])]
     if not data_idx:
         raise InputError(f"{path} has a header but no assignments; download the batch results again once workers have submitted.")
-    ncols = len(raw)
-    while ncols and not raw[ncols - 1].strip() and all(len(recs[i]) < ncols or not recs[i][ncols - 1].strip() for i in data_idx):
-        ncols -= 1
+    ncols = used_width(raw, recs, data_idx)
     names, notes = unique_names(raw[:ncols])
     warnings = list(notes)
     index = {n: j for j, n in enumerate(names)}
 
     rows, short = shape_rows(path, recs, data_idx, ncols)
 
-    def values(col: str):
-        j = index[col]
-        return (r[j] for r in rows)
-
-    if code_column is not None:
-        code_det = cols.Detected(cols.resolve_override(path, names, code_column, "--mturk-code-column", prefixes=("", "Answer.")), ())
-    else:
-        code_det = cols.mturk_code(names, values)
-    if worker_column is not None:
-        worker_det = cols.Detected(cols.resolve_override(path, names, worker_column, "--worker-column"), ())
-    else:
-        worker_det = cols.mturk_worker(names, values)
+    values = cols.column_values(rows, index)
+    code_det = cols.override_or_detect(
+        path, names, code_column, "--mturk-code-column", lambda: cols.mturk_code(names, values), prefixes=("", "Answer.")
+    )
+    worker_det = cols.override_or_detect(path, names, worker_column, "--worker-column", lambda: cols.mturk_worker(names, values))
     for det in (code_det, worker_det):
         if det.note:
             warnings.append(det.note)

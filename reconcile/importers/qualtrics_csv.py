@@ -14,7 +14,7 @@ from operator import itemgetter
 from ..errors import InputError
 from ..models import QualtricsExport, Response, SourceRef
 from . import columns as cols
-from .csvtext import RowFields, Table, is_blank, load_table, paused_gc, shape_rows, unique_names
+from .csvtext import RowFields, Table, is_blank, load_table, paused_gc, shape_rows, unique_names, used_width
 from .sniff import _V_NAME, is_importid_row, is_legacy_header, kind_of
 
 # ImportId (modern exports) -> Response attribute.
@@ -107,11 +107,7 @@ def read_table(table: Table, *, code_column: str | None = None, worker_column: s
         raise InputError(f"{path} has header rows but no responses; export the survey again once responses exist.")
 
     # Trailing unnamed columns with nothing in them come from a comma at the end of every line.
-    ncols = len(raw_names)
-    while ncols and not raw_names[ncols - 1].strip() and all(
-        len(recs[i]) < ncols or not recs[i][ncols - 1].strip() for i in data_idx
-    ):
-        ncols -= 1
+    ncols = used_width(raw_names, recs, data_idx)
     trailing_comma = ncols < len(raw_names)
     names, notes = unique_names(raw_names[:ncols])
     warnings = list(notes)
@@ -132,18 +128,12 @@ def read_table(table: Table, *, code_column: str | None = None, worker_column: s
 
     index = {n: j for j, n in enumerate(names)}
 
-    def values(col: str):
-        j = index[col]
-        return (r[j] for r in rows)
-
-    if code_column is not None:
-        code_det = cols.Detected(cols.resolve_override(path, names, code_column, "--code-column"), ())
-    else:
-        code_det = cols.qualtrics_code(names, values)
-    if worker_column is not None:
-        worker_det = cols.Detected(cols.resolve_override(path, names, worker_column, "--worker-column"), ())
-    else:
-        worker_det = cols.qualtrics_worker([n for n in names if n != code_det.column], values)
+    values = cols.column_values(rows, index)
+    code_det = cols.override_or_detect(path, names, code_column, "--code-column", lambda: cols.qualtrics_code(names, values))
+    worker_det = cols.override_or_detect(
+        path, names, worker_column, "--worker-column",
+        lambda: cols.qualtrics_worker([n for n in names if n != code_det.column], values),
+    )
     for det in (code_det, worker_det):
         if det.note:
             warnings.append(det.note)
