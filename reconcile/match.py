@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from operator import attrgetter
 from typing import Any, Iterable, Sequence
 
-from .importers.csvtext import frozen_record, paused_gc
+from .records import frozen_record, paused_gc
 from .models import Assignment, DuplicateRow, PlanRow, Response, ResponseOutcome
 from .normalize import (
     code_tokens,

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Sequence
 
 from .bonus import BonusExpr, BonusResult, compute_bonus
-from .importers.csvtext import frozen_record, paused_gc
+from .records import frozen_record, paused_gc
 from .match import MatchResult
 from .models import Plan, PlanRow, Response
 

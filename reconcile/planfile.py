@@ -104,10 +104,9 @@ def write_plan(plan: Plan, path: str | os.PathLike) -> Path:
         writer.writerows(_plan_row_cells(row) for row in plan.rows)
     sidecar = responses_sidecar_path(path)
     with atomic_open(sidecar, "w", encoding=PLAN_ENCODING) as fh:
-        writer = csv.DictWriter(fh, fieldnames=RESPONSE_COLUMNS, lineterminator="\r\n")
-        writer.writeheader()
-        for r in plan.responses:
-            writer.writerow({c: getattr(r, c) for c in RESPONSE_COLUMNS})
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(RESPONSE_COLUMNS)
+        writer.writerows(tuple(getattr(r, c) for c in RESPONSE_COLUMNS) for r in plan.responses)
     return sidecar
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .errors import InputError
-from .importers.csvtext import paused_gc
+from .records import paused_gc
 from .models import MTurkInput, Plan, QualtricsExport
 
 DEFAULT_PLAN = "reconcile-plan.csv"

@@ -8,14 +8,13 @@ would silently fail to match (and the user can re-save it as "CSV UTF-8" in one 
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
-import gc
 import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..records import paused_gc  # noqa: F401  (re-exported for the readers)
 from ..errors import InputError
 
 # JSON answers (bounding boxes, long free text) exceed csv's default 128 KiB field limit.
@@ -45,35 +44,6 @@ class Table:
     @property
     def delimiter_name(self) -> str:
         return {",": "comma", "\t": "tab", ";": "semicolon"}.get(self.delimiter, repr(self.delimiter))
-
-
-@contextlib.contextmanager
-def paused_gc():
-    """Pause the cyclic GC while building hundreds of thousands of acyclic records (importers,
-    matcher, plan). Left on, it rescans every record built so far again and again; nothing built
-    there makes reference cycles. Nests: an inner pause leaves an outer one in force.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-def frozen_record(cls, **fields):
-    """An instance of the frozen dataclass `cls` from all of its fields, without the generated __init__.
-
-    That __init__ sets each field through object.__setattr__ (a frozen class forbids plain
-    assignment): ~2 microseconds for a 16-field PlanRow, a fifth of a second per 100k records.
-    Filling __dict__ directly gives the same object (fields, equality, hash, repr) twice as fast.
-    Only for the models' plain frozen dataclasses (no __post_init__, no slots).
-    """
-    assert fields.keys() == cls.__dataclass_fields__.keys(), f"{cls.__name__} needs every field"
-    obj = object.__new__(cls)
-    obj.__dict__.update(fields)
-    return obj
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
