@@ -16,7 +16,7 @@ from typing import Iterable
 
 from .atomic import atomic_open
 from .errors import InputError
-from .models import Plan, PlanRow, ResponseOutcome
+from .models import Plan, PlanRow
 from .money import format_amount
 
 PLAN_COLUMNS = (

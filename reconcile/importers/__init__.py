@@ -23,7 +23,8 @@ from collections import Counter
 
 from ..models import MTurkBatch, MTurkInput, QualtricsExport
 from .columns import detection_error
-from .csvtext import load_table, paused_gc
+from ..records import paused_gc
+from .csvtext import load_table
 from .sniff import kind_of, sniff_kind
 
 __all__ = ["sniff_kind", "read_qualtrics", "read_mturk", "require_columns", "inspect_file"]

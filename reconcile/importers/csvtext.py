@@ -14,7 +14,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..records import paused_gc  # noqa: F401  (re-exported for the readers)
 from ..errors import InputError
 
 # JSON answers (bounding boxes, long free text) exceed csv's default 128 KiB field limit.

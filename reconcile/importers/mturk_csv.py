@@ -12,7 +12,8 @@ from operator import itemgetter
 from ..errors import InputError
 from ..models import Assignment, DuplicateRow, MTurkBatch, MTurkInput, SourceRef
 from . import columns as cols
-from .csvtext import RowFields, Table, is_blank, load_table, paused_gc, shape_rows, unique_names, used_width
+from ..records import paused_gc
+from .csvtext import RowFields, Table, is_blank, load_table, shape_rows, unique_names, used_width
 from .sniff import kind_of
 
 # Assignment attribute -> batch column.

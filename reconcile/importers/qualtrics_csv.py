@@ -14,7 +14,8 @@ from operator import itemgetter
 from ..errors import InputError
 from ..models import QualtricsExport, Response, SourceRef
 from . import columns as cols
-from .csvtext import RowFields, Table, is_blank, load_table, paused_gc, shape_rows, unique_names, used_width
+from ..records import paused_gc
+from .csvtext import RowFields, Table, is_blank, load_table, shape_rows, unique_names, used_width
 from .sniff import _V_NAME, is_importid_row, is_legacy_header, kind_of
 
 # ImportId (modern exports) -> Response attribute.
