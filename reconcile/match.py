@@ -739,8 +739,18 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
         )
     if unreadable_times:
         warnings.append(f"{unreadable_times} AutoApprovalTime value(s) could not be read; their deadlines are not checked.")
-    # Spreadsheet-damaged codes are warned about once, by the importers (per column, with a
-    # row and what to do); the rows themselves go to review as excel_damaged_code.
+    bad_r = damaged_responses
+    if bad_r:
+        warnings.append(
+            f"{len(bad_r)} response code(s) look damaged by a spreadsheet (e.g. {bad_r[0].resp.code!r} at "
+            f"{bad_r[0].resp.source}); download the export from Qualtrics again instead of re-saving it in Excel."
+        )
+    bad_a = [it for it in items if it.excel]
+    if bad_a:
+        warnings.append(
+            f"{len(bad_a)} assignment code(s) look damaged by a spreadsheet (e.g. {bad_a[0].a.code!r} at "
+            f"{bad_a[0].a.source}); download the batch results from MTurk again instead of re-saving them in Excel."
+        )
     n_conf = sum(1 for it in items if it.reason == "conflicting_rows")
     if n_conf:
         warnings.append(f"{n_conf} assignment(s) appear in several batch rows with different content; they are sent to review.")
