@@ -79,15 +79,8 @@ class Action:
 
     @property
     def key(self) -> str:
-        return action_key(
-            endpoint=self.endpoint,
-            kind=self.kind,
-            hit_id=self.hit_id,
-            assignment_id=self.assignment_id,
-            worker_id=self.worker_id,
-            amount=self.amount,
-            purpose=self.purpose,
-        )
+        # The ledger's content key is made of exactly the fields the ledger stores.
+        return action_key(**self.ledger_fields())
 
     def describe(self) -> str:
         if self.kind == "bonus":
