@@ -658,27 +658,23 @@ def format_summary(summary: ExecutionSummary, plan_path: str) -> str:
 
 
 def _check_limits(checked: CheckedPlan, max_bonus: str | None, budget: str | None) -> None:
-    for label, text in (("--max-bonus", max_bonus), ("--budget", budget)):
-        if text is None:
-            continue
-        try:
-            parse_amount(text)
-        except AmountError as exc:
-            raise RefusedError(f"{label}: {exc}.") from None
-    if max_bonus is not None:
-        cap = parse_amount(max_bonus)
+    # The dry run (plan_check) already enforced these on the same plan; refusing again here keeps
+    # the money layer safe for any caller of the library, with the same parsing of the limits.
+    from .plan_check import parse_limit
+
+    cap = parse_limit(max_bonus, "--max-bonus")
+    if cap is not None:
         over = [r for r in checked.rows if r.bonus is not None and r.bonus > cap]
         if over:
             raise RefusedError(
                 f"{checked.path}: {len(over)} bonus{'es' if len(over) > 1 else ''} above --max-bonus {format_usd(cap)} "
                 f"(e.g. {format_usd(over[0].bonus)} for {over[0].assignment_id}); nothing was paid."
             )
-    if budget is not None:
-        cap = parse_amount(budget)
-        if checked.total > cap:
-            raise RefusedError(
-                f"{checked.path}: the plan costs {format_usd(checked.total)}, above --budget {format_usd(cap)}; nothing was paid."
-            )
+    cap = parse_limit(budget, "--budget")
+    if cap is not None and checked.total > cap:
+        raise RefusedError(
+            f"{checked.path}: the plan costs {format_usd(checked.total)}, above --budget {format_usd(cap)}; nothing was paid."
+        )
 
 
 def execute_from_cli(
