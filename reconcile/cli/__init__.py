@@ -39,12 +39,6 @@ app.add_typer(emulator_app, name="emulator")
 app.add_typer(fetch_app, name="fetch")
 
 
-def fail(err: ReconcileError) -> "typer.Exit":
-    """Print one sentence for a user error and return the Exit to raise."""
-    typer.echo(f"error: {err}", err=True)
-    return typer.Exit(err.exit_code)
-
-
 def main() -> None:
     """Console-script entry point."""
     try:
