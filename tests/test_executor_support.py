@@ -11,12 +11,14 @@ import random
 from decimal import Decimal
 from pathlib import Path
 
-from conftest import REALDATA
+from conftest import SAMPLE_DATA
 from reconcile import planfile
 from reconcile.fees import cost_summary
 from reconcile.models import CheckedPlan, Plan, PlanRow
 
-REAL_BATCH = REALDATA / "Chucooleg__Field_Experiment_Human_Image_Classification" / "20171112_mturk_results_order1_0.40.csv"
+# The synthetic sample batch carries the exact header of a real requester-website download
+# (test_sample_data checks it against the Chucooleg batch when the real data is present).
+REAL_BATCH = SAMPLE_DATA / "mturk_batch_results.csv"
 
 FAKE_KEY_ID = "AKIAFAKERECONCILE7Q3Z"
 FAKE_SECRET = "fake/Secret+Key+Reconcile+Test+0123456789xyz"

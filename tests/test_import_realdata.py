@@ -15,6 +15,8 @@ CLEF = "ielab__CLEF2017_AMT"
 KEV = "kevinhanna__w241-team-mturk"
 ROPEN = "ropensci__qualtRics"
 CTESTA = "ctesta01__QualtricsTools"
+LAOLS = "laols574__ec_sd_survey"
+CHEUNG = "Alex-J-Cheung__Qualtrics-Survey"
 
 # (file, kind, data rows, code column, worker column, words the format must mention)
 EXPECTED = [
@@ -32,12 +34,24 @@ EXPECTED = [
     (f"{ROPEN}/sample_legacy.csv", "qualtrics", 1, None, None, "legacy"),
     (f"{CTESTA}/Single_Answer_MC_Questions_insights.csv", "qualtrics", 5, None, None, "Python-dict"),
     (f"{CTESTA}/Single_Answer_MC_Questions_legacy.csv", "qualtrics", 5, None, None, "legacy"),
+    # The Qualtrics halves of the Prolific studies (their Prolific ID columns are the Prolific issue's job).
+    (f"{LAOLS}/qualtrics_export_redacted.csv", "qualtrics", 199, None, None, "JSON ImportIds"),
+    (f"{CHEUNG}/Artificial_Intelligence_Raw_redacted.csv", "qualtrics", 32, None, None, "JSON ImportIds"),
+    (f"{CHEUNG}/dataforR_redacted.csv", "qualtrics", 25, None, None, "re-saved by Excel"),
 ]
+
+# Prolific submissions exports: read by the Prolific importer (see test_prolific_realdata.py once it exists).
+PROLIFIC_EXPORTS = {
+    f"{LAOLS}/prolific_export.csv",
+    f"{CHEUNG}/prolific_export_demographic.csv",
+    "matthewmachnowski__experimental-philosophy/prolific.csv",
+    "dparra2399__Indirect-Direct-ToF/prolific_export_298bd5580c5380ce692e1855.csv",
+}
 
 
 def test_every_realdata_csv_is_listed(realdata):
     on_disk = {str(p.relative_to(realdata)) for p in realdata.glob("*/*.csv")}
-    assert on_disk == {e[0] for e in EXPECTED}
+    assert on_disk == {e[0] for e in EXPECTED} | PROLIFIC_EXPORTS
 
 
 @pytest.mark.parametrize("name,kind,rows,code_col,worker_col,fmt", EXPECTED, ids=[e[0].split("/")[-1] for e in EXPECTED])
@@ -48,7 +62,7 @@ def test_realdata_file(realdata, name, kind, rows, code_col, worker_col, fmt):
         data = read_qualtrics(path)
         records = data.responses
         assert all(isinstance(r, Response) for r in records)
-        first_data_row = 3 if "legacy" in data.format else 4
+        first_data_row = 3 if "legacy" in data.format else 2 if "1 header row" in data.format else 4
         assert all(r.response_id.startswith("R_") for r in records)
     else:
         got = read_mturk([path])

@@ -178,3 +178,12 @@ def test_inspect_sample_data():
     assert proc.returncode == 0, proc.stderr
     q, m = json.loads(proc.stdout)
     assert (q["kind"], q["rows"], m["kind"], m["rows"]) == ("qualtrics", 148, "mturk", 131)
+
+
+def test_sample_batch_header_is_a_real_download_header(realdata):
+    """The executor tests build batches from the sample batch's header: it must be MTurk's own."""
+    import csv
+
+    real = realdata / "Chucooleg__Field_Experiment_Human_Image_Classification" / "20171112_mturk_results_order1_0.40.csv"
+    with open(real, encoding="utf-8-sig", newline="") as a, open(SAMPLE_DATA / "mturk_batch_results.csv", encoding="utf-8-sig", newline="") as b:
+        assert next(csv.reader(b)) == next(csv.reader(a))
