@@ -1,24 +1,45 @@
 """Which MTurk endpoint a command talks to. Pure: flags in, endpoint out (no boto3 here).
 
-The sandbox and local emulators are one flag away; production needs its own explicit flag.
+The sandbox and local emulators are one flag away; production needs its own explicit flag, and
+`--endpoint-url` can never reach Amazon: any URL whose host is under amazonaws.com, however it is
+spelled (`HTTPS://MTURK-REQUESTER...`, a trailing dot, an explicit :443), is refused with a pointer to
+--production / --sandbox, so the production confirmation cannot be bypassed by spelling.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from .errors import ReconcileError
+from .urls import canonical_host, endpoint_identity, redact_url
 
 PRODUCTION_URL = "https://mturk-requester.us-east-1.amazonaws.com"
 SANDBOX_URL = "https://mturk-requester-sandbox.us-east-1.amazonaws.com"
 REGION = "us-east-1"
+_AMAZON_DOMAIN = "amazonaws.com"
 
 
 @dataclass(frozen=True)
 class MTurkEndpoint:
-    url: str
-    name: str  # "production" | "sandbox" | "local"
+    url: str = field(repr=False)  # may hold user:password@ as typed: print `shown`
+    name: str  # "production" | "sandbox" | "local" | "custom"
     is_production: bool
+
+    @property
+    def identity(self) -> str:
+        """One spelling per server (ledger keys, payout locks)."""
+        return endpoint_identity(self.url)
+
+    @property
+    def shown(self) -> str:
+        """The URL as safe to print: never a user:password part."""
+        return redact_url(self.url)
+
+
+def is_amazon_host(url: str) -> bool:
+    host = canonical_host(urlsplit(url.strip()).hostname or "")
+    return host == _AMAZON_DOMAIN or host.endswith("." + _AMAZON_DOMAIN)
 
 
 def resolve_mturk_endpoint(endpoint_url: str | None, sandbox: bool, production: bool) -> MTurkEndpoint:
@@ -35,4 +56,21 @@ def resolve_mturk_endpoint(endpoint_url: str | None, sandbox: bool, production: 
     if sandbox:
         return MTurkEndpoint(SANDBOX_URL, "sandbox", False)
     assert endpoint_url is not None
-    return MTurkEndpoint(endpoint_url.rstrip("/"), "local" if "127.0.0.1" in endpoint_url or "localhost" in endpoint_url else "custom", endpoint_url.rstrip("/") == PRODUCTION_URL)
+    url = endpoint_url.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ReconcileError(f"--endpoint-url {redact_url(url)!r} is not a usable URL.") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ReconcileError(
+            f"--endpoint-url {redact_url(url)!r} is not an http(s) URL.",
+            hint="Give a full URL such as http://127.0.0.1:8443 (what `reconcile emulator mturk` prints).",
+        )
+    if is_amazon_host(url):
+        raise ReconcileError(
+            f"--endpoint-url {redact_url(url)!r} is an Amazon endpoint; use --production (real money, with a "
+            "confirmation) or --sandbox instead.",
+        )
+    local = canonical_host(parts.hostname) == "loopback"
+    return MTurkEndpoint(url, "local" if local else "custom", False)

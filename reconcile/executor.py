@@ -8,14 +8,18 @@ finds out what happened to anything that was in flight:
 
 - approve / reject: the service refuses a second call ("can be called with a status of:
   Submitted"); we then read the assignment's status, and the wanted status counts as done.
-- bonus: every SendBonus carries a UniqueRequestToken derived from the action's key, so a retry
-  cannot pay twice; and because MTurk forgets tokens after 24 hours, every bonus not known to be
-  finished is first looked up with ListBonusPayments (one listing per HIT): an identical payment
-  (same assignment, worker, amount) counts as done, any other payment on that assignment is a
-  conflict left to a person.
+- bonus: every SendBonus carries a UniqueRequestToken derived from what MTurk keys on (assignment,
+  worker, amount, purpose: never the HIT column or the endpoint's spelling), so no retry and no second
+  run can pay twice; and because MTurk forgets tokens after 24 hours, every bonus not finished in the
+  ledger is first looked up with ListBonusPayments for its own assignment: the plan's own payment
+  (same worker and amount, and our reference in the reason) counts as already done, any other
+  payment on that assignment is a conflict left to a person.
+- rows whose HIT and worker no batch file vouched for (listed through the API) are checked with
+  GetAssignment before anything is paid; a mismatch refuses the whole run.
 - grant qualification: after the approvals, once per approved worker (associating twice is harmless).
 
-One failing action never stops the others; the summary lists every failure with its reason.
+One payout per account runs at a time (reconcile.locks). One failing action never stops the others;
+the summary lists every failure with its reason, and says which outcomes happened in this run.
 """
 
 from __future__ import annotations
@@ -34,13 +38,19 @@ from typing import Callable, Iterable, Protocol, Sequence
 
 from .endpoints import MTurkEndpoint, resolve_mturk_endpoint
 from .errors import ReconcileError, RefusedError
-from .ledger import FINISHED, Ledger, action_key, default_ledger_path, endpoint_identity, request_token
+from .ledger import FINISHED, Ledger, action_key, default_ledger_path, request_token
+from .locks import hold_account_lock
 from .models import CheckedPlan, PlanRow
+from .urls import endpoint_identity
 from .money import AmountError, format_amount, format_usd, parse_amount
 from .pacing import AdaptivePacer, backoff_delay
 
 BONUS_PURPOSE = "plan bonus"
+# The worker reads the reason; the short reference at its end is how a later look-up (ListBonusPayments
+# returns the reason, not the token) tells the plan's own payment from any other bonus of the same amount.
 BONUS_REASON = "A bonus for your work on our study. Thank you!"
+LEGACY_BONUS_REASON = BONUS_REASON  # what schema-v1 runs sent, without a reference
+REF_LENGTH = 12
 QUALIFY_PURPOSE = "qualification"
 KIND_ORDER = ("approve", "reject", "bonus", "qualify")
 
@@ -51,10 +61,18 @@ class ExecutionIncomplete(ReconcileError):
     exit_code = 1
 
 
+class ExecutionInterrupted(ReconcileError):
+    """Ctrl-C: what was done is journaled and was printed; re-running the same command finishes."""
+
+    exit_code = 130
+
+
 class Platform(Protocol):  # what the executor needs from platforms/mturk.MTurkPlatform
+    def account_identity(self) -> str: ...
     def account_balance(self) -> Decimal: ...
     def assignment_status(self, assignment_id: str) -> str: ...
-    def bonus_payments_for_hit(self, hit_id: str) -> list: ...
+    def assignment_info(self, assignment_id: str) -> tuple[str, str, str]: ...  # (status, hit, worker)
+    def bonus_payments_for_assignment(self, assignment_id: str) -> list: ...
     def approve(self, assignment_id: str, feedback: str = "") -> None: ...
     def reject(self, assignment_id: str, feedback: str) -> None: ...
     def send_bonus(self, *, worker_id: str, assignment_id: str, amount: str, reason: str, token: str) -> None: ...
@@ -79,8 +97,32 @@ class Action:
 
     @property
     def key(self) -> str:
-        # The ledger's content key is made of exactly the fields the ledger stores.
-        return action_key(**self.ledger_fields())
+        # What MTurk itself keys on, on this endpoint: never the HIT (a column a person can edit that
+        # no call uses) nor the endpoint's spelling.
+        return action_key(endpoint=self.endpoint, kind=self.kind, submission_id=self.assignment_id,
+                          participant_id=self.worker_id, amount=self.amount, purpose=self.purpose)
+
+    @property
+    def token(self) -> str:
+        """The UniqueRequestToken: the same for every run of this action, whatever its ledger or endpoint spelling."""
+        return request_token(kind=self.kind, submission_id=self.assignment_id, participant_id=self.worker_id,
+                             amount=self.amount, purpose=self.purpose)
+
+    @property
+    def reference(self) -> str:
+        return f"(ref {self.token[:REF_LENGTH]})"
+
+    @property
+    def bonus_reason(self) -> str:
+        return f"{BONUS_REASON} {self.reference}"
+
+    def is_own_payment(self, payment) -> bool:
+        """A listed bonus payment is this action's: same worker and amount, and our reference in the
+        reason (or the reason schema-v1 runs sent, which carried none). Amount alone is not enough: a
+        manual $0.50 thank-you is not the plan's $0.50."""
+        if payment.worker_id != self.worker_id or payment.amount != self.amount:
+            return False
+        return self.reference in payment.reason or payment.reason.strip() == LEGACY_BONUS_REASON
 
     def describe(self) -> str:
         if self.kind == "bonus":
@@ -93,9 +135,9 @@ class Action:
         return dict(
             endpoint=self.endpoint,
             kind=self.kind,
-            hit_id=self.hit_id,
-            assignment_id=self.assignment_id,
-            worker_id=self.worker_id,
+            group_id=self.hit_id,
+            submission_id=self.assignment_id,
+            participant_id=self.worker_id,
             amount=self.amount,
             purpose=self.purpose,
         )
@@ -153,6 +195,7 @@ class ExecutionSummary:
     calls: int  # API calls made (reads included)
     throttled: int
     elapsed: float
+    interrupted: bool = False  # Ctrl-C stopped the run; what is not done is listed as not attempted
 
     def count(self, outcome: str, kind: str | None = None) -> int:
         return sum(1 for r in self.results if r.outcome == outcome and (kind is None or r.action.kind == kind))
@@ -188,6 +231,7 @@ class ExecutionSummary:
             "calls": self.calls,
             "throttled": self.throttled,
             "seconds": round(self.elapsed, 3),
+            "interrupted": self.interrupted,
         }
 
 
@@ -281,6 +325,7 @@ class Executor:
         self._stats_lock = threading.Lock()
         self.calls = 0
         self.stop = threading.Event()
+        self.interrupted = False  # set when Ctrl-C stopped the run
 
     # -------------------------------------------------------- calling with pacing and retries
 
@@ -348,7 +393,7 @@ class Executor:
             if self.progress is not None:
                 self.progress.step(False)
             return ActionResult(action, "already_done", f"finished earlier ({entry.state.replace('_', ' ')}, {entry.updated_at})")
-        # An intent (or a failure) on record means an earlier call may have taken effect.
+        # An intent (or a failure) on record means an earlier run's call may have taken effect.
         attempted_before = entry is not None
         intent = lambda: self.ledger.record_intent(action.key, **action.ledger_fields())  # noqa: E731
 
@@ -356,26 +401,7 @@ class Executor:
             if action.kind in ("approve", "reject"):
                 return self._approve_or_reject(action, intent, attempted_before)
             if action.kind == "bonus":
-                if needs_approved:
-                    status = self._call(lambda: self.platform.assignment_status(action.assignment_id))
-                    if status != "Approved":
-                        return self._finish(action, "failed", f"not paid: the assignment is {status or 'of unknown status'}, not Approved")
-                try:
-                    self._call(
-                        lambda: self.platform.send_bonus(
-                            worker_id=action.worker_id,
-                            assignment_id=action.assignment_id,
-                            amount=action.amount,
-                            reason=BONUS_REASON,
-                            token=request_token(action.key),
-                        ),
-                        before=intent,
-                    )
-                except CallFailed as err:
-                    if err.kind == "token_used":
-                        return self._finish(action, "done", "paid by an earlier attempt (token already processed)")
-                    raise
-                return self._finish(action, "done")
+                return self._bonus(action, intent, attempted_before, needs_approved)
             if action.kind == "qualify":
                 self._call(lambda: self.platform.grant_qualification(action.qualification_id, action.worker_id), before=intent)
                 return self._finish(action, "done")
@@ -384,6 +410,46 @@ class Executor:
             if err.kind in ("throttled", "transient"):
                 return self._finish(action, "failed", f"gave up after repeated errors ({err.message}); re-run to retry")
             return self._finish(action, "failed", err.message)  # a refusal, or "interrupted"
+
+    def _bonus(self, action: Action, intent: Callable[[], None], attempted_before: bool, needs_approved: bool) -> ActionResult:
+        from .platforms.mturk import CallFailed
+
+        if needs_approved:
+            status = self._call(lambda: self.platform.assignment_status(action.assignment_id))
+            if status != "Approved":
+                return self._finish(action, "failed", f"not paid: the assignment is {status or 'of unknown status'}, not Approved")
+        # MTurk forgets tokens after 24 hours, and another ledger may have paid this: ask MTurk what this
+        # assignment has already received (by AssignmentId: never by the plan's HIT column).
+        paid = self._call(lambda: self.platform.bonus_payments_for_assignment(action.assignment_id))
+        if any(action.is_own_payment(p) for p in paid):
+            how = "an earlier run that stopped before recording it" if attempted_before else "an earlier run"
+            return self._finish(action, "already_done", f"paid by {how} (found in ListBonusPayments)")
+        if paid:
+            other = ", ".join(f"${p.amount}" for p in paid)
+            return self._finish(
+                action,
+                "failed",
+                f"conflict: this assignment already received a bonus of {other}, not the plan's ${action.amount}; "
+                "not paid - pay the difference by hand or remove the bonus from the plan",
+            )
+        try:
+            self._call(
+                lambda: self.platform.send_bonus(
+                    worker_id=action.worker_id,
+                    assignment_id=action.assignment_id,
+                    amount=action.amount,
+                    reason=action.bonus_reason,
+                    token=action.token,
+                ),
+                before=intent,
+            )
+        except CallFailed as err:
+            if err.kind == "token_used":
+                if getattr(err, "sent", False):  # this run's own earlier attempt went through
+                    return self._finish(action, "done", "paid by this run's earlier attempt (token already processed)")
+                return self._finish(action, "already_done", "already paid by another run (token already processed)")
+            raise
+        return self._finish(action, "done")
 
     def _approve_or_reject(self, action: Action, intent: Callable[[], None], attempted_before: bool) -> ActionResult:
         from .platforms.mturk import CallFailed
@@ -398,78 +464,58 @@ class Executor:
         except CallFailed as err:
             if err.kind != "request" or not err.wrong_status:
                 raise
-            sent = attempted_before or getattr(err, "sent", False)
+            sent_now = getattr(err, "sent", False)
         # The service refused because the assignment is no longer Submitted: find out what it is.
         status = self._call(lambda: self.platform.assignment_status(action.assignment_id))
         if status == target:
-            if sent:
-                return self._finish(action, "done", f"{target.lower()} by an earlier attempt")
+            if sent_now:
+                return self._finish(action, "done", f"{target.lower()} by this run's earlier attempt")
+            if attempted_before:
+                return self._finish(action, "already_done", f"{target.lower()} by an earlier run")
             return self._finish(action, "already_done", f"was already {target}")
         return self._finish(action, "failed", f"the assignment is {status or 'in an unknown state'}, so it cannot be {target.lower()}")
 
-    # -------------------------------------------------------- bonus pre-check
+    # -------------------------------------------------------- rows no batch file vouched for
 
-    def precheck_bonuses(self, chains: Sequence[Chain]) -> dict[str, ActionResult]:
-        """Look up existing payments for every bonus not finished in the ledger (one listing per HIT).
-
-        Returns results for bonuses settled by the lookup: an identical payment -> done (or
-        already done); another payment on the same assignment -> failed (a conflict for a person).
-        """
+    def verify_unchecked(self, chains: Sequence[Chain], file_checked: frozenset[str]) -> None:
+        """GetAssignment for every row with unfinished work whose HIT and worker no batch file checked
+        (rows listed through the API). A plan row that names another HIT or worker than MTurk does is
+        refused before anything is paid: sorting one column in a spreadsheet must never redirect money."""
         from .platforms.mturk import CallFailed
 
-        pending = [a for c in chains for a in c.actions if a.kind == "bonus"]
-        entries = self.ledger.get_many(a.key for a in pending)
-        pending = [a for a in pending if not (a.key in entries and entries[a.key].state in FINISHED)]
-        hits = sorted({a.hit_id for a in pending})
-        settled: dict[str, ActionResult] = {}
-        if not hits:
-            return settled
-        payments: dict[str, list] = {}
-        for hit in hits:
+        keys = [a.key for c in chains for a in c.actions]
+        entries = self.ledger.get_many(keys)
+        todo = [
+            c for c in chains
+            if c.row.assignment_id not in file_checked
+            and any(not (a.key in entries and entries[a.key].finished) for a in c.actions)
+        ]
+        wrong: list[str] = []
+        for c in todo:
+            row = c.row
             try:
-                listed = self._call(lambda hit=hit: self.platform.bonus_payments_for_hit(hit))
+                status, hit, worker = self._call(lambda aid=row.assignment_id: self.platform.assignment_info(aid))
             except CallFailed as err:
-                hint = (
-                    "Check that the endpoint is reachable (for a local emulator: is it still running?), then re-run the same command."
-                    if err.kind in ("transient", "throttled")
-                    else "Check that the plan's HITs exist on this endpoint (sandbox and production are separate), then re-run the same command."
-                )
                 raise ReconcileError(
-                    f"could not list the bonuses already paid for HIT {hit} ({err.message}); nothing was paid.", hint=hint
+                    f"could not check assignment {row.assignment_id} with MTurk ({err.message}); nothing was paid.",
+                    hint="Check the endpoint (sandbox and production are separate) and re-run the same command.",
                 ) from None
-            for p in listed:
-                payments.setdefault(p.assignment_id, []).append(p)
-        for a in pending:
-            found = payments.get(a.assignment_id, [])
-            if not found:
-                continue
-            same = [p for p in found if p.worker_id == a.worker_id and p.amount == a.amount]
-            entry = entries.get(a.key)
-            if same:
-                outcome = "done" if entry is not None else "already_done"
-                detail = "paid by an earlier attempt (found in ListBonusPayments)" if entry is not None else "already paid (found in ListBonusPayments)"
-            else:
-                outcome = "failed"
-                other = ", ".join(f"${p.amount}" for p in found)
-                detail = (
-                    f"conflict: this assignment already received a bonus of {other}, not the plan's ${a.amount}; "
-                    "not paid - pay the difference by hand or remove the bonus from the plan"
-                )
-            self.ledger.record_outcome(a.key, outcome, detail, **a.ledger_fields())
-            settled[a.key] = ActionResult(a, outcome, detail)
-        return settled
+            if (hit and row.hit_id and hit != row.hit_id) or (worker and worker != row.worker_id):
+                wrong.append(f"{row.source or row.assignment_id}: the plan says HIT {row.hit_id or '?'} / worker "
+                             f"{row.worker_id or '?'}, MTurk says HIT {hit} / worker {worker}")
+        if wrong:
+            shown = "; ".join(wrong[:5]) + (f"; and {len(wrong) - 5} more" if len(wrong) > 5 else "")
+            raise RefusedError(
+                f"{len(wrong)} plan row(s) do not match their assignment on MTurk ({shown}); nothing was paid.",
+                hint="Re-run `reconcile match` to write a fresh plan (were columns sorted separately in a spreadsheet?).",
+            )
 
     # -------------------------------------------------------- the run
 
-    def _run_chain(self, chain: Chain, settled: dict[str, ActionResult]) -> list[ActionResult]:
+    def _run_chain(self, chain: Chain) -> list[ActionResult]:
         results: list[ActionResult] = []
         blocked: str | None = None
         for action in chain.actions:
-            if action.key in settled:
-                results.append(settled[action.key])
-                if self.progress is not None:
-                    self.progress.step(settled[action.key].outcome == "failed")
-                continue
             if self.stop.is_set():
                 results.append(ActionResult(action, "failed", "not attempted: the run was interrupted"))
                 continue
@@ -486,16 +532,33 @@ class Executor:
                 blocked = f"the {action.kind} failed ({r.detail})"
         return results
 
-    def _run_pool(self, work: Sequence, fn: Callable) -> list[ActionResult]:
+    def _run_pool(self, work: Sequence, fn: Callable, actions_of: Callable[[object], Sequence[Action]]) -> list[ActionResult]:
+        """Run `fn` over `work` on the pool. Ctrl-C stops new calls, lets calls in flight finish and be
+        journaled, and returns what was done plus "not attempted" results for the rest."""
         out: list[ActionResult] = []
         if not work:
             return out
         pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(work)), thread_name_prefix="reconcile-pay")
+        futures = {pool.submit(fn, w): w for w in work}
+        collected: set = set()
         try:
-            futures = [pool.submit(fn, w) for w in work]
             for fut in as_completed(futures):
+                collected.add(fut)
                 res = fut.result()
                 out.extend(res if isinstance(res, list) else [res])
+        except KeyboardInterrupt:
+            self.stop.set()
+            self.interrupted = True
+            pool.shutdown(wait=True, cancel_futures=True)
+            for fut, w in futures.items():
+                if fut in collected:
+                    continue
+                if fut.cancelled() or fut.exception() is not None:
+                    out.extend(ActionResult(a, "failed", "not attempted: the run was interrupted") for a in actions_of(w))
+                else:
+                    res = fut.result()
+                    out.extend(res if isinstance(res, list) else [res])
+            return out
         except BaseException:
             self.stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
@@ -503,24 +566,23 @@ class Executor:
         pool.shutdown(wait=True)
         return out
 
-    def run(self, chains: Sequence[Chain], *, grant_qualification: str | None = None, endpoint: str = "", settled: dict[str, ActionResult] | None = None) -> list[ActionResult]:
-        settled = settled if settled is not None else {}
-        results = self._run_pool(chains, lambda c: self._run_chain(c, settled))
-        if grant_qualification:
+    def run(self, chains: Sequence[Chain], *, grant_qualification: str | None = None, endpoint: str = "") -> list[ActionResult]:
+        results = self._run_pool(chains, self._run_chain, lambda c: c.actions)
+        if grant_qualification and not self.stop.is_set():
             approved_workers = sorted(
                 {r.action.worker_id for r in results if r.action.kind == "approve" and r.outcome in FINISHED}
             )
             quals = [qualification_action(endpoint, grant_qualification, w) for w in approved_workers]
             if self.progress is not None:
                 self.progress.add_total(len(quals))
-            results += self._run_pool(quals, self.perform)
+            results += self._run_pool(quals, self.perform, lambda a: [a])
         return results
 
 
 # ---------------------------------------------------------------- the library call
 
 
-def remaining_cost(checked: CheckedPlan, chains: Sequence[Chain], ledger: Ledger, settled: dict[str, ActionResult]) -> Decimal:
+def remaining_cost(checked: CheckedPlan, chains: Sequence[Chain], ledger: Ledger) -> Decimal:
     """What the unfinished part of the plan still costs (rewards, bonuses, fees), per fees.cost_summary."""
     from .fees import cost_summary
 
@@ -528,7 +590,7 @@ def remaining_cost(checked: CheckedPlan, chains: Sequence[Chain], ledger: Ledger
     entries = ledger.get_many(keys)
 
     def finished(a: Action) -> bool:
-        return (a.key in entries and entries[a.key].state in FINISHED) or (a.key in settled and settled[a.key].outcome in FINISHED)
+        return a.key in entries and entries[a.key].state in FINISHED
 
     all_actions = [a for c in chains for a in c.actions]
     if not any(finished(a) for a in all_actions):
@@ -558,56 +620,74 @@ def execute_plan(
     confirm: Callable[[Decimal, Decimal], None] | None = None,
     seed: int | None = None,
 ) -> ExecutionSummary:
-    """Carry out a checked plan: bonus pre-check, balance check (refuse when short, before any
-    mutating call), optional confirmation callback (given remaining cost and balance), then the run."""
+    """Carry out a checked plan: one payout per account at a time, rows no batch file vouched for
+    checked with MTurk, the balance checked (refuse when short, before any mutating call), an optional
+    confirmation callback (given remaining cost and balance), then the run."""
     path = Path(ledger_path) if ledger_path else default_ledger_path(checked.path)
     chains = plan_actions(checked.rows, endpoint_url)
     start = time.monotonic()
-    with Ledger.open(path) as ledger:
-        ledger.lock_for_run()
-        n_actions = sum(len(c.actions) for c in chains)
-        prog = Progress(n_actions, enabled=progress)
-        ex = Executor(platform, ledger, rate=rate, concurrency=concurrency, progress=prog, seed=seed)
-        if grant_qualification:
-            from .platforms.mturk import CallFailed
+    account_lock = hold_account_lock(endpoint_identity(endpoint_url), platform.account_identity(), what="this MTurk account")
+    try:
+        with Ledger.open(path) as ledger:
+            return _execute(checked, chains, ledger, platform, endpoint_url, path, start,
+                            concurrency=concurrency, rate=rate, grant_qualification=grant_qualification,
+                            progress=progress, confirm=confirm, seed=seed)
+    finally:
+        account_lock.release()
 
-            try:
-                ex._call(lambda: platform.qualification_type_name(grant_qualification))
-            except CallFailed as err:
-                raise RefusedError(
-                    f"--grant-qualification {grant_qualification}: MTurk cannot find that qualification type ({err.message}); nothing was paid.",
-                    hint="Create it first (MTurk requester website or CreateQualificationType) and pass its ID.",
-                ) from None
-        settled = ex.precheck_bonuses(chains)
-        cost = remaining_cost(checked, chains, ledger, settled)
-        balance = None
-        if cost > 0:
-            from .platforms.mturk import CallFailed
 
-            try:
-                balance = ex._call(platform.account_balance)
-            except CallFailed as err:
-                raise ReconcileError(
-                    f"could not read the MTurk account balance ({err.message}); nothing was paid.",
-                    hint="Check the endpoint and credentials, then re-run the same command.",
-                ) from None
-        if balance is not None and balance < cost:
+def _ledger_failed(path: Path, exc: sqlite3.Error) -> ReconcileError:
+    text = str(exc)
+    if "full" in text.lower():
+        return ReconcileError(
+            f"{path}: the disk is full, so the ledger could not be written; the run stopped.",
+            hint="Free some disk space, then re-run the same command: it checks MTurk before repeating anything.",
+        )
+    return ReconcileError(
+        f"{path}: the ledger could not be written ({text}); the run stopped.",
+        hint="Fix the cause, then re-run the same command: it checks MTurk before repeating anything.",
+    )
+
+
+def _execute(checked, chains, ledger, platform, endpoint_url, path, start, *, concurrency, rate, grant_qualification,
+             progress, confirm, seed) -> ExecutionSummary:
+    from .platforms.mturk import CallFailed
+
+    ledger.lock_for_run()
+    n_actions = sum(len(c.actions) for c in chains)
+    prog = Progress(n_actions, enabled=progress)
+    ex = Executor(platform, ledger, rate=rate, concurrency=concurrency, progress=prog, seed=seed)
+    if grant_qualification:
+        try:
+            ex._call(lambda: platform.qualification_type_name(grant_qualification))
+        except CallFailed as err:
             raise RefusedError(
-                f"the MTurk account balance ({format_usd(balance)}) is less than what this plan still costs "
-                f"({format_usd(cost)}); nothing was paid.",
-                hint="Add funds to the requester account, then re-run the same command.",
-            )
-        if confirm is not None:
-            confirm(cost, balance if balance is not None else Decimal("0.00"))
+                f"--grant-qualification {grant_qualification}: MTurk cannot find that qualification type ({err.message}); nothing was paid.",
+                hint="Create it first (MTurk requester website or CreateQualificationType) and pass its ID.",
+            ) from None
+    ex.verify_unchecked(chains, checked.file_checked)
+    cost = remaining_cost(checked, chains, ledger)
+    balance = None
+    if cost > 0:
+        try:
+            balance = ex._call(platform.account_balance)
+        except CallFailed as err:
+            raise ReconcileError(
+                f"could not read the MTurk account balance ({err.message}); nothing was paid.",
+                hint="Check the endpoint and credentials, then re-run the same command.",
+            ) from None
+    if balance is not None and balance < cost:
+        raise RefusedError(
+            f"the MTurk account balance ({format_usd(balance)}) is less than what this plan still costs "
+            f"({format_usd(cost)}); nothing was paid.",
+            hint="Add funds to the requester account, then re-run the same command.",
+        )
+    if confirm is not None:
+        confirm(cost, balance if balance is not None else Decimal("0.00"))
+    try:
         run_id = ledger.start_run(plan_path=str(checked.path), plan_digest=checked.digest, endpoint=endpoint_url)
         try:
-            results = ex.run(chains, grant_qualification=grant_qualification, endpoint=endpoint_url, settled=settled)
-        except sqlite3.Error as exc:
-            # Without a journal we must not go on paying: stop, and let the re-run reconcile with MTurk.
-            raise ReconcileError(
-                f"{path}: the ledger could not be written ({exc}); the run stopped.",
-                hint="Fix the cause (e.g. free disk space), then re-run the same command: it checks MTurk before repeating anything.",
-            ) from None
+            results = ex.run(chains, grant_qualification=grant_qualification, endpoint=endpoint_url)
         finally:
             prog.close()
         summary = ExecutionSummary(
@@ -617,8 +697,12 @@ def execute_plan(
             calls=ex.calls,
             throttled=ex.pacer.throttled,
             elapsed=time.monotonic() - start,
+            interrupted=ex.interrupted,
         )
         ledger.finish_run(run_id, json.dumps({k: v for k, v in summary.to_json().items() if k != "failures"}))
+    except sqlite3.Error as exc:
+        # Without a journal we must not go on paying: stop, and let the re-run reconcile with MTurk.
+        raise _ledger_failed(path, exc) from None
     return summary
 
 
@@ -633,7 +717,8 @@ def _ask(question: str) -> bool:
 
 
 def format_summary(summary: ExecutionSummary, plan_path: str) -> str:
-    lines = [f"Executed {plan_path} against {summary.endpoint}:"]
+    head = "Interrupted (Ctrl-C) while executing" if summary.interrupted else "Executed"
+    lines = [f"{head} {plan_path} against {summary.endpoint}:"]
     kinds = sorted({r.action.kind for r in summary.results}, key=KIND_ORDER.index)
     for k in kinds:
         lines.append(
@@ -644,14 +729,17 @@ def format_summary(summary: ExecutionSummary, plan_path: str) -> str:
         lines.append("  nothing to do: the plan has no approvals, rejections or bonuses.")
     paid = summary.to_json()["bonuses_paid"]
     lines.append(f"  bonuses paid in this run: ${paid}; API calls: {summary.calls} ({summary.throttled} throttled)")
-    failures = summary.failures
+    failures = [r for r in summary.failures if not (summary.interrupted and r.detail.startswith("not attempted: the run was interrupted"))]
+    skipped = len(summary.failures) - len(failures)
+    if skipped:
+        lines.append(f"Not attempted because of the interruption: {skipped} action{'s' if skipped != 1 else ''}.")
     if failures:
         lines.append(f"Failed ({len(failures)}):")
         for r in failures[:50]:
             lines.append(f"  {r.action.describe()}: {r.detail}")
         if len(failures) > 50:
             lines.append(f"  ... and {len(failures) - 50} more (see `reconcile ledger {plan_path}`)")
-    else:
+    elif not skipped:
         lines.append("Everything in the plan is done.")
     lines.append(f"Ledger: {summary.ledger_path}")
     return "\n".join(lines)
@@ -695,8 +783,6 @@ def execute_from_cli(
     """`reconcile pay PLAN --execute ...`: checks, confirmations, the run, the summary, the exit code."""
     endpoint: MTurkEndpoint = resolve_mturk_endpoint(endpoint_url, sandbox, production)
     _check_limits(checked, max_bonus, budget)
-    if endpoint.is_production and not production:
-        raise RefusedError("that endpoint is real MTurk; pass --production (not --endpoint-url) to pay real money.")
     # Asked before anything is sent anywhere (not even a read): production is not touched unconfirmed.
     reasons = []
     if endpoint.is_production:
@@ -708,7 +794,7 @@ def execute_from_cli(
         n_reject = sum(1 for r in checked.rows if r.decision == "reject")
         n_bonus = sum(1 for r in checked.rows if r.bonus is not None and r.bonus > 0)
         sys.stderr.write(
-            f"About to execute {checked.path} on {endpoint.name} MTurk ({endpoint.url}):\n"
+            f"About to execute {checked.path} on {endpoint.name} MTurk ({endpoint.shown}):\n"
             f"  {n_approve} approvals, {n_reject} rejections, {n_bonus} bonuses\n"
             f"  rewards {format_usd(checked.rewards)}, bonuses {format_usd(checked.bonuses)}, fees {format_usd(checked.fees)}, "
             f"total {format_usd(checked.total)} (anything already done is skipped)\n"
@@ -738,6 +824,12 @@ def execute_from_cli(
     else:
         sys.stdout.write(format_summary(summary, str(checked.path)) + "\n")
     sys.stdout.flush()
+    if summary.interrupted:
+        done = summary.count("done")
+        raise ExecutionInterrupted(
+            f"interrupted: {done} action{'s' if done != 1 else ''} done in this run (listed above), the rest not attempted.",
+            hint="Re-run the same command to finish: finished actions are never repeated.",
+        )
     if not summary.complete:
         n = len(summary.failures)
         raise ExecutionIncomplete(
@@ -796,6 +888,7 @@ def ledger_status(ledger_path: str | Path | None = None, plan_path: str | Path |
     for e in entries:
         by_kind.setdefault(e.kind, {s: 0 for s in ("done", "already_done", "failed", "intent")})[e.state] += 1
     paid = sum((Decimal(e.amount) for e in entries if e.kind == "bonus" and e.state == "done"), Decimal("0.00"))
+    found_paid = sum((Decimal(e.amount) for e in entries if e.kind == "bonus" and e.state == "already_done"), Decimal("0.00"))
     out: dict = {
         "ledger": str(ledger_path),
         "runs": [
@@ -805,6 +898,7 @@ def ledger_status(ledger_path: str | Path | None = None, plan_path: str | Path |
         ],
         "by_kind": dict(sorted(by_kind.items(), key=lambda kv: KIND_ORDER.index(kv[0]) if kv[0] in KIND_ORDER else 99)),
         "bonuses_paid": format_amount(paid),
+        "bonuses_found_paid": format_amount(found_paid),
         "in_flight": [_entry_json(e) for e in entries if e.state == "intent"],
         "failed": [_entry_json(e) for e in entries if e.state == "failed"],
         "actions": [_entry_json(e) for e in entries],
@@ -827,7 +921,7 @@ def ledger_status(ledger_path: str | Path | None = None, plan_path: str | Path |
 
 
 def _entry_json(e) -> dict:
-    return {"kind": e.kind, "assignment_id": e.assignment_id, "worker_id": e.worker_id, "hit_id": e.hit_id,
+    return {"kind": e.kind, "assignment_id": e.submission_id, "worker_id": e.participant_id, "hit_id": e.group_id,
             "amount": e.amount, "purpose": e.purpose, "endpoint": e.endpoint, "state": e.state,
             "detail": e.detail, "attempts": e.attempts, "first": e.first_at, "last": e.updated_at}
 
@@ -848,7 +942,9 @@ def format_ledger_status(status: dict, *, show_all: bool = False) -> str:
         lines.append("  none recorded.")
     for kind, c in status["by_kind"].items():
         lines.append(f"  {kind:<8} {c['done']:>5} done, {c['already_done']:>5} already done, {c['failed']:>5} failed, {c['intent']:>5} in flight")
-    lines.append(f"  bonuses paid by reconcile: ${status['bonuses_paid']}")
+    lines.append(f"  bonuses paid by runs of this ledger: ${status['bonuses_paid']}"
+                 + (f"; found already paid (earlier runs, other ledgers): ${status['bonuses_found_paid']}"
+                    if status.get("bonuses_found_paid", "0.00") != "0.00" else ""))
     if status["in_flight"]:
         lines.append(f"In flight when a run stopped ({len(status['in_flight'])}; the next run checks MTurk before retrying):")
         lines += [f"  {e['kind']} {e['assignment_id'] or e['worker_id']} {('$' + e['amount']) if e['kind'] == 'bonus' else ''} since {e['last']}".rstrip() for e in status["in_flight"][:50]]

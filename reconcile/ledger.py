@@ -1,14 +1,20 @@
 """The ledger: a SQLite journal of every side effect, so that nothing is ever done twice.
 
-Each action is identified by a content key (endpoint, HIT, assignment, worker, kind, amount,
-purpose) - not by the plan file's name or hash, so re-sorting or editing other rows of a plan,
-or moving it, never makes a finished action look new. Before a call the action is recorded as
-`intent` (committed); after the call its outcome replaces it: `done`, `already_done` or `failed`.
-An `intent` with no outcome means the process died mid-call: the executor must then ask the
-service what happened before trying again.
+Each action is identified by a content key made of what the platform itself keys on: the endpoint
+(canonical: however its URL is spelled), the kind, the submission (MTurk: assignment), the participant
+(MTurk: worker), the amount and the purpose. Never by a column a person can edit that the call does
+not use (a HIT ID is stored for people, not keyed on), nor by the plan file's name or hash: re-sorting
+or editing other rows of a plan, or moving it, never makes a finished action look new. Before a call
+the action is recorded as `intent` (committed); after the call its outcome replaces it: `done`,
+`already_done` or `failed`. An `intent` with no outcome means the process died mid-call: the executor
+must then ask the service what happened before trying again.
 
-Amounts are stored as text ("1.50"). Nothing secret is stored: no credentials, no request
-tokens (they are re-derived from the key when needed).
+Amounts are stored as text ("1.50"). Nothing secret is stored: no credentials, no request tokens
+(they are re-derived from the action when needed).
+
+Schema v2 (platform-neutral columns). A v1 ledger (keys that hashed the HIT and the endpoint as
+spelled) is migrated on open, in one transaction; actions that v1 kept apart only because of those
+fields become one action, finished if any of them finished.
 
 WAL mode and one short transaction per write; a single connection shared by the executor's
 threads behind a lock (SQLite serialises writers anyway, and this avoids "database is locked").
@@ -27,41 +33,43 @@ from typing import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import InputError, RefusedError
+from .urls import endpoint_identity
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 STATES = ("intent", "done", "already_done", "failed")
 FINISHED = ("done", "already_done")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS actions (
+_ACTIONS_TABLE = (
+    """CREATE TABLE IF NOT EXISTS actions (
     key TEXT PRIMARY KEY,
     endpoint TEXT NOT NULL,
     kind TEXT NOT NULL,
-    hit_id TEXT NOT NULL,
-    assignment_id TEXT NOT NULL,
-    worker_id TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    submission_id TEXT NOT NULL,
+    participant_id TEXT NOT NULL,
     amount TEXT NOT NULL,
     purpose TEXT NOT NULL,
+    reference TEXT NOT NULL DEFAULT '',
     state TEXT NOT NULL,
     detail TEXT NOT NULL DEFAULT '',
     attempts INTEGER NOT NULL DEFAULT 0,
     first_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS actions_assignment ON actions (assignment_id);
-CREATE TABLE IF NOT EXISTS events (
+)""",
+    "CREATE INDEX IF NOT EXISTS actions_submission ON actions (submission_id)",
+)
+_SCHEMA = ";\n".join((
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    *_ACTIONS_TABLE,
+    """CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
     key TEXT NOT NULL,
     event TEXT NOT NULL,
     detail TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS runs (
+)""",
+    """CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     started_at TEXT NOT NULL,
     finished_at TEXT,
@@ -69,8 +77,8 @@ CREATE TABLE IF NOT EXISTS runs (
     plan_digest TEXT NOT NULL,
     endpoint TEXT NOT NULL,
     summary TEXT NOT NULL DEFAULT ''
-);
-"""
+)""",
+)) + ";"
 
 
 def default_ledger_path(plan_path: str | os.PathLike) -> Path:
@@ -79,12 +87,8 @@ def default_ledger_path(plan_path: str | os.PathLike) -> Path:
     return p.with_name(p.stem + ".ledger.sqlite")
 
 
-def endpoint_identity(url: str) -> str:
-    """The endpoint as stored in keys: the URL without any user:password part or trailing slash.
-
-    Part of every key, so a rehearsal against a local emulator or the sandbox never makes a
-    production payment look done.
-    """
+def endpoint_identity_v1(url: str) -> str:
+    """How schema v1 spelled an endpoint in its keys (the URL as given, lower case, no userinfo)."""
     parts = urlsplit(url.strip())
     netloc = parts.hostname or ""
     if parts.port:
@@ -92,22 +96,23 @@ def endpoint_identity(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc.lower(), parts.path.rstrip("/"), "", ""))
 
 
-def action_key(
-    *, endpoint: str, kind: str, hit_id: str, assignment_id: str, worker_id: str, amount: str, purpose: str
-) -> str:
+def action_key(*, endpoint: str, kind: str, submission_id: str, participant_id: str, amount: str, purpose: str) -> str:
     """The content key of one action. Readable on purpose: it is what `reconcile ledger` shows."""
     if not kind:
         raise ValueError("kind must not be empty")
-    return "|".join((endpoint_identity(endpoint), kind, hit_id, assignment_id, worker_id, amount, purpose))
+    return "|".join((endpoint_identity(endpoint), kind, submission_id, participant_id, amount, purpose))
 
 
-def request_token(key: str) -> str:
-    """The UniqueRequestToken for an action: a hash of its key, 64 hex characters (MTurk allows 1-64).
+def request_token(*, kind: str, submission_id: str, participant_id: str, amount: str, purpose: str) -> str:
+    """The idempotency token of an action: 64 hex characters (MTurk's UniqueRequestToken allows 1-64).
 
-    Deterministic, so a retry - in this process or after a crash - sends the very same token and
-    MTurk refuses to pay twice (within its 24-hour memory; the ListBonusPayments check covers the rest).
+    Derived from what the platform keys on and nothing else (not the endpoint's spelling, not the
+    ledger, not a HIT column a person can edit), so every run of one plan - in this process, after a
+    crash, or a second run with another ledger - sends the very same token, and MTurk refuses to pay
+    twice (within its 24-hour memory; the per-assignment ListBonusPayments check covers the rest).
     """
-    return hashlib.sha256(("reconcile-bonus-v1\x1f" + key).encode("utf-8")).hexdigest()
+    text = "|".join((kind, submission_id, participant_id, amount, purpose))
+    return hashlib.sha256(("reconcile-bonus-v2\x1f" + text).encode("utf-8")).hexdigest()
 
 
 def _now() -> str:
@@ -119,11 +124,12 @@ class LedgerEntry:
     key: str
     endpoint: str
     kind: str
-    hit_id: str
-    assignment_id: str
-    worker_id: str
+    group_id: str  # MTurk: the HIT; for people, not part of the key
+    submission_id: str  # MTurk: the assignment ("" for a qualification grant)
+    participant_id: str  # MTurk: the worker
     amount: str
     purpose: str
+    reference: str
     state: str
     detail: str
     attempts: int
@@ -155,18 +161,24 @@ class LedgerRun:
 
 
 _ENTRY_COLUMNS = (
-    "key, endpoint, kind, hit_id, assignment_id, worker_id, amount, purpose, state, detail, attempts, first_at, updated_at"
+    "key, endpoint, kind, group_id, submission_id, participant_id, amount, purpose, reference, state, detail, "
+    "attempts, first_at, updated_at"
 )
+
+
+def _describes(endpoint: str, kind: str, group_id: str, submission_id: str, participant_id: str, amount: str, purpose: str) -> tuple:
+    return (endpoint_identity(endpoint), kind, group_id, submission_id, participant_id, amount, purpose)
 
 
 class Ledger:
     """Open with `Ledger.open(path)`; use as a context manager or call `close()`."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, is_new: bool) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, is_new: bool, migrated: int = 0) -> None:
         self.path = path
         self._conn = conn
         self._lock = threading.RLock()
         self.is_new = is_new  # no action had ever been recorded when it was opened
+        self.migrated = migrated  # v1 actions mapped onto v2 keys when it was opened (0: none)
 
     # ------------------------------------------------------------ opening
 
@@ -179,6 +191,7 @@ class Ledger:
             raise InputError(f"{p}: the ledger path is not a file.")
         if create and not p.parent.is_dir():
             raise InputError(f"{p.parent}: the ledger's folder does not exist.")
+        migrated = 0
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, one short transaction per write.
             conn = sqlite3.connect(str(p), timeout=30.0, isolation_level=None, check_same_thread=False)
@@ -187,20 +200,25 @@ class Ledger:
             # power loss, which is worth one fsync per write when money moves.
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=30000")
+            version = _schema_version(conn)
+            if version == "1":
+                migrated = _migrate_v1(conn)
+            elif version not in (None, SCHEMA_VERSION):
+                conn.close()
+                raise InputError(
+                    f"{p}: ledger schema version {version} is newer than this reconcile understands (expected {SCHEMA_VERSION}).",
+                    hint="Use the reconcile version that wrote it, or upgrade.",
+                )
             conn.executescript(_SCHEMA)
-            row = conn.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()
-            if row is None:
+            if version is None:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
                 conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('created_at', ?)", (_now(),))
                 conn.execute("COMMIT")
-            elif row[0] != SCHEMA_VERSION:
-                conn.close()
-                raise InputError(f"{p}: ledger schema version {row[0]} is not supported (expected {SCHEMA_VERSION}).")
             (count,) = conn.execute("SELECT COUNT(*) FROM actions").fetchone()
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{p}: not a usable reconcile ledger ({exc}).") from None
-        return cls(p, conn, is_new=count == 0)
+        return cls(p, conn, is_new=count == 0, migrated=migrated)
 
     def lock_for_run(self) -> None:
         """Take an exclusive lock beside the ledger for the rest of this process's use of it.
@@ -208,28 +226,22 @@ class Ledger:
         Two payers working from one ledger at once would each see the other's work as pending.
         The lock is an OS file lock, so a killed process never leaves it behind.
         """
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: no advisory lock, the tokens still protect bonuses
-            return
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        fh = open(lock_path, "a+")
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.close()
-            raise RefusedError(
+        from .locks import hold_lock
+
+        self._run_lock = hold_lock(
+            self.path.with_name(self.path.name + ".lock"),
+            busy=RefusedError(
                 f"{self.path}: another `reconcile pay --execute` is using this ledger right now.",
                 hint="Wait for it to finish (or stop it), then re-run the same command.",
-            ) from None
-        self._run_lock = fh
+            ),
+        )
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
             lock = getattr(self, "_run_lock", None)
             if lock is not None:
-                lock.close()
+                lock.release()
                 self._run_lock = None
 
     def __enter__(self) -> "Ledger":
@@ -284,9 +296,9 @@ class Ledger:
         *,
         endpoint: str,
         kind: str,
-        hit_id: str,
-        assignment_id: str,
-        worker_id: str,
+        group_id: str,
+        submission_id: str,
+        participant_id: str,
         amount: str,
         purpose: str,
     ) -> LedgerEntry:
@@ -303,9 +315,9 @@ class Ledger:
                     raise RuntimeError(f"action {key} is already {row[0]}; refusing to record a new attempt")
                 if row is None:
                     self._conn.execute(
-                        "INSERT INTO actions (key, endpoint, kind, hit_id, assignment_id, worker_id, amount, purpose,"
+                        "INSERT INTO actions (key, endpoint, kind, group_id, submission_id, participant_id, amount, purpose,"
                         " state, detail, attempts, first_at, updated_at) VALUES (?,?,?,?,?,?,?,?,'intent','',1,?,?)",
-                        (key, endpoint_identity(endpoint), kind, hit_id, assignment_id, worker_id, amount, purpose, now, now),
+                        (key, *_describes(endpoint, kind, group_id, submission_id, participant_id, amount, purpose), now, now),
                     )
                 else:
                     self._conn.execute(
@@ -328,13 +340,13 @@ class Ledger:
         *,
         endpoint: str | None = None,
         kind: str = "",
-        hit_id: str = "",
-        assignment_id: str = "",
-        worker_id: str = "",
+        group_id: str = "",
+        submission_id: str = "",
+        participant_id: str = "",
         amount: str = "",
         purpose: str = "",
     ) -> None:
-        """Journal an outcome. For an action with no intent yet (found done by a pre-check), the
+        """Journal an outcome. For an action with no intent yet (found done by a look-up), the
         descriptive fields create its row."""
         if state not in ("done", "already_done", "failed"):
             raise ValueError(f"unknown outcome {state!r}")
@@ -347,9 +359,9 @@ class Ledger:
                     if endpoint is None:
                         raise RuntimeError(f"outcome for unknown action {key}")
                     self._conn.execute(
-                        "INSERT INTO actions (key, endpoint, kind, hit_id, assignment_id, worker_id, amount, purpose,"
+                        "INSERT INTO actions (key, endpoint, kind, group_id, submission_id, participant_id, amount, purpose,"
                         " state, detail, attempts, first_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,0,?,?)",
-                        (key, endpoint_identity(endpoint), kind, hit_id, assignment_id, worker_id, amount, purpose, state, detail, now, now),
+                        (key, *_describes(endpoint, kind, group_id, submission_id, participant_id, amount, purpose), state, detail, now, now),
                     )
                 elif row[0] in FINISHED and state == "failed":
                     # Never downgrade a finished action: a late failure of a retry does not undo it.
@@ -370,8 +382,68 @@ class Ledger:
                 "INSERT INTO runs (started_at, plan_path, plan_digest, endpoint) VALUES (?,?,?,?)",
                 (_now(), plan_path, plan_digest, endpoint_identity(endpoint)),
             )
-            return int(cur.lastrowid)
+            return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, summary: str) -> None:
         with self._lock:
             self._conn.execute("UPDATE runs SET finished_at=?, summary=? WHERE id=?", (_now(), summary, run_id))
+
+
+# ---------------------------------------------------------------- schema versions
+
+
+def _schema_version(conn: sqlite3.Connection) -> str | None:
+    has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+    if not has_meta:
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()
+    return None if row is None else str(row[0])
+
+
+_STATE_RANK = {"done": 3, "already_done": 3, "intent": 2, "failed": 1}
+
+
+def _migrate_v1(conn: sqlite3.Connection) -> int:
+    """Rewrite a v1 ledger as v2 in one transaction; returns how many v1 actions were mapped.
+
+    v1 keys held the HIT and the endpoint as spelled; v2 keys hold neither (see action_key). v1 actions
+    that differ only in those fields are one action now: finished if any of them finished (so nothing
+    done is ever done again), else in flight if any was, else failed. Events follow their action.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        rows = conn.execute(
+            "SELECT key, endpoint, kind, hit_id, assignment_id, worker_id, amount, purpose, state, detail, attempts,"
+            " first_at, updated_at FROM actions"
+        ).fetchall()
+        merged: dict[str, list] = {}
+        rename: dict[str, str] = {}
+        for (old_key, endpoint, kind, hit, aid, worker, amount, purpose, state, detail, attempts, first, updated) in rows:
+            new_key = action_key(endpoint=endpoint, kind=kind, submission_id=aid, participant_id=worker, amount=amount, purpose=purpose)
+            rename[old_key] = new_key
+            cur = merged.get(new_key)
+            if cur is None:
+                merged[new_key] = [new_key, endpoint_identity(endpoint), kind, hit, aid, worker, amount, purpose, "",
+                                   state, detail, attempts, first, updated]
+                continue
+            cur[11] += attempts
+            cur[12] = min(cur[12], first)
+            if _STATE_RANK.get(state, 0) > _STATE_RANK.get(cur[9], 0):
+                cur[9], cur[10], cur[3] = state, detail, hit
+            cur[13] = max(cur[13], updated)
+        conn.execute("ALTER TABLE actions RENAME TO actions_v1")
+        conn.execute("DROP INDEX IF EXISTS actions_assignment")
+        for statement in _ACTIONS_TABLE:  # execute, not executescript: that would commit half-way
+            conn.execute(statement)
+        conn.executemany(f"INSERT INTO actions ({_ENTRY_COLUMNS}) VALUES ({','.join('?' * 14)})", list(merged.values()))
+        conn.executemany("UPDATE events SET key=? WHERE key=?", [(new, old) for old, new in rename.items() if new != old])
+        for run_id, endpoint in conn.execute("SELECT id, endpoint FROM runs").fetchall():
+            conn.execute("UPDATE runs SET endpoint=? WHERE id=?", (endpoint_identity(endpoint), run_id))
+        conn.execute("DROP TABLE actions_v1")
+        conn.execute("UPDATE meta SET value=? WHERE name='schema_version'", (SCHEMA_VERSION,))
+        conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('migrated_from_v1_at', ?)", (_now(),))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(rows)

@@ -192,3 +192,6 @@ class CheckedPlan:
     bonuses: Decimal  # bonuses to send
     fees: Decimal  # MTurk fees on both
     total: Decimal  # rewards + bonuses + fees
+    # Assignments whose worker and HIT a batch file vouched for; the executor checks the others with
+    # the service before paying (rows listed through the API have no file).
+    file_checked: frozenset[str] = frozenset()

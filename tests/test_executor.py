@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from emulator_helpers import mturk_client, start_emulator
 from reconcile.errors import RefusedError
 from reconcile.executor import execute_plan, plan_actions, remaining_cost
-from reconcile.ledger import Ledger, default_ledger_path, request_token
+from reconcile.ledger import Ledger, default_ledger_path
 from reconcile.models import PlanRow
 from reconcile.platforms.mturk import MTurkPlatform
 from test_executor_support import (
@@ -149,31 +149,40 @@ def test_new_ledger_finds_bonus_already_paid_and_does_not_pay_again(tmp_path):
     cp = checked_plan(tmp_path / "plan.csv", rows, [batch])
     with start_emulator([str(batch)]) as emu:
         c = mturk_client(emu.url)
-        first, second = rows[0], rows[1]
-        # Paid by hand (or by a run whose ledger was lost), with some other token, beyond its 24 hours.
+        bonus_of = {ch.row.assignment_id: ch.actions[1] for ch in plan_actions(rows, emu.url)}
+        first, second, third = rows[0], rows[1], rows[2]
+        # Paid by a run whose ledger was lost, beyond MTurk's 24 hours of token memory (another token):
+        # the reason still carries the plan's reference.
         c.approve_assignment(AssignmentId=first.assignment_id)
         c.send_bonus(WorkerId=first.worker_id, AssignmentId=first.assignment_id, BonusAmount=f"{first.bonus:.2f}",
-                     Reason="by hand", UniqueRequestToken="manual-1")
+                     Reason=bonus_of[first.assignment_id].bonus_reason, UniqueRequestToken="lost-ledger-1")
         # A different amount already paid: a conflict for a person, not a second payment.
         c.approve_assignment(AssignmentId=second.assignment_id)
         c.send_bonus(WorkerId=second.worker_id, AssignmentId=second.assignment_id, BonusAmount="9.99",
                      Reason="by hand", UniqueRequestToken="manual-2")
+        # A thank-you paid by hand of exactly the plan's amount is not the plan's bonus either.
+        c.send_bonus(WorkerId=third.worker_id, AssignmentId=third.assignment_id, BonusAmount=f"{third.bonus:.2f}",
+                     Reason="Thanks for the extra feedback!", UniqueRequestToken="manual-3")
         s = run(cp, emu)
         by = {(r.action.kind, r.action.assignment_id): r for r in s.results}
         assert by[("approve", first.assignment_id)].outcome == "already_done"
         assert by[("bonus", first.assignment_id)].outcome == "already_done"
-        assert by[("bonus", second.assignment_id)].outcome == "failed"
-        assert "conflict" in by[("bonus", second.assignment_id)].detail
-        assert s.count("failed") == 1
+        for who in (second, third):
+            assert by[("bonus", who.assignment_id)].outcome == "failed"
+            assert "conflict" in by[("bonus", who.assignment_id)].detail
+        assert s.count("failed") == 2
         _, bonuses = emulator_snapshot_by_assignment(emu.state())
         assert len(bonuses[first.assignment_id]) == 1
         assert [b["amount"] for b in bonuses[second.assignment_id]] == ["9.99"]
-        for r in rows[2:]:
+        assert [b["reason"] for b in bonuses[third.assignment_id]] == ["Thanks for the extra feedback!"]
+        for r in rows[3:]:
             assert len(bonuses[r.assignment_id]) == 1
+            assert bonus_of[r.assignment_id].reference in bonuses[r.assignment_id][0]["reason"]
 
 
 def test_crash_after_intent_is_settled_by_asking_mturk(tmp_path):
-    """Intent journaled, call made, process died before the outcome: the re-run must not pay again."""
+    """Intent journaled, call made, process died before the outcome: the re-run must not pay again,
+    and says the payment was made by the earlier run, not by itself."""
     batch = tmp_path / "batch.csv"
     brows = make_batch(batch, 4, seed=6)
     rows = plan_rows(batch, brows)
@@ -188,12 +197,15 @@ def test_crash_after_intent_is_settled_by_asking_mturk(tmp_path):
         c = mturk_client(emu.url)
         c.approve_assignment(AssignmentId=r0.assignment_id)
         c.send_bonus(WorkerId=r0.worker_id, AssignmentId=r0.assignment_id, BonusAmount=bonus.amount,
-                     Reason="x", UniqueRequestToken=request_token(bonus.key))
+                     Reason=bonus.bonus_reason, UniqueRequestToken=bonus.token)
         s = run(cp, emu)
         assert s.complete
         by = {(r.action.kind, r.action.assignment_id): r for r in s.results}
-        assert by[("approve", r0.assignment_id)].outcome == "done"  # ours, from the crashed run
-        assert by[("bonus", r0.assignment_id)].outcome == "done"
+        assert by[("approve", r0.assignment_id)].outcome == "already_done"  # ours, from the crashed run
+        assert "earlier run" in by[("approve", r0.assignment_id)].detail
+        assert by[("bonus", r0.assignment_id)].outcome == "already_done"
+        assert "earlier run" in by[("bonus", r0.assignment_id)].detail
+        assert s.count("done") == 2 * (len(rows) - 1)
         assert_exactly_once(emu.state(), rows)
 
 
@@ -238,12 +250,12 @@ def test_remaining_cost_counts_only_unfinished_actions(tmp_path):
     cp = checked_plan(tmp_path / "plan.csv", rows, [batch])
     chains = plan_actions(rows, "http://127.0.0.1:1")
     with Ledger.open(tmp_path / "l.sqlite") as led:
-        assert remaining_cost(cp, chains, led, {}) == cp.total
+        assert remaining_cost(cp, chains, led) == cp.total
         for c in chains[:4]:
             for a in c.actions:
                 led.record_outcome(a.key, "done", **a.ledger_fields())
         # 6 of 10 left: $0.40 reward (+ 20% + 20% for a 10-assignment HIT) and $1.00 bonus (+ 20%) each.
-        assert remaining_cost(cp, chains, led, {}) == 6 * (Decimal("0.40") + Decimal("0.16") + Decimal("1.00") + Decimal("0.20"))
+        assert remaining_cost(cp, chains, led) == 6 * (Decimal("0.40") + Decimal("0.16") + Decimal("1.00") + Decimal("0.20"))
 
 
 def _row(i: int, decision: str, bonus: str | None) -> PlanRow:

@@ -17,12 +17,16 @@ from reconcile.ledger import Ledger, action_key, default_ledger_path, endpoint_i
 EP = "http://127.0.0.1:5555"
 
 
-def key(aid="A1", kind="bonus", amount="1.50", endpoint=EP, worker="W1", hit="H1", purpose="plan bonus"):
-    return action_key(endpoint=endpoint, kind=kind, hit_id=hit, assignment_id=aid, worker_id=worker, amount=amount, purpose=purpose)
+def key(aid="A1", kind="bonus", amount="1.50", endpoint=EP, worker="W1", purpose="plan bonus"):
+    return action_key(endpoint=endpoint, kind=kind, submission_id=aid, participant_id=worker, amount=amount, purpose=purpose)
+
+
+def token(aid="A1", kind="bonus", amount="1.50", worker="W1", purpose="plan bonus"):
+    return request_token(kind=kind, submission_id=aid, participant_id=worker, amount=amount, purpose=purpose)
 
 
 def fields(aid="A1", kind="bonus", amount="1.50"):
-    return dict(endpoint=EP, kind=kind, hit_id="H1", assignment_id=aid, worker_id="W1", amount=amount, purpose="plan bonus")
+    return dict(endpoint=EP, kind=kind, group_id="H1", submission_id=aid, participant_id="W1", amount=amount, purpose="plan bonus")
 
 
 def test_default_path_is_beside_the_plan(tmp_path):
@@ -34,27 +38,52 @@ def test_endpoint_identity_drops_userinfo_and_slash():
     assert "secret" not in endpoint_identity("https://AKIA:secret@mturk.example/")
 
 
-def test_key_separates_every_component():
+@pytest.mark.parametrize("spelling", [
+    "https://mturk-requester.us-east-1.amazonaws.com",
+    "HTTPS://MTURK-REQUESTER.us-east-1.amazonaws.com",
+    "https://mturk-requester.us-east-1.amazonaws.com:443/",
+    "https://mturk-requester.us-east-1.amazonaws.com.",
+    "https://key:secret@mturk-requester.us-east-1.amazonaws.com",
+])
+def test_one_server_one_identity_however_spelled(spelling):
+    assert endpoint_identity(spelling) == "https://mturk-requester.us-east-1.amazonaws.com:443"
+    assert key(endpoint=spelling) == key(endpoint="https://mturk-requester.us-east-1.amazonaws.com")
+
+
+def test_loopback_spellings_are_one_endpoint():
+    spellings = ["http://127.0.0.1:5555", "http://localhost:5555/", "HTTP://LOCALHOST.:5555", "http://[::1]:5555", "http://127.0.0.2:5555"]
+    assert {endpoint_identity(s) for s in spellings} == {"http://loopback:5555"}
+    assert endpoint_identity("http://127.0.0.1:5556") != endpoint_identity("http://127.0.0.1:5555")
+
+
+def test_key_separates_every_component_and_holds_no_hit():
     base = key()
     variants = [key(aid="A2"), key(kind="approve"), key(amount="1.51"), key(endpoint="https://mturk-requester.us-east-1.amazonaws.com"),
-                key(worker="W2"), key(hit="H2"), key(purpose="other")]
+                key(worker="W2"), key(purpose="other")]
     assert len({base, *variants}) == 1 + len(variants)
     assert key() == base  # deterministic
+    assert "H1" not in base  # a HIT column a person can edit is not part of what an action is
+
+
+def test_token_ignores_the_endpoint_and_the_ledger():
+    """Two runs of one plan, with two ledgers and two spellings of the endpoint, send one token."""
+    assert token() == token()
+    assert len({token(), token(aid="A2"), token(amount="1.51"), token(worker="W2"), token(kind="approve"), token(purpose="x")}) == 6
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(min_size=1, max_size=300))
-def test_token_is_valid_for_mturk_and_deterministic(k):
-    t = request_token(k)
+@given(st.text(max_size=100), st.text(max_size=30), st.sampled_from(["1.00", "0.01", "12.34"]))
+def test_token_is_valid_for_mturk_and_deterministic(aid, worker, amount):
+    t = token(aid=aid, worker=worker, amount=amount)
     assert 1 <= len(t) <= 64
-    assert t == request_token(k)
+    assert t == token(aid=aid, worker=worker, amount=amount)
     assert t.isalnum() and t.isascii()
 
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.text(max_size=12), st.sampled_from(["1.00", "1.50", "0.01"])), min_size=2, max_size=30, unique=True))
 def test_distinct_keys_give_distinct_tokens(items):
-    tokens = {request_token(key(aid="A" + aid, amount=amount)) for aid, amount in items}
+    tokens = {token(aid="A" + aid, amount=amount) for aid, amount in items}
     assert len(tokens) == len(items)
 
 
@@ -150,8 +179,8 @@ def test_intent_survives_sigkill(tmp_path):
         "import os, signal\n"
         "from reconcile.ledger import Ledger, action_key\n"
         f"led = Ledger.open({str(path)!r})\n"
-        f"k = action_key(endpoint={EP!r}, kind='bonus', hit_id='H1', assignment_id='A1', worker_id='W1', amount='1.50', purpose='plan bonus')\n"
-        f"led.record_intent(k, endpoint={EP!r}, kind='bonus', hit_id='H1', assignment_id='A1', worker_id='W1', amount='1.50', purpose='plan bonus')\n"
+        f"k = action_key(endpoint={EP!r}, kind='bonus', submission_id='A1', participant_id='W1', amount='1.50', purpose='plan bonus')\n"
+        f"led.record_intent(k, endpoint={EP!r}, kind='bonus', group_id='H1', submission_id='A1', participant_id='W1', amount='1.50', purpose='plan bonus')\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -205,7 +234,7 @@ def test_ledger_command_shows_done_in_flight_failed_and_not_done(tmp_path):
     assert "approve      1 done,     0 already done,     1 failed,     0 in flight" in out
     assert "In flight when a run stopped (1" in out and rows[0].assignment_id in out
     assert "Failed (1):" in out and "cannot be approved" in out
-    assert "Not done yet from plan.csv on " + EP + ": 7 actions" in out
+    assert "Not done yet from plan.csv on http://loopback:5555: 7 actions" in out
     assert "re-run the same" in out
     data = __import__("json").loads(run_cli("ledger", "--ledger", "plan.ledger.sqlite", "--json", cwd=tmp_path).stdout)
     assert data["bonuses_paid"] == "0.00" and len(data["in_flight"]) == 1 and data["in_flight"][0]["amount"] == b0.amount

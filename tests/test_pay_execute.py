@@ -236,4 +236,4 @@ def test_missing_credentials_is_one_sentence_before_any_call(study, tmp_path):
 def test_unusable_endpoint_url_is_one_sentence(study):
     tmp, batch, plan, rows = study
     r = pay(plan, "--execute", "--endpoint-url", "not-a-url", "--yes")
-    assert r.returncode == 2 and "not a usable MTurk endpoint URL" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "is not an http(s) URL" in r.stderr and "Traceback" not in r.stderr

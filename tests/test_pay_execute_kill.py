@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+from decimal import Decimal
 
 import pytest
 
@@ -69,14 +70,15 @@ def test_sigkill_at_random_moments_then_rerun_pays_everything_exactly_once(tmp_p
                 if not token:
                     break
         for r in rows:
-            assert [(w, f"{float(a):.2f}") for w, a in paid[r.assignment_id]] == [(r.worker_id, f"{r.bonus:.2f}")]
+            assert [(w, Decimal(a)) for w, a in paid[r.assignment_id]] == [(r.worker_id, r.bonus)]
         effective = emulator_stats(url)["effective"]
         assert effective.get("ApproveAssignment") == N and effective.get("SendBonus") == N
 
         with Ledger.open(tmp_path / "plan.ledger.sqlite") as led:
             entries = led.entries()
+        # Finished, each exactly once: "done" by the run that made the call, "already_done" when a later
+        # run found the payment of a killed one (ListBonusPayments, or the token already processed).
         assert len(entries) == 2 * N and all(e.state in ("done", "already_done") for e in entries)
-        assert all(e.state == "done" for e in entries if e.kind == "bonus")
         shown = run_cli("ledger", str(plan), cwd=tmp_path)
         assert shown.returncode == 0 and "is done on" in shown.stdout
     finally:

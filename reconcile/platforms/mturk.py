@@ -18,6 +18,7 @@ contain credentials (boto3 does not echo them) or our request tokens (removed he
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -98,6 +99,7 @@ class MTurkPlatform:
         try:
             session = boto3.session.Session()
             creds = session.get_credentials()
+            access_key = creds.access_key if creds is not None else ""
         except (NoCredentialsError, PartialCredentialsError) as exc:
             raise ReconcileError(f"AWS credentials are incomplete ({type(exc).__name__}).",
                                  hint="Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE.") from None
@@ -107,6 +109,8 @@ class MTurkPlatform:
         except BotoCoreError as exc:  # the message may quote config files, never secrets; keep only the kind
             raise ReconcileError(f"AWS credentials could not be loaded ({type(exc).__name__}).",
                                  hint="Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or your AWS profile.") from None
+        # Which requester account pays (for the one-payout-per-account lock): a hash, never the key itself.
+        self._account = hashlib.sha256(("mturk-account\x1f" + (access_key or "")).encode("utf-8")).hexdigest()
         if creds is None:
             raise ReconcileError(
                 "no AWS credentials found for MTurk.",
@@ -137,6 +141,9 @@ class MTurkPlatform:
 
     # ------------------------------------------------------------ reads
 
+    def account_identity(self) -> str:
+        return self._account
+
     def account_balance(self) -> Decimal:
         resp = self._call("get_account_balance")
         text = str(resp.get("AvailableBalance", ""))
@@ -146,15 +153,16 @@ class MTurkPlatform:
             raise ReconcileError(f"MTurk reported an account balance that is not an amount ({text!r}).") from None
 
     def assignment_status(self, assignment_id: str) -> str:
-        resp = self._call("get_assignment", AssignmentId=assignment_id)
-        return str(resp.get("Assignment", {}).get("AssignmentStatus", ""))
+        return self.assignment_info(assignment_id)[0]
+
+    def assignment_info(self, assignment_id: str) -> tuple[str, str, str]:
+        """(AssignmentStatus, HITId, WorkerId) as MTurk has them."""
+        a = self._call("get_assignment", AssignmentId=assignment_id).get("Assignment", {}) or {}
+        return str(a.get("AssignmentStatus", "")), str(a.get("HITId", "")), str(a.get("WorkerId", ""))
 
     def qualification_type_name(self, qualification_id: str) -> str:
         resp = self._call("get_qualification_type", QualificationTypeId=qualification_id)
         return str(resp.get("QualificationType", {}).get("Name", ""))
-
-    def bonus_payments_for_hit(self, hit_id: str) -> list[BonusPayment]:
-        return self._bonus_payments(HITId=hit_id)
 
     def bonus_payments_for_assignment(self, assignment_id: str) -> list[BonusPayment]:
         return self._bonus_payments(AssignmentId=assignment_id)
