@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, DivisionByZero, InvalidOperation
+from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Mapping, Sequence
 
 from .errors import InputError
-from .money import ZERO, AmountError, parse_amount, round_cents
+from .money import MAX_AMOUNT, ZERO, AmountError, parse_amount, round_cents
 
 _NUMBER_RE = re.compile(r"\$?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
@@ -243,8 +243,8 @@ class BonusExpr:
             return ev(self.tree)
         except _Blank:
             return None
-        except (InvalidOperation, DivisionByZero):  # pragma: no cover - guarded above
-            raise InputError(f"{where}: --bonus {self.text!r} cannot be computed.") from None
+        except (InvalidOperation, DivisionByZero, Overflow):
+            raise InputError(f"{where}: --bonus {self.text!r} cannot be computed (the numbers are out of range).") from None
 
     def blank_column(self, values: Mapping[str, str]) -> str | None:
         """The first referenced column that is blank in `values` (to say why there is no bonus)."""
@@ -287,12 +287,22 @@ class BonusResult:
 def compute_bonus(
     bonus: BonusExpr, values: Mapping[str, str], *, max_bonus: Decimal | None, where: str
 ) -> BonusResult:
-    """One approved assignment's bonus: evaluate, round half-up to cents, cap at max_bonus."""
+    """One approved assignment's bonus: evaluate, round half-up to cents, cap at max_bonus.
+
+    A value too large to round (a cell of 1e30) is capped when there is a cap, and otherwise stops
+    with the row and column: it is never rounded, and never paid."""
     exact = bonus.evaluate(values, where)
     if exact is None:
         col = bonus.blank_column(values) or "?"
         return BonusResult(None, ("bonus_blank",), f"No bonus: column {col!r} is empty for this response.")
-    amount = round_cents(exact)
+    huge = not exact.is_finite() or abs(exact) > MAX_AMOUNT
+    if huge and not (max_bonus is not None and exact > 0):
+        cols = ", ".join(repr(c) for c in bonus.columns) or "(none)"
+        raise InputError(
+            f"{where}, column {cols}: --bonus {bonus.text!r} comes to {exact:.3E}, which is not a plausible bonus.",
+            hint="Check the cell, or pass --max-bonus to cap every bonus.",
+        )
+    amount = exact if huge else round_cents(exact)
     if amount < 0:
         raise InputError(
             f"{where}: --bonus {bonus.text!r} gives a negative amount ({amount}).",
@@ -302,9 +312,8 @@ def compute_bonus(
         return BonusResult(
             max_bonus if max_bonus > 0 else None,
             ("bonus_capped",),
-            f"Bonus {amount} was cut to the --max-bonus of {max_bonus}.",
+            f"Bonus {f'{amount:.3E}' if huge else amount} was cut to the --max-bonus of {max_bonus}.",
         )
     if amount == ZERO:
         return BonusResult(None)
     return BonusResult(amount)
-

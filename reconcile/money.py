@@ -10,9 +10,13 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+# Far above any study's payment, and far below where Decimal's 28 digits run out: text above this
+# is a slip (or an attack), never an amount to pay or to round quietly.
+MAX_AMOUNT = Decimal("1000000000")
 
 # "$0.40", "0.40", "1", "1.5", "$1,234.50". A sign or a third decimal is an error, never rounded away.
-_AMOUNT_RE = re.compile(r"^\$?(?P<num>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{0,2})?|\.\d{1,2})$")
+# ASCII digits only: \d would also take Arabic-Indic or full-width digits, which Decimal() accepts.
+_AMOUNT_RE = re.compile(r"^\$?(?P<num>(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{0,2})?|\.[0-9]{1,2})$")
 
 
 class AmountError(ValueError):
@@ -36,13 +40,19 @@ def parse_amount(text: str) -> Decimal:
         value = Decimal(m.group("num").replace(",", ""))
     except InvalidOperation as exc:  # pragma: no cover - the regex already guarantees digits
         raise AmountError(f"{text!r} is not a dollar amount") from exc
+    if value > MAX_AMOUNT:
+        raise AmountError(f"{text.strip()[:40]!r} is not a plausible amount (more than {MAX_AMOUNT:,})")
     return value.quantize(CENT)
 
 
 def round_cents(value: Decimal) -> Decimal:
-    """Round to cents, half-up (0.125 -> 0.13). The documented rounding of computed bonuses."""
+    """Round to cents, half-up (0.125 -> 0.13). The documented rounding of computed bonuses.
+
+    Raises AmountError for a value beyond MAX_AMOUNT (callers say where it came from)."""
     if not isinstance(value, Decimal):
         raise TypeError("round_cents takes a Decimal")
+    if not value.is_finite() or abs(value) > MAX_AMOUNT:
+        raise AmountError(f"{value} is not a plausible amount (more than {MAX_AMOUNT:,} in size)")
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 

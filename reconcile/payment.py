@@ -97,7 +97,9 @@ def summary_dict(pc: PlanCheck, *, uploads: Sequence[UploadFile] = (), report=No
         "fees": format_amount(pc.cost.fees),
         "total": format_amount(pc.cost.total),
         "unknown_rewards": pc.cost.unknown_rewards,
-        "api_listed_unchecked": pc.api_listed,
+        "checked_with_mturk_when_paying": pc.api_listed,
+        "bonus_only": pc.bonus_only,
+        "warnings": list(pc.warnings),
         "batches": list(c.batch_paths),
         "uploads": [
             {"path": str(u.out_path), "batch": u.batch_path, "approve": u.approve, "reject": u.reject, "untouched": u.untouched}
@@ -141,9 +143,14 @@ def long_summary(pc: PlanCheck, *, uploads: Sequence[UploadFile] = (), report=No
         lines.append("  flags: " + ", ".join(f"{f} {n}" for f, n in flags.most_common()) + " (see the workbook)")
     if pc.api_listed:
         lines.append(
-            f"  ({pc.api_listed} assignment(s) listed through the MTurk API were checked against the plan only; "
-            "pass --batch with a `reconcile fetch mturk` file to check them offline)"
+            f"  ({pc.api_listed} assignment(s) have no batch file to vouch for their worker and HIT: `--execute` checks "
+            "them with MTurk before paying; pass --batch with a `reconcile fetch mturk` file to check them now)"
         )
+    if pc.bonus_only:
+        lines.append(
+            f"  ({pc.bonus_only} bonus-only row(s) (skip with a bonus): paid only if MTurk shows the assignment Approved then)"
+        )
+    lines += [f"  warning: {w}" for w in pc.warnings]
     if cost.unknown_rewards:
         lines.append(f"  ({cost.unknown_rewards} approve row(s) have no readable reward and are not in the total)")
     lines += ["", "Dry run: nothing was sent to MTurk and nothing was paid."]

@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import difflib
 import os
+import statistics
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping, Sequence
 
+from . import clock
 from .errors import InputError, PlanError
 from .fees import CostSummary, cost_summary
 from .models import DECISIONS, CheckedPlan, PlanRow, SourceRef
 from .money import AmountError, format_usd, parse_amount
+from .normalize import parse_mturk_time
 from .planfile import RawPlanRow, plan_digest, read_plan_rows
 from .upload import RawBatch, read_batch, reason_problem
 
@@ -38,7 +42,9 @@ class PlanCheck:
     batches: tuple[RawBatch, ...]
     row_batch: Mapping[str, str]  # AssignmentId -> path of the batch file it is in
     cost: CostSummary
-    api_listed: int = 0  # rows listed through the MTurk API (no batch file): checked against the plan only
+    api_listed: int = 0  # rows listed through the MTurk API (no batch file): checked with MTurk when paying
+    warnings: tuple[str, ...] = ()  # things to look at that are not errors (e.g. a bonus far above the others)
+    bonus_only: int = 0  # skip rows with a bonus: paid only if MTurk shows the assignment Approved then
 
 
 def parse_limit(text: str | None, option: str) -> Decimal | None:
@@ -137,6 +143,7 @@ def check_plan(
     batch_paths: Sequence[str] = (),
     max_bonus: Decimal | None = None,
     budget: Decimal | None = None,
+    now: datetime | None = None,
 ) -> PlanCheck:
     """Read and check a plan file. Raises PlanError listing every problem, InputError for a file
     that is not a plan at all."""
@@ -148,6 +155,8 @@ def check_plan(
     rows: list[PlanRow] = []
     row_batch: dict[str, str] = {}
     first_line: dict[str, int] = {}
+    vouched: set[str] = set()  # worker and HIT both checked against a batch file
+    now = now or clock.now()
     for raw in raw_rows:
         c = {k: (v or "") for k, v in raw.cells.items()}
         line = raw.line
@@ -157,6 +166,15 @@ def check_plan(
         feedback = c.get("feedback", "").strip()
         batch = by_line.get(line)
         pos = batch.index.get(aid) if batch is not None else None
+        if batch is None and aid and c.get("source", "").strip().startswith(API_SOURCE_PREFIX):
+            # `match` reads files before the API listing, so a real API row is never in a batch file:
+            # one that is has had its source edited to dodge the file check.
+            holder = next((b for b in batches if aid in b.index), None)
+            if holder is not None:
+                problems.append(
+                    f"{_where(line, 'source')}: assignment {aid} is in batch file {holder.path}, so it was not "
+                    f"listed through the API; restore the source {holder.path}:{holder.lines[holder.index[aid]]}"
+                )
 
         if not aid:
             problems.append(f"{_where(line, 'assignment_id')}: empty; every row needs its assignment")
@@ -168,6 +186,7 @@ def check_plan(
                 problems.append(f"{_where(line, 'assignment_id')}: assignment {aid} is not in batch file {batch.path}")
 
         status = c.get("assignment_status", "").strip()
+        auto_approval = c.get("auto_approval_time", "").strip()
         reward, max_assignments, hit_id = c.get("reward", ""), c.get("max_assignments", ""), c.get("hit_id", "").strip()
         if pos is not None:
             row_batch[aid] = batch.path
@@ -178,6 +197,8 @@ def check_plan(
                     f"({batch.path} says {true_worker})"
                 )
             true_hit = batch.cell(pos, "HITId").strip()
+            if true_worker and true_hit:
+                vouched.add(aid)
             if true_hit and hit_id and hit_id != true_hit:
                 problems.append(f"{_where(line, 'hit_id')}: {hit_id!r} is not the HIT of assignment {aid} ({batch.path} says {true_hit})")
             hit_id = hit_id or true_hit
@@ -185,6 +206,7 @@ def check_plan(
                 status = batch.cell(pos, "AssignmentStatus").strip()
             reward = batch.cell(pos, "Reward") or reward
             max_assignments = batch.cell(pos, "MaxAssignments") or max_assignments
+            auto_approval = batch.cell(pos, "AutoApprovalTime").strip() or auto_approval
         if not worker:
             problems.append(f"{_where(line, 'worker_id')}: empty; bonuses and records need the worker")
 
@@ -198,6 +220,13 @@ def check_plan(
             problems.append(
                 f"{_where(line, 'decision')}: assignment {aid} is already {status}; only skip is possible, not {decision}"
             )
+        elif decision == "reject" and status in ("", "Submitted"):
+            deadline = parse_mturk_time(auto_approval) if auto_approval else None
+            if deadline is not None and deadline <= now:
+                problems.append(
+                    f"{_where(line, 'decision')}: assignment {aid} passed its AutoApprovalTime ({auto_approval}), so MTurk "
+                    "has approved it and will refuse a reject; set it to skip (or download fresh batch results)"
+                )
 
         bonus: Decimal | None = None
         bonus_text = c.get("bonus", "").strip()
@@ -211,10 +240,15 @@ def check_plan(
             if bonus is not None:
                 if max_bonus is not None and bonus > max_bonus:
                     problems.append(f"{_where(line, 'bonus')}: {format_usd(bonus)} is above --max-bonus {format_usd(max_bonus)}")
-                if decision in DECISIONS and decision != "approve":
+                if decision in ("reject", "review"):
                     problems.append(
-                        f"{_where(line, 'bonus')}: a bonus on a {decision} row; bonuses go only with approve "
-                        "(clear the bonus or approve the row)"
+                        f"{_where(line, 'bonus')}: a bonus on a {decision} row; bonuses go only with approve, or with "
+                        "skip for an assignment already approved (clear the bonus or change the decision)"
+                    )
+                elif decision == "skip" and status == "Rejected":
+                    problems.append(
+                        f"{_where(line, 'bonus')}: a bonus on assignment {aid}, which is Rejected; bonuses go only to "
+                        "approved work (clear the bonus)"
                     )
 
         if decision == "reject":
@@ -228,7 +262,7 @@ def check_plan(
             detail=c.get("detail", ""), code=c.get("code", ""), response_id=c.get("response_id", "").strip(),
             bonus=bonus, feedback=feedback, source=c.get("source", "").strip(), flags=flags,
             assignment_status=status, reward=reward.strip(), max_assignments=max_assignments.strip(),
-            auto_approval_time=c.get("auto_approval_time", "").strip(),
+            auto_approval_time=auto_approval,
         ))
 
     cost = cost_summary(rows)
@@ -258,8 +292,23 @@ def check_plan(
         bonuses=cost.bonuses,
         fees=cost.fees,
         total=cost.total,
+        file_checked=frozenset(vouched),
     )
-    api_listed = 0 if batch_paths else sum(
-        r.cells.get("source", "").strip().startswith(API_SOURCE_PREFIX) for r in raw_rows
-    )
-    return PlanCheck(checked, tuple(batches), MappingProxyType(row_batch), cost, api_listed)
+    api_listed = sum(1 for r in rows if r.assignment_id not in vouched)
+    bonus_only = sum(1 for r in rows if r.decision == "skip" and r.bonus is not None)
+    return PlanCheck(checked, tuple(batches), MappingProxyType(row_batch), cost, api_listed,
+                     tuple(_bonus_warnings(raw_rows, rows)), bonus_only)
+
+
+def _bonus_warnings(raw_rows: Sequence[RawPlanRow], rows: Sequence[PlanRow]) -> list[str]:
+    """Bonuses far above the others (ten times the median and at least $10 more): a typo such as
+    50.00 for 0.50, or an edited cell, that no limit was given to catch."""
+    paid = [(raw.line, r.bonus) for raw, r in zip(raw_rows, rows) if r.bonus is not None]
+    if len(paid) < 3:
+        return []
+    median = statistics.median(b for _, b in paid)
+    far = [(line, b) for line, b in paid if b > median * 10 and b - median >= 10]
+    if not far:
+        return []
+    shown = ", ".join(f"line {line}: {format_usd(b)}" for line, b in far[:5]) + (f" and {len(far) - 5} more" if len(far) > 5 else "")
+    return [f"{len(far)} bonus(es) far above the others (median {format_usd(median)}): {shown}; check them, or pass --max-bonus"]

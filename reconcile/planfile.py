@@ -129,6 +129,12 @@ def read_plan_rows(path: str | os.PathLike) -> list[RawPlanRow]:
             except StopIteration:
                 raise InputError(f"{p}: the plan file is empty.") from None
             header = [h.strip() for h in header]
+            repeated = sorted({h for h in header if h and header.count(h) > 1})
+            if repeated:
+                raise InputError(
+                    f"{p}: the plan's header repeats the column{'s' if len(repeated) > 1 else ''} {', '.join(repeated)}; "
+                    "which copy counts cannot be told, so remove the extra column."
+                )
             missing = [c for c in REQUIRED_COLUMNS if c not in header]
             if missing:
                 raise InputError(
@@ -147,10 +153,12 @@ def read_plan_rows(path: str | os.PathLike) -> list[RawPlanRow]:
 
 
 def plan_digest(rows: Iterable[dict[str, str]]) -> str:
-    """A content hash of what the plan would *do*: assignment, decision, bonus, feedback.
+    """A content hash of what the plan would *do*: every column that reaches an API call or decides
+    which assignment one names (assignment, worker, HIT, decision, bonus, feedback).
 
     Independent of row order and of columns that are only for people (detail, flags), so that
-    re-sorting the plan in Excel does not count as an edit, but changing any decision does.
+    re-sorting whole rows in Excel does not count as an edit, but changing any decision does, and so
+    does sorting one column on its own (which moves HITs or workers between rows).
     """
     keyed = sorted(
         (
@@ -159,6 +167,7 @@ def plan_digest(rows: Iterable[dict[str, str]]) -> str:
             r.get("bonus", "").strip(),
             r.get("feedback", "").strip(),
             r.get("worker_id", "").strip(),
+            r.get("hit_id", "").strip(),
         )
         for r in rows
     )

@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Sequence
 
+from . import clock
 from .errors import InputError
 from .records import paused_gc
 from .models import MTurkInput, Plan, QualtricsExport
@@ -138,7 +139,7 @@ def run_match(
     result = match(
         export.responses,
         batches.assignments,
-        now=now or datetime.now(timezone.utc),
+        now=now or clock.now(),
         rules=rules,
         duplicates=batches.duplicates,
     )

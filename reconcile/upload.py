@@ -49,25 +49,15 @@ class RawBatch:
 
 
 def read_batch(path: str | os.PathLike) -> RawBatch:
-    """Read a batch results CSV as raw records. Raises InputError for a file that is not one."""
+    """Read a batch results CSV as raw records. Raises InputError for a file that is not one.
+
+    Decoded exactly as `match` decodes it (importers.csvtext: UTF-8 with or without BOM, UTF-16 with
+    BOM; anything else refused with one sentence), so `pay` never reads a file `match` would not.
+    """
+    from .importers.csvtext import decode, read_bytes
+
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such batch results file.") from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read the batch results file ({exc.strerror or exc}).") from None
-    # Excel on Windows may re-save as cp1252; keep the encoding so the upload gives back the same text.
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes nearly anything; kept for the odd undefined byte
-        raise InputError(f"{p}: the batch results file is neither UTF-8 nor Windows-1252 text.")
-    if "\x00" in text:
-        raise InputError(f"{p}: this looks like a binary file, not a batch results CSV.")
+    text, _encoding, _bom = decode(str(p), read_bytes(p))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = tuple(next(reader))  # kept as written: the upload gives the header back unchanged
@@ -86,7 +76,8 @@ def read_batch(path: str | os.PathLike) -> RawBatch:
             lines.append(number)
     except csv.Error as exc:
         raise InputError(f"{p}: not a readable CSV near record {len(records) + 2} ({exc}).") from None
-    batch = RawBatch(str(p), header, tuple(records), tuple(lines), "utf-8" if encoding == "utf-8-sig" else encoding)
+    # The upload is written as UTF-8 (what the requester website gives and takes), whatever the input's encoding.
+    batch = RawBatch(str(p), header, tuple(records), tuple(lines), "utf-8")
     j = batch.column("AssignmentId")
     for pos, rec in enumerate(records):
         if j < len(rec):

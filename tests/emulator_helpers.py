@@ -19,6 +19,9 @@ from typing import Any
 from reconcile.emulators.mturk import RunningEmulator, start_emulator  # noqa: F401 - re-exported
 
 DUMMY_KEY_ID = "AKIDEMULATOREXAMPLE"
+# The real 2017 batches auto-approved long ago; an emulator seeded "as of" the study's own days
+# (before AutoApprovalTime) serves them as they were when they could still be decided.
+STUDY_DAYS = "2017-11-13T00:00:00Z"
 DUMMY_SECRET = "emulator-secret-not-real"
 
 

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import run_cli
+from reconcile.errors import InputError
 from emulator_helpers import (
     emulator_state,
     emulator_stderr,
@@ -84,10 +85,28 @@ def tiny_batch(tmp_path) -> Path:
     return write_tiny_batch(tmp_path / "batch.csv")
 
 
+# The tiny batch's assignments auto-approve on Nov 15 2017: seed as of the 13th, while they are payable.
+AS_OF = "2017-11-13T00:00:00Z"
+
+
 @pytest.fixture
 def emu(tiny_batch):
-    with start_emulator([str(tiny_batch)], balance="100.00") as running:
+    with start_emulator([str(tiny_batch)], balance="100.00", as_of=AS_OF) as running:
         yield running
+
+
+def test_seeding_applies_auto_approval_time(tiny_batch):
+    """MTurk approves a Submitted assignment when its AutoApprovalTime passes; the emulator does the
+    same when seeding (as of now by default), and then refuses to reject it."""
+    with start_emulator([str(tiny_batch)]) as now_emu, start_emulator([str(tiny_batch)], as_of=AS_OF) as then_emu:
+        now_states = {a: x["status"] for a, x in now_emu.state()["assignments"].items()}
+        then_states = {a: x["status"] for a, x in then_emu.state()["assignments"].items()}
+        assert set(now_states.values()) == {"Approved"}
+        assert list(then_states.values()).count("Submitted") == 14
+        err = client_error(mturk_client(now_emu.url).reject_assignment, AssignmentId=_assignment_id(0), RequesterFeedback="too late now")
+        assert "can be called with a status of: Submitted" in err.response["Error"]["Message"]
+    with pytest.raises(InputError, match="--as-of"):
+        start_emulator([str(tiny_batch)], as_of="next tuesday")
 
 
 @pytest.fixture
@@ -315,7 +334,7 @@ def test_token_replay_does_not_pay_twice(client, emu):
 
 
 def test_insufficient_balance_refuses_and_pays_nothing(tiny_batch):
-    with start_emulator([str(tiny_batch)], balance="1.00") as emu:
+    with start_emulator([str(tiny_batch)], as_of=AS_OF, balance="1.00") as emu:
         c = mturk_client(emu.url, retries={"total_max_attempts": 1})
         err = client_error(c.send_bonus, WorkerId=_worker_id(1), AssignmentId=_assignment_id(1), BonusAmount="0.90", Reason="x", UniqueRequestToken="t")
         assert err.response["Error"]["Code"] == "RequestError" and "insufficient funds" in err.response["Error"]["Message"]
@@ -388,7 +407,7 @@ def test_unknown_operation_through_boto3_is_a_client_error(emu):
 
 
 def test_authorization_header_never_appears_in_output(tiny_batch, capfd):
-    with start_emulator([str(tiny_batch)]) as emu:
+    with start_emulator([str(tiny_batch)], as_of=AS_OF) as emu:
         mturk_client(emu.url).get_account_balance()
         raw_call(emu.url, "GetAccountBalance", {})
     out, err = capfd.readouterr()
@@ -461,7 +480,7 @@ def test_raw_answers_are_shaped_per_the_service_model(emu, client):
 def test_throttling_is_recognised_by_botocore(tiny_batch):
     from botocore.retries.standard import RetryContext, ThrottledRetryableChecker
 
-    with start_emulator([str(tiny_batch)], throttle=2) as emu:
+    with start_emulator([str(tiny_batch)], as_of=AS_OF, throttle=2) as emu:
         c = mturk_client(emu.url, retries={"total_max_attempts": 1})
         errors = []
         for _ in range(10):
@@ -490,7 +509,7 @@ def test_throttling_is_recognised_by_botocore(tiny_batch):
 
 
 def test_service_fault_does_not_act(tiny_batch):
-    with start_emulator([str(tiny_batch)], fault_rate=1.0) as emu:
+    with start_emulator([str(tiny_batch)], as_of=AS_OF, fault_rate=1.0) as emu:
         c = mturk_client(emu.url, retries={"total_max_attempts": 1})
         err = client_error(c.approve_assignment, AssignmentId=_assignment_id(1))
         assert err.response["Error"]["Code"] == "ServiceFault"
@@ -501,7 +520,7 @@ def test_service_fault_does_not_act(tiny_batch):
 
 
 def test_dropped_response_really_commits(tiny_batch):
-    with start_emulator([str(tiny_batch)], drop_response_rate=1.0) as emu:
+    with start_emulator([str(tiny_batch)], as_of=AS_OF, drop_response_rate=1.0) as emu:
         c = mturk_client(emu.url, retries={"total_max_attempts": 1})
         with pytest.raises((botocore.exceptions.ConnectionClosedError, botocore.exceptions.EndpointConnectionError)):
             c.approve_assignment(AssignmentId=_assignment_id(1))
@@ -511,12 +530,12 @@ def test_dropped_response_really_commits(tiny_batch):
 
 def test_lost_responses_make_boto3_pay_twice_without_a_token_and_once_with_one(tiny_batch):
     # The trap the executor must avoid: boto3 retries a SendBonus whose answer was lost.
-    with start_emulator([str(tiny_batch)], drop_response_rate=1.0) as emu:
+    with start_emulator([str(tiny_batch)], as_of=AS_OF, drop_response_rate=1.0) as emu:
         c = mturk_client(emu.url, retries={"total_max_attempts": 3, "mode": "standard"})
         with pytest.raises(botocore.exceptions.ConnectionClosedError):
             c.send_bonus(WorkerId=_worker_id(1), AssignmentId=_assignment_id(1), BonusAmount="1.00", Reason="x")
         assert len(emu.state()["bonuses"]) == 3
-    with start_emulator([str(tiny_batch)], drop_response_rate=1.0) as emu:
+    with start_emulator([str(tiny_batch)], as_of=AS_OF, drop_response_rate=1.0) as emu:
         c = mturk_client(emu.url, retries={"total_max_attempts": 3, "mode": "standard"})
         with pytest.raises(botocore.exceptions.ConnectionClosedError):
             c.send_bonus(WorkerId=_worker_id(1), AssignmentId=_assignment_id(1), BonusAmount="1.00", Reason="x", UniqueRequestToken="once")
@@ -524,7 +543,7 @@ def test_lost_responses_make_boto3_pay_twice_without_a_token_and_once_with_one(t
 
 
 def outcome_sequence(batch: Path, seed: int) -> list[str]:
-    with start_emulator([str(batch)], fault_rate=0.3, drop_response_rate=0.3, seed=seed) as emu:
+    with start_emulator([str(batch)], as_of=AS_OF, fault_rate=0.3, drop_response_rate=0.3, seed=seed) as emu:
         c = mturk_client(emu.url, retries={"total_max_attempts": 1})
         seq = []
         for _ in range(30):
@@ -548,7 +567,7 @@ def test_faults_reproduce_with_the_same_seed(tiny_batch):
 def test_latency_is_added_before_answering(tiny_batch):
     import time
 
-    with start_emulator([str(tiny_batch)], latency_ms=200) as emu:
+    with start_emulator([str(tiny_batch)], as_of=AS_OF, latency_ms=200) as emu:
         c = mturk_client(emu.url)
         started = time.monotonic()
         c.get_account_balance()
@@ -580,7 +599,7 @@ def test_stats_state_and_reset_over_http(emu, client):
 
 
 def test_seeded_from_real_batches(realdata):
-    with start_emulator([str(realdata / MAIN_BATCH), str(realdata / SUPP_BATCH)]) as emu:
+    with start_emulator([str(realdata / MAIN_BATCH), str(realdata / SUPP_BATCH)], as_of=AS_OF) as emu:
         c = mturk_client(emu.url)
         hit_ids = [h["HITId"] for p in c.get_paginator("list_hits").paginate() for h in p["HITs"]]
         assignments = [
@@ -608,7 +627,7 @@ def test_seeded_from_real_batches(realdata):
 
 
 def test_cli_prints_listening_line_serves_and_stops_on_sigterm(realdata):
-    url, proc = start_emulator_process("--batch", str(realdata / MAIN_BATCH), "--balance", "50.00", "--seed", "3", "--latency-ms", "100")
+    url, proc = start_emulator_process("--as-of", AS_OF, "--batch", str(realdata / MAIN_BATCH), "--balance", "50.00", "--seed", "3", "--latency-ms", "100")
     try:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url)
         c = mturk_client(url)
@@ -634,7 +653,7 @@ def test_cli_prints_listening_line_serves_and_stops_on_sigterm(realdata):
 
 
 def test_cli_stops_cleanly_on_sigint(tiny_batch):
-    url, proc = start_emulator_process(str(tiny_batch))  # batch files may also be given without --batch
+    url, proc = start_emulator_process("--as-of", AS_OF, str(tiny_batch))  # batch files may also be given without --batch
     try:
         assert mturk_client(url).get_assignment(AssignmentId=_assignment_id(0))["Assignment"]["WorkerId"] == _worker_id(0)
         proc.send_signal(signal.SIGINT)
@@ -669,7 +688,7 @@ def test_cli_help_lists_the_fault_options():
 @pytest.fixture(scope="module")
 def shared_emu(tmp_path_factory):
     batch = write_tiny_batch(tmp_path_factory.mktemp("shared") / "batch.csv")
-    with start_emulator([str(batch)], balance="1000000.00") as running:
+    with start_emulator([str(batch)], as_of=AS_OF, balance="1000000.00") as running:
         yield running
 
 
@@ -707,7 +726,7 @@ def test_bonus_amount_accepted_exactly_when_it_matches_the_pattern(shared_emu, a
 def test_money_is_conserved_and_tokens_pay_once(tiny_batch, ops):
     """Whatever sequence of calls, balance = start - sum(amount + fee) over what took effect,
     and each token pays at most once."""
-    with start_emulator([str(tiny_batch)], balance="500.00") as emu:
+    with start_emulator([str(tiny_batch)], as_of=AS_OF, balance="500.00") as emu:
         c = mturk_client(emu.url, retries={"total_max_attempts": 1})
         for kind, i, cents, token in ops:
             try:

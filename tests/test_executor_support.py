@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import random
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,6 +26,9 @@ FAKE_SECRET = "fake/Secret+Key+Reconcile+Test+0123456789xyz"
 FAKE_ENV = {"AWS_ACCESS_KEY_ID": FAKE_KEY_ID, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET, "AWS_DEFAULT_REGION": "us-east-1"}
 
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+# Three days ahead, in the newer batch-file style: MTurk (and the emulator) auto-approve Submitted
+# assignments once this passes, so a batch that must still be payable needs a deadline to come.
+AUTO_APPROVAL = (datetime.now(timezone.utc) + timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def real_header() -> list[str]:
@@ -62,7 +66,7 @@ def make_batch(path: Path, n: int, *, hits: int = 1, seed: int = 0, reward: str 
             "AssignmentStatus": "Submitted",
             "AcceptTime": "Sun Nov 12 08:19:59 PST 2017",
             "SubmitTime": "Sun Nov 12 08:28:41 PST 2017",
-            "AutoApprovalTime": "Wed Nov 15 08:28:41 PST 2017",
+            "AutoApprovalTime": AUTO_APPROVAL,
             "WorkTimeInSeconds": "522",
             "LifetimeApprovalRate": "0% (0/0)",
             "Last30DaysApprovalRate": "0% (0/0)",

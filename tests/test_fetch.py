@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from emulator_helpers import DUMMY_KEY_ID, DUMMY_SECRET, start_emulator
+from emulator_helpers import DUMMY_KEY_ID, DUMMY_SECRET, STUDY_DAYS, start_emulator
 from reconcile.emulators.qualtrics import start_qualtrics_emulator
 
 TOKEN = "tok-SECRET-fetch-77"
@@ -33,7 +33,7 @@ def study(realdata):
 @pytest.fixture
 def services(study):
     export, main, supp = study
-    with start_qualtrics_emulator(export, token=TOKEN, survey_id=SID, slow_polls=1) as q, start_emulator([str(main), str(supp)]) as m:
+    with start_qualtrics_emulator(export, token=TOKEN, survey_id=SID, slow_polls=1) as q, start_emulator([str(main), str(supp)], as_of=STUDY_DAYS) as m:
         yield q.url, m.url
 
 
@@ -141,7 +141,7 @@ def test_match_passes_service_errors_through(study, tmp_path):
         proc = cli("match", "--qualtrics", SID, "--datacenter", q.url, "--mturk", str(main), cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "did not accept the API token" in proc.stderr
-    with start_emulator([str(main)]) as m:
+    with start_emulator([str(main)], as_of=STUDY_DAYS) as m:
         proc = cli("match", "--qualtrics", str(export), "--mturk-batch", "999", "--endpoint-url", m.url, cwd=tmp_path)
     assert proc.returncode == 2 and "BatchId:999" in proc.stderr and "Traceback" not in proc.stderr
     assert not list(tmp_path.glob("reconcile-plan*")) and not list(tmp_path.glob("*.xlsx"))

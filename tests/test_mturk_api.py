@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import run_cli
-from emulator_helpers import DUMMY_KEY_ID, DUMMY_SECRET, start_emulator
+from emulator_helpers import DUMMY_KEY_ID, DUMMY_SECRET, STUDY_DAYS, start_emulator
 from reconcile.endpoints import resolve_mturk_endpoint
 from reconcile.errors import InputError, ServiceError
 from reconcile.importers import mturk_api, read_mturk
@@ -102,7 +102,7 @@ def assert_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
 
 def test_fetch_batch_writes_the_batch_results_format(chuc, tmp_path):
     main, supp = chuc
-    with start_emulator([str(main), str(supp)]) as emu:
+    with start_emulator([str(main), str(supp)], as_of=STUDY_DAYS) as emu:
         out = tmp_path / "fetched.csv"
         proc = fetch(emu.url, out, "--batch", MAIN_BATCH)
         assert proc.returncode == 0, proc.stderr
@@ -122,7 +122,7 @@ def test_fetch_by_hit_ids(chuc, tmp_path):
     main, supp = chuc
     _h, supp_rows = rows_by_assignment(supp)
     hits = sorted({r["HITId"] for r in supp_rows.values()})
-    with start_emulator([str(main), str(supp)]) as emu:
+    with start_emulator([str(main), str(supp)], as_of=STUDY_DAYS) as emu:
         out = tmp_path / "supp.csv"
         proc = fetch(emu.url, out, *[a for h in hits for a in ("--hit", h)], "--hit", hits[0])  # a repeat is listed once
         assert proc.returncode == 0, proc.stderr
@@ -143,7 +143,7 @@ def test_every_page_of_hits_and_assignments(realdata, chuc, tmp_path):
         for i in range(250):
             row = dict(first, AssignmentId=f"3BIGASSIGNMENT{i:016d}", WorkerId=f"A{i:013d}", **{"Answer.surveycode": str(1000000 + i)})
             w.writerow([row[c] for c in header])
-    with start_emulator([str(ielab), str(big)]) as emu:
+    with start_emulator([str(ielab), str(big)], as_of=STUDY_DAYS) as emu:
         out = tmp_path / "ielab.csv"
         proc = fetch(emu.url, out, "--batch", "3171474", "--hit", first["HITId"])
         assert proc.returncode == 0, proc.stderr
@@ -171,7 +171,7 @@ def _subset(path: Path, to: Path, batch: str) -> Path:
 
 def test_server_faults_are_retried(chuc, tmp_path):
     main, _ = chuc
-    with start_emulator([str(main)], fault_rate=0.5, seed=3) as emu:
+    with start_emulator([str(main)], as_of=STUDY_DAYS, fault_rate=0.5, seed=3) as emu:
         out = tmp_path / "f.csv"
         proc = fetch(emu.url, out, "--batch", MAIN_BATCH)
         assert proc.returncode == 0, proc.stderr
@@ -183,7 +183,7 @@ def test_load_mturk_reads_files_and_api_together(chuc):
     from reconcile.sources import load_mturk
 
     main, supp = chuc
-    with start_emulator([str(main), str(supp)]) as emu:
+    with start_emulator([str(main), str(supp)], as_of=STUDY_DAYS) as emu:
         ep = resolve_mturk_endpoint(emu.url, False, False)
         data = load_mturk([str(supp)], batch_ids=(MAIN_BATCH,), endpoint=ep, show_progress=False)
         both = load_mturk([], batch_ids=(MAIN_BATCH,), hit_ids=tuple({a.hit_id for a in read_mturk([str(supp)]).assignments}), endpoint=ep, show_progress=False)
@@ -200,7 +200,7 @@ def test_listing_the_same_assignments_as_a_file_reports_duplicates(chuc):
     from reconcile.sources import load_mturk
 
     main, _ = chuc
-    with start_emulator([str(main)]) as emu:
+    with start_emulator([str(main)], as_of=STUDY_DAYS) as emu:
         ep = resolve_mturk_endpoint(emu.url, False, False)
         data = load_mturk([str(main)], batch_ids=(MAIN_BATCH,), endpoint=ep, show_progress=False)
     assert len(data.assignments) == 100 and len(data.duplicates) == 100
@@ -211,14 +211,14 @@ def test_listing_the_same_assignments_as_a_file_reports_duplicates(chuc):
 
 
 def test_unknown_hit(chuc, tmp_path):
-    with start_emulator([str(chuc[0])]) as emu:
+    with start_emulator([str(chuc[0])], as_of=STUDY_DAYS) as emu:
         proc = fetch(emu.url, tmp_path / "x.csv", "--hit", "3ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ")
     assert_error(proc, "has no HIT 3ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_unknown_batch(chuc, tmp_path):
-    with start_emulator([str(chuc[0])]) as emu:
+    with start_emulator([str(chuc[0])], as_of=STUDY_DAYS) as emu:
         proc = fetch(emu.url, tmp_path / "x.csv", "--batch", "42")
     assert_error(proc, "BatchId:42")
     assert list(tmp_path.iterdir()) == []

@@ -20,6 +20,14 @@ SUPP = "20171112_mturk_results_order1_0.40_supplementary.csv"
 REASON = "The code you entered belongs to another study, not this survey."
 
 
+
+@pytest.fixture(autouse=True)
+def _study_days(monkeypatch):
+    """The real 2017 study, judged as of its own days (before MTurk auto-approved it, so a reject is
+    still possible); the commands run here inherit the clock through RECONCILE_NOW."""
+    monkeypatch.setenv("RECONCILE_NOW", "2017-11-13T00:00:00Z")
+
+
 @pytest.fixture(scope="module")
 def matched(tmp_path_factory, realdata):
     """Run `reconcile match` once on the real study; tests copy its plan."""
@@ -153,7 +161,7 @@ def test_invalid_edits_all_listed_exit_2_nothing_written(plan):
     res = run_cli("pay", plan.name, "--max-bonus", "5", "--upload-csv", "up.csv", "--report", "r.xlsx", cwd=plan.parent)
     assert res.returncode == 2
     assert "Traceback" not in res.stderr and res.stdout == ""
-    err = res.stderr
+    err = "\n".join(line for line in res.stderr.splitlines() if not line.startswith("note: RECONCILE_NOW"))
     assert err.startswith("error: reconcile-plan.csv: the plan has 6 problems; nothing was done")
     for what in ("column decision: 'yes'", "at most two decimals", "above --max-bonus $5.00", "too short",
                  "bonuses go only with approve", "3NOSUCHASSIGNMENT0000000000000 is not in batch file"):
@@ -223,7 +231,7 @@ def test_api_listed_plan_dry_run_and_upload_refusal(tmp_path):
     )
     res = run_cli("pay", plan)
     assert res.returncode == 0, res.stderr
-    assert "listed through the MTurk API" in res.stdout and "$1.20" in res.stdout
+    assert "checks them with MTurk before paying" in res.stdout and "$1.20" in res.stdout
     res = run_cli("pay", plan, "--upload-csv", tmp_path / "up.csv")
     assert res.returncode == 2 and "reconcile fetch mturk" in res.stderr
     assert not (tmp_path / "up.csv").exists()

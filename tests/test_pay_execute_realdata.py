@@ -10,7 +10,7 @@ import json
 import pytest
 
 from conftest import run_cli
-from emulator_helpers import start_emulator
+from emulator_helpers import STUDY_DAYS, start_emulator
 from test_executor_support import FAKE_ENV, emulator_snapshot_by_assignment
 
 STUDY = "Chucooleg__Field_Experiment_Human_Image_Classification"
@@ -28,8 +28,10 @@ def read_plan(path):
         return list(csv.DictReader(fh))
 
 
-def test_real_study_match_dry_run_execute_then_one_edit(tmp_path, real_files):
+def test_real_study_match_dry_run_execute_then_one_edit(tmp_path, real_files, monkeypatch):
     qualtrics, batches = real_files
+    # Rehearse the 2017 study as of its own days, before MTurk auto-approved it (a reject is possible then).
+    monkeypatch.setenv("RECONCILE_NOW", STUDY_DAYS)
     m = run_cli("match", "--qualtrics", qualtrics, *[a for b in batches for a in ("--mturk", b)], "--bonus", "0.25", cwd=tmp_path)
     assert m.returncode == 0, m.stderr
     plan = tmp_path / "reconcile-plan.csv"
@@ -38,7 +40,7 @@ def test_real_study_match_dry_run_execute_then_one_edit(tmp_path, real_files):
     review = [r for r in rows if r["decision"] == "review"]
     assert len(rows) == 104 and len(approve) == 97 and review
 
-    with start_emulator([str(b) for b in batches]) as emu:
+    with start_emulator([str(b) for b in batches], as_of=STUDY_DAYS) as emu:
         assert run_cli("pay", plan, cwd=tmp_path).returncode == 0
         assert emu.stats()["total_calls"] == 0
         r = run_cli("pay", plan, "--execute", "--endpoint-url", emu.url, "--rate", "200", "--concurrency", "8", "--json",

@@ -54,6 +54,14 @@ def edit(path, changes):
         csv.writer(fh, lineterminator="\r\n").writerows(recs)
 
 
+
+@pytest.fixture(autouse=True)
+def _study_days(monkeypatch):
+    """The real 2017 study, judged as of its own days (before MTurk auto-approved it, so a reject is
+    still possible); the commands run here inherit the clock through RECONCILE_NOW."""
+    monkeypatch.setenv("RECONCILE_NOW", "2017-11-13T00:00:00Z")
+
+
 @pytest.fixture
 def real_plan(realdata, tmp_path):
     rows = plan_rows(realdata / CHUC / MAIN) + plan_rows(realdata / CHUC / SUPP, decide=lambda i: "review")
@@ -145,7 +153,7 @@ def test_batch_option_unknown_assignment(real_plan, realdata):
         check_plan(real_plan, batch_paths=[str(realdata / CHUC / MAIN)])
     assert len(exc.value.problems) == 4
     assert all("not in any --batch file" in p for p in exc.value.problems)
-    with pytest.raises(PlanError, match="no such batch"):
+    with pytest.raises(PlanError, match="nope.csv: no such file"):
         check_plan(real_plan, batch_paths=[str(realdata / CHUC / "nope.csv")])
 
 

@@ -132,7 +132,7 @@ def test_duplicate_rows_get_one_mark(tmp_path):
 
 @pytest.mark.parametrize(
     "content, message",
-    [(b"", "empty"), (b"HITId,WorkerId\r\n1,2\r\n", "no AssignmentId"), (b"PK\x03\x04\x00\x00binary", "binary")],
+    [(b"", "empty"), (b"HITId,WorkerId\r\n1,2\r\n", "no AssignmentId"), (b"PK\x03\x04\x00\x00binary", "zip archive")],
 )
 def test_not_a_batch_file(tmp_path, content, message):
     p = tmp_path / "bad.csv"
@@ -196,14 +196,24 @@ def test_upload_invariants(tmp_path, cells, decisions):
             assert is_real_reason(row[6])
 
 
-def test_windows_1252_batch_is_given_back_in_its_encoding(tmp_path):
-    """An Excel-resaved batch in Windows-1252 (é, curly quotes) keeps its bytes outside the marks."""
+def test_windows_1252_batch_is_refused_like_match_refuses_it(tmp_path):
+    """`pay` decodes batch files exactly as `match` does: Windows-1252 is refused, never guessed."""
     p = tmp_path / "cp.csv"
     p.write_bytes('"HITId"," AssignmentId","WorkerId","Answer.note","Approve","Reject"\r\n'
                   '"3H","3A1","AW1","café “ok”","",""\r\n'.encode("cp1252"))
+    with pytest.raises(InputError) as err:
+        read_batch(p)
+    assert "cp.csv" in str(err.value) and "CSV UTF-8" in str(err.value)
+
+
+def test_utf16_batch_is_read_like_match_reads_it_and_given_back_as_utf8(tmp_path):
+    text = ('"HITId"," AssignmentId","WorkerId","Answer.note","Approve","Reject"\r\n'
+            '"3H","3A1","AW1","café “ok”","",""\r\n')
+    p = tmp_path / "u16.csv"
+    p.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
     batch = read_batch(p)
-    assert batch.encoding == "cp1252" and batch.column("AssignmentId") == 1
+    assert batch.column("AssignmentId") == 1 and batch.index == {"3A1": 0}
     prepared = prepare_uploads(tmp_path / "up.csv", [batch], list(_decisions(batch, lambda i: ("approve",)).values()),
                                {"3A1": batch.path})
     write_uploads(prepared)
-    assert (tmp_path / "up.csv").read_bytes() == p.read_bytes().replace(b'"",""\r\n', b'"x",""\r\n')
+    assert (tmp_path / "up.csv").read_bytes() == text.replace('"",""\r\n', '"x",""\r\n').encode("utf-8")

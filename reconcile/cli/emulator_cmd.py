@@ -21,6 +21,7 @@ def mturk(
     drop_response_rate: float = typer.Option(0.0, "--drop-response-rate", min=0.0, max=1.0, metavar="P", help="For this fraction of calls, do the action, then close the connection without answering."),
     balance: str = typer.Option("10000.00", "--balance", metavar="AMOUNT", help="Starting account balance in dollars; approvals and bonuses draw on it with MTurk's fees."),
     seed: int = typer.Option(0, "--seed", help="Seed for injected faults and generated IDs, so a run can be reproduced."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="TIME", help="Seed as of this time (default: now): Submitted assignments whose AutoApprovalTime has passed by then start Approved, as MTurk auto-approves them."),
 ) -> None:
     """Serve a local MTurk API (AWS JSON 1.1, as boto3 speaks it) on 127.0.0.1 until Ctrl-C.
 
@@ -43,5 +44,6 @@ def mturk(
         drop_response_rate=drop_response_rate,
         balance=balance,
         seed=seed,
+        as_of=as_of,
     )
     typer.echo(f"stopped after {stats['total_calls']} API calls ({stats['effective_mutations']} changes took effect).", err=True)

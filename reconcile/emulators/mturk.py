@@ -424,7 +424,11 @@ class MTurkState:
 
     # -- seeding
 
-    def seed_from_rows(self, rows: list[tuple[str, int, dict[str, str]]]) -> None:
+    def seed_from_rows(self, rows: list[tuple[str, int, dict[str, str]]], *, now: float | None = None) -> None:
+        """Create HITs and assignments as the batch files show them, as of `now` (default: the real time):
+        a Submitted assignment whose AutoApprovalTime has passed by then starts Approved, because MTurk
+        approves it automatically at that moment (and then refuses to reject it)."""
+        now = time.time() if now is None else now
         for path, n, row in rows:
             hit_id = row.get("HITId", "").strip()
             aid = row.get("AssignmentId", "").strip()
@@ -457,6 +461,10 @@ class MTurkState:
             status = row.get("AssignmentStatus", "").strip() or "Submitted"
             if status not in ("Submitted", "Approved", "Rejected"):
                 status = "Submitted"
+            auto_approval = parse_batch_time(row.get("AutoApprovalTime", ""))
+            approval_time = parse_batch_time(row.get("ApprovalTime", ""))
+            if status == "Submitted" and auto_approval is not None and auto_approval <= now:
+                status, approval_time = "Approved", auto_approval
             answers = [(col[len("Answer.") :], val) for col, val in row.items() if col.startswith("Answer.")]
             self.assignments[aid] = AssignmentState(
                 assignment_id=aid,
@@ -465,8 +473,8 @@ class MTurkState:
                 status=status,
                 accept_time=parse_batch_time(row.get("AcceptTime", "")),
                 submit_time=parse_batch_time(row.get("SubmitTime", "")),
-                auto_approval_time=parse_batch_time(row.get("AutoApprovalTime", "")),
-                approval_time=parse_batch_time(row.get("ApprovalTime", "")),
+                auto_approval_time=auto_approval,
+                approval_time=approval_time,
                 rejection_time=parse_batch_time(row.get("RejectionTime", "")),
                 requester_feedback=row.get("RequesterFeedback", ""),
                 answer=answer_xml(answers),
@@ -997,6 +1005,7 @@ def build_server(
     balance: str = "10000.00",
     seed: int = 0,
     port: int = 0,
+    as_of: str | None = None,
 ) -> _Server:
     """Validate options, seed the state from the batch files and bind 127.0.0.1:port (not yet serving)."""
     try:
@@ -1010,9 +1019,14 @@ def build_server(
         raise InputError(f"--throttle must be a positive number of requests per second, got {throttle}.")
     if latency_ms < 0:
         raise InputError(f"--latency-ms must not be negative, got {latency_ms}.")
+    seed_time = None
+    if as_of is not None:
+        seed_time = parse_batch_time(as_of)
+        if seed_time is None:
+            raise InputError(f"--as-of {as_of!r} is not a time like 2017-11-13T12:00:00Z or 'Mon Nov 13 12:00:00 PST 2017'.")
     state = MTurkState(start_balance, random.Random(seed))
     if batch_paths:
-        state.seed_from_rows(_batch_rows([str(p) for p in batch_paths]))
+        state.seed_from_rows(_batch_rows([str(p) for p in batch_paths]), now=seed_time)
     service_model()  # load now, not on the first request
     faults = FaultConfig(throttle, latency_ms, fault_rate, drop_response_rate)
     try:
@@ -1069,6 +1083,7 @@ def start_emulator(
     balance: str = "10000.00",
     seed: int = 0,
     port: int = 0,
+    as_of: str | None = None,
 ) -> RunningEmulator:
     """Start an emulator on 127.0.0.1 in a background thread; it is ready when this returns."""
     server = build_server(
@@ -1080,6 +1095,7 @@ def start_emulator(
         balance=balance,
         seed=seed,
         port=port,
+        as_of=as_of,
     )
     return RunningEmulator(server)
 
