@@ -637,8 +637,10 @@ def execute_plan(
 
 
 def _ledger_failed(path: Path, exc: sqlite3.Error) -> ReconcileError:
+    from .ledger import is_disk_full
+
     text = str(exc)
-    if "full" in text.lower():
+    if is_disk_full(exc):
         return ReconcileError(
             f"{path}: the disk is full, so the ledger could not be written; the run stopped.",
             hint="Free some disk space, then re-run the same command: it checks MTurk before repeating anything.",
@@ -809,16 +811,24 @@ def execute_from_cli(
     from .platforms.mturk import MTurkPlatform
 
     platform = MTurkPlatform(endpoint.url, max_pool_connections=concurrency + 2)
-    summary = execute_plan(
-        checked,
-        platform=platform,
-        endpoint_url=endpoint.url,
-        ledger_path=ledger_path,
-        concurrency=concurrency,
-        rate=rate,
-        grant_qualification=grant_qualification,
-        progress=True,
-    )
+    try:
+        summary = execute_plan(
+            checked,
+            platform=platform,
+            endpoint_url=endpoint.url,
+            ledger_path=ledger_path,
+            concurrency=concurrency,
+            rate=rate,
+            grant_qualification=grant_qualification,
+            progress=True,
+        )
+    except KeyboardInterrupt:
+        # Before the payout proper (checks, balance): no approval, rejection or bonus was sent.
+        # (Once it runs, Ctrl-C is handled inside and a summary of what was done is printed.)
+        raise ExecutionInterrupted(
+            "interrupted before the payout started; nothing was approved, rejected or paid.",
+            hint="Run the same command again when ready.",
+        ) from None
     if json_output:
         sys.stdout.write(json.dumps(summary.to_json(), indent=1) + "\n")
     else:

@@ -115,6 +115,11 @@ def request_token(*, kind: str, submission_id: str, participant_id: str, amount:
     return hashlib.sha256(("reconcile-bonus-v2\x1f" + text).encode("utf-8")).hexdigest()
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """SQLITE_FULL ("database or disk is full"), or the OS saying there is no space left."""
+    return "disk is full" in str(exc).lower() or getattr(exc, "errno", None) == 28 or getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL"
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -217,6 +222,9 @@ class Ledger:
                 conn.execute("COMMIT")
             (count,) = conn.execute("SELECT COUNT(*) FROM actions").fetchone()
         except sqlite3.DatabaseError as exc:
+            if is_disk_full(exc):
+                raise InputError(f"{p}: the disk is full, so the ledger cannot be written; nothing was done.",
+                                 hint="Free some disk space (or pass --ledger FILE on another disk), then run the same command again.") from None
             raise InputError(f"{p}: not a usable reconcile ledger ({exc}).") from None
         return cls(p, conn, is_new=count == 0, migrated=migrated)
 
@@ -326,7 +334,7 @@ class Ledger:
                 self._conn.execute("INSERT INTO events (at, key, event, detail) VALUES (?,?,'intent','')", (now, key))
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                _rollback(self._conn)
                 raise
         entry = self.get(key)
         assert entry is not None
@@ -373,7 +381,7 @@ class Ledger:
                 self._conn.execute("INSERT INTO events (at, key, event, detail) VALUES (?,?,?,?)", (now, key, state, detail))
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                _rollback(self._conn)
                 raise
 
     def start_run(self, *, plan_path: str, plan_digest: str, endpoint: str) -> int:
@@ -390,6 +398,16 @@ class Ledger:
 
 
 # ---------------------------------------------------------------- schema versions
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open. SQLite ends one itself on some errors (a full disk),
+    and a failing ROLLBACK must not hide the error that matters."""
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
 
 def _schema_version(conn: sqlite3.Connection) -> str | None:
@@ -444,6 +462,6 @@ def _migrate_v1(conn: sqlite3.Connection) -> int:
         conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('migrated_from_v1_at', ?)", (_now(),))
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        _rollback(conn)
         raise
     return len(rows)

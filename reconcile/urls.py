@@ -48,12 +48,13 @@ def endpoint_identity(url: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL without any user:password@ part (credentials in a URL are never echoed)."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return "(an unparsable URL)"
-    if "@" not in parts.netloc:
-        return url.strip()
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    """The URL without any user:password@ part (credentials in a URL are never echoed).
+
+    Whatever stands between "//" and the last "@" is dropped, even when a stray "/" in a password
+    makes the URL unparsable: a malformed URL is still never echoed with its secret.
+    """
+    text = url.strip()
+    head, sep, rest = text.partition("//")
+    if not sep or "@" not in rest:
+        return text
+    return f"{head}//{rest.rsplit('@', 1)[1]}"
