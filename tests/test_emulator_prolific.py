@@ -175,6 +175,22 @@ def test_every_export_era_is_read_by_content(tmp_path, api, era, participant_col
         assert api.get(f"{emu.url}/api/v1/studies/{study}/").json()["completion_codes"][0]["code"] == "C0DE1234"
 
 
+def test_sentinels_are_text_and_mean_no_value_in_time_columns(tmp_path, api):
+    rows = synthetic_rows(["APPROVED", "APPROVED"])
+    rows[0].update({"reviewed_at": "CONSENT_REVOKED", "time_taken": "DATA_EXPIRED", "Age": "DATA EXPIRED"})
+    rows[1].update({"completed_at": "Not Applicable"})
+    path = write_prolific_export(tmp_path / "sentinels.csv", rows)
+    with start_prolific_emulator([str(path)], study_ids=[STUDY]) as emu:
+        first, second = every_submission(emu, api, STUDY)
+        assert first["time_taken"] is None and second["completed_at"] is None
+        exported = list(csv.DictReader(io.StringIO(api.post(f"{emu.url}/api/v1/studies/{STUDY}/demographic-export/").text, newline="")))
+        assert exported[0]["Age"] == "DATA EXPIRED"
+    junk = synthetic_rows(["APPROVED"])
+    junk[0]["started_at"] = "last Tuesday"
+    result = run_cli("emulator", "prolific", "--export", str(write_prolific_export(tmp_path / "junk.csv", junk)))
+    assert result.returncode == 2 and "row 2, column Started at: 'last Tuesday' is not a date and time" in result.stderr
+
+
 def test_the_study_id_is_stable_for_the_same_content(tmp_path):
     a = write_prolific_export(tmp_path / "a.csv", study_rows())
     b = write_prolific_export(tmp_path / "b.csv", study_rows())

@@ -47,6 +47,8 @@ STATUSES = (
 # Rows whose participant reached the end and typed a code: where the study's own code is found.
 SUBMITTED_STATUSES = frozenset({"AWAITING REVIEW", "APPROVED", "PARTIALLY APPROVED", "REJECTED"})
 NO_CODE = "NOCODE"  # what Prolific records when a participant finished without a code
+# Prolific's stand-ins for withheld values (both spellings seen); in a time column they mean "none".
+SENTINELS = frozenset({"CONSENT_REVOKED", "CONSENT REVOKED", "DATA_EXPIRED", "DATA EXPIRED", "NOT APPLICABLE"})
 
 # Normalised header name -> role. Normalising folds case, spaces and underscores, so
 # "Participant id", "participant_id" and "PARTICIPANT ID" are one name.
@@ -98,9 +100,10 @@ def normalise_status(text: str) -> str | None:
 
 def parse_export_time(text: str) -> datetime | None:
     """Export timestamps ("2024-07-15T20:16:52.266000Z", "2023-07-02T21:07:09.608000" without a
-    zone, "2022-06-06 19:19:49.179000") -> aware UTC datetimes; blank -> None; else ValueError."""
+    zone, "2022-06-06 19:19:49.179000") -> aware UTC datetimes; blank or a sentinel such as
+    DATA_EXPIRED -> None; anything else -> ValueError."""
     t = text.strip()
-    if not t:
+    if not t or t.upper() in SENTINELS:
         return None
     parsed = datetime.fromisoformat(t)
     if parsed.tzinfo is None:  # Prolific writes UTC, sometimes without saying so
@@ -246,6 +249,8 @@ def _submission(path: str, n: int, cells: dict[str, str], columns: dict[str, str
         except ValueError:
             raise InputError(f"{where(role)}: {cell(role)!r} is not a date and time.") from None
     taken_text = cell("time_taken").strip()
+    if taken_text.upper() in SENTINELS:
+        taken_text = ""
     if taken_text and not _TIME_TAKEN_RE.match(taken_text):
         raise InputError(f"{where('time_taken')}: {taken_text!r} is not a number of seconds.")
     return ExportedSubmission(
