@@ -346,6 +346,9 @@ def test_study_submissions_page_by_limit_and_offset(emu, api):
     assert [s["id"] for s in small["results"]] == [submission_id(i) for i in range(10, 20)]
     newest = api.get(f"{emu.url}/api/v1/studies/{STUDY}/submissions/", params={"ordering": "-started_at", "limit": 3}).json()
     assert [s["id"] for s in newest["results"]] == [submission_id(i) for i in (24, 23, 22)]
+    by_status = api.get(f"{emu.url}/api/v1/studies/{STUDY}/submissions/", params={"ordering": "-status", "limit": 6}).json()
+    assert [s["id"] for s in by_status["results"]] == [submission_id(i) for i in (21, 22, 17, 18, 19, 20)]  # ties in file order
+    assert "ordering=-status" in by_status["_links"]["next"]["href"]
     by_code = api.get(f"{emu.url}/api/v1/studies/{STUDY}/submissions/", params={"ordering": "study_code", "limit": 100}).json()["results"]
     assert [s["study_code"] for s in by_code][-5:] == ["NOCODE"] + [None] * 4  # returned and timed out: no code, last
     error_of(api.get(f"{emu.url}/api/v1/studies/{STUDY}/submissions/", params={"ordering": "reward"}), 400)

@@ -169,11 +169,11 @@ def _study(state: ProlificState, sid: str) -> Study:
     return study
 
 
-def _sorted_submissions(state: ProlificState, subs: list[Submission], ordering: str | None) -> list[Submission]:
+def _sorted_submissions(subs: list[Submission], ordering: str | None) -> list[Submission]:
     if not ordering:
         return subs
     descending = ordering.startswith("-")
-    name = ordering.lstrip("-")
+    name = ordering[1:] if descending else ordering
     if name not in ORDERING_FIELDS:
         raise ApiError(400, {"ordering": [f"Ordering by {name!r} is not supported; use one of {', '.join(ORDERING_FIELDS)} (prefix - for descending)."]})
     keys: dict[str, Callable[[Submission], Any]] = {
@@ -186,9 +186,8 @@ def _sorted_submissions(state: ProlificState, subs: list[Submission], ordering: 
         "study_code": lambda s: s.entered_code or None,
     }
     key = keys[name]
-    # Nulls last ascending, first descending (as PostgreSQL orders them); stable within equals.
-    out = sorted(subs, key=lambda s: (key(s) is None, key(s) if key(s) is not None else 0))
-    return list(reversed(out)) if descending else out
+    # Nulls last ascending and first descending (as PostgreSQL orders them); ties keep file order.
+    return sorted(subs, key=lambda s: (key(s) is None, key(s) if key(s) is not None else 0), reverse=descending)
 
 
 # -- handlers (called with the state lock held)
@@ -246,7 +245,7 @@ def h_study(state: ProlificState, req: Request) -> Answer:
 
 def h_study_submissions(state: ProlificState, req: Request) -> Answer:
     study = _study(state, req.params["sid"])
-    subs = _sorted_submissions(state, [state.submissions[s] for s in study.submission_ids], req.one("ordering"))
+    subs = _sorted_submissions([state.submissions[s] for s in study.submission_ids], req.one("ordering"))
     return _offset_page(req, subs, lambda s: state.list_item(s, req.now))
 
 
