@@ -277,7 +277,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return Answer(200, {"applied": state.settle_all(now)})
             state.apply_due(now)
             if (method, name) == ("GET", "audit"):
-                return Answer(200, {"events": list(state.audit)})
+                # Copies: a pay call's entry is still updated while its answer is under way.
+                return Answer(200, {"events": [dict(e) for e in state.audit]})
             if (method, name) == ("GET", "state"):
                 return Answer(200, state.snapshot(now))
             if (method, name) == ("GET", "stats"):
