@@ -54,6 +54,7 @@ def main() -> None:
 # Register commands (imported for their side effect on `app`).
 from . import (  # noqa: E402,F401
     emulator_cmd,
+    emulator_prolific_cmd,
     emulator_qualtrics_cmd,
     fetch_cmd,
     inspect_cmd,
