@@ -47,6 +47,146 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
+# ---------------------------------------------------------------- match
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (("--plan", "q.csv"), "--plan q.csv would overwrite the --qualtrics input q.csv"),
+        (("--report", "m.csv"), "--report m.csv would overwrite the --mturk input m.csv"),
+        (("--plan", "./m.csv"), "would overwrite the --mturk input m.csv"),
+        (("--plan", "sub/../m.csv"), "would overwrite the --mturk input m.csv"),
+        (("--plan", "x.xlsx", "--report", "x.xlsx"), "--report x.xlsx and --plan x.xlsx are the same file"),
+        (("--report", "plan.csv"), "--report plan.csv must end in .xlsx"),
+    ],
+)
+def test_match_refuses_outputs_over_inputs(study, extra, fragment):
+    (study / "sub").mkdir()
+    before = snapshot(study)
+    line = one_sentence(match(study, *extra))
+    assert fragment in line
+    assert snapshot(study) == before  # inputs byte-identical, and nothing was written
+
+
+def test_match_refuses_an_absolute_spelling_of_a_relative_input(study):
+    before = snapshot(study)
+    line = one_sentence(match(study, "--plan", str(study / "q.csv")))
+    assert "would overwrite the --qualtrics input q.csv" in line
+    assert snapshot(study) == before
+
+
+@pytest.mark.parametrize("link", ["symlink", "hardlink"])
+def test_match_refuses_a_link_to_an_input(study, link):
+    if link == "symlink":
+        os.symlink(study / "m.csv", study / "alias.csv")
+    else:
+        os.link(study / "m.csv", study / "alias.csv")
+    before = snapshot(study)
+    line = one_sentence(match(study, "--plan", "alias.csv"))
+    assert "--plan alias.csv would overwrite the --mturk input m.csv" in line
+    assert snapshot(study) == before
+
+
+def test_match_refuses_a_responses_sidecar_over_an_input(study):
+    """`--plan a.csv` writes a.responses.csv beside it: that name must not be an input either."""
+    (study / "q.csv").rename(study / "a.responses.csv")
+    before = snapshot(study)
+    line = one_sentence(match(study, "--plan", "a.csv", qualtrics="a.responses.csv"))
+    assert "the responses file beside --plan a.responses.csv would overwrite the --qualtrics input" in line
+    assert "choose another --plan" in line
+    assert snapshot(study) == before
+
+
+def test_match_refuses_a_plan_over_the_rules_file(study):
+    shutil.copy(SAMPLE_DATA / "rules.example.toml", study / "rules.toml")
+    before = snapshot(study)
+    line = one_sentence(match(study, "--rules", "rules.toml", "--plan", "rules.toml"))
+    assert "would overwrite the --rules file rules.toml" in line
+    assert snapshot(study) == before
+
+
+def test_match_refusal_comes_before_any_service_call(study):
+    """With assignments listed through the API, the refusal happens before the first call."""
+    with start_emulator([str(study / "m.csv")]) as emu:
+        before = snapshot(study)
+        proc = run_cli(
+            "match", "--qualtrics", "q.csv", "--mturk-hit", "36XHTYFZOKZ0RODAEH5V3UZNPNDXPG",
+            "--endpoint-url", emu.url, "--plan", "q.csv", cwd=study, env=AWS_ENV,
+        )
+        assert "would overwrite the --qualtrics input" in one_sentence(proc)
+        assert emulator_stats(emu.url)["total_calls"] == 0
+    assert snapshot(study) == before
+
+
+def test_match_with_distinct_outputs_works_and_reruns_over_its_own_plan(study):
+    first = match(study, "--plan", "out.csv", "--report", "out.xlsx", "--json")
+    assert first.returncode == 0, first.stderr
+    plan = (study / "out.csv").read_bytes()
+    assert (study / "out.responses.csv").is_file() and (study / "out.xlsx").is_file()
+    # An unedited plan is the tool's own: re-running needs no --force, and writes the same plan.
+    again = match(study, "--plan", "out.csv", "--report", "out.xlsx", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+    assert (study / "out.csv").read_bytes() == plan
+
+
+def _edit_first_row(plan: Path, column: str, value: str) -> None:
+    with open(plan, encoding="utf-8-sig", newline="") as fh:
+        recs = list(csv.reader(fh))
+    recs[1][recs[0].index(column)] = value
+    with open(plan, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(recs)
+
+
+def test_match_keeps_an_edited_plan_unless_forced(study):
+    assert match(study).returncode == 0
+    plan = study / "reconcile-plan.csv"
+    _edit_first_row(plan, "decision", "skip")
+    edited = plan.read_bytes()
+
+    line = one_sentence(match(study))
+    assert "--plan reconcile-plan.csv holds edits" in line and "--force" in line and "rename" in line
+    assert plan.read_bytes() == edited
+
+    forced = match(study, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert plan.read_bytes() != edited
+    with open(plan, encoding="utf-8-sig", newline="") as fh:
+        assert next(csv.DictReader(fh))["decision"] != "skip"
+
+
+def test_match_may_replace_a_plan_a_dry_run_showed(study):
+    """Edits a dry run showed are content the tool has seen; a re-run may replace them."""
+    assert match(study).returncode == 0
+    plan = study / "reconcile-plan.csv"
+    _edit_first_row(plan, "decision", "skip")
+    assert run_cli("pay", "reconcile-plan.csv", cwd=study).returncode == 0
+    proc = match(study)
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads((study / "reconcile-plan.shown.json").read_text())
+    assert len(shown["digests"]) == 1 and len(shown["written_by_match"]) == 1
+
+
+def test_an_edited_plan_without_any_record_is_kept(study):
+    """A plan copied here without its record file is, as far as the tool knows, someone's edits."""
+    assert match(study, "--plan", "elsewhere.csv").returncode == 0
+    shutil.copy(study / "elsewhere.csv", study / "reconcile-plan.csv")
+    before = snapshot(study)
+    assert "holds edits" in one_sentence(match(study))
+    assert snapshot(study) == before
+
+
+def test_match_keeps_a_file_that_is_not_a_plan_unless_forced(study):
+    (study / "notes.csv").write_text("name,remark\nAna,paid by hand\n", encoding="utf-8")
+    before = snapshot(study)
+    line = one_sentence(match(study, "--plan", "notes.csv"))
+    assert "--plan notes.csv already exists and is not a reconcile plan" in line and "--force" in line
+    assert snapshot(study) == before
+    assert match(study, "--plan", "notes.csv", "--force").returncode == 0
+    assert (study / "notes.csv").read_text(encoding="utf-8-sig").startswith("assignment_id,")
+
+
 # ---------------------------------------------------------------- the check itself
 
 
