@@ -187,6 +187,80 @@ def test_match_keeps_a_file_that_is_not_a_plan_unless_forced(study):
     assert (study / "notes.csv").read_text(encoding="utf-8-sig").startswith("assignment_id,")
 
 
+# ---------------------------------------------------------------- pay
+
+
+@pytest.fixture
+def planned(study) -> Path:
+    proc = match(study)
+    assert proc.returncode == 0, proc.stderr
+    return study
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (("--report", "reconcile-plan.csv"), "--report reconcile-plan.csv would overwrite the plan reconcile-plan.csv"),
+        (("--upload-csv", "m.csv"), "--upload-csv m.csv would overwrite the batch file m.csv"),
+        (("--upload-csv", "./reconcile-plan.csv"), "would overwrite the plan reconcile-plan.csv"),
+        (("--upload-csv", "reconcile-plan.responses.csv"), "would overwrite the plan's responses file"),
+        (("--upload-csv", "q.csv", "--batch", "m.csv", "--report", "q.csv"), "--report q.csv"),
+        (("--ledger", "m.csv"), "--ledger m.csv would overwrite the batch file m.csv"),
+        (("--upload-csv", "up.csv", "--ledger", "up.csv"), "--upload-csv up.csv and --ledger up.csv are the same file"),
+        (("--upload-csv", "reconcile-plan.ledger.sqlite"), "and the ledger beside the plan reconcile-plan.ledger.sqlite are the same file"),
+        (("--report", "dry.csv"), "--report dry.csv must end in .xlsx"),
+    ],
+)
+def test_pay_refuses_outputs_over_inputs(planned, extra, fragment):
+    before = snapshot(planned)
+    line = one_sentence(run_cli("pay", "reconcile-plan.csv", *extra, cwd=planned))
+    assert fragment in line
+    assert snapshot(planned) == before  # no upload, no workbook, not even the record of a dry run
+
+
+def test_pay_refuses_an_upload_hard_linked_to_the_batch(planned):
+    os.link(planned / "m.csv", planned / "up.csv")
+    before = snapshot(planned)
+    line = one_sentence(run_cli("pay", "reconcile-plan.csv", "--upload-csv", "up.csv", cwd=planned))
+    assert "--upload-csv up.csv would overwrite the batch file m.csv" in line
+    assert snapshot(planned) == before
+
+
+def _split_batch(src: Path, first: Path, second: Path) -> None:
+    with open(src, encoding="utf-8-sig", newline="") as fh:
+        recs = list(csv.reader(fh))
+    half = len(recs) // 2
+    for path, rows in ((first, recs[1:half]), (second, recs[half:])):
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows([recs[0], *rows])
+
+
+def test_pay_refuses_a_per_batch_upload_file_over_a_batch(study):
+    """With several batches the upload files are named approve__<batch>.csv; such a name that is
+    one of the batch files is refused like the option itself."""
+    _split_batch(study / "m.csv", study / "b1.csv", study / "approve__b1.csv")
+    assert match(study, mturk=("b1.csv", "approve__b1.csv")).returncode == 0
+    before = snapshot(study)
+    line = one_sentence(run_cli("pay", "reconcile-plan.csv", "--upload-csv", "approve.csv", cwd=study))
+    assert "the upload file for b1.csv approve__b1.csv would overwrite the batch file approve__b1.csv" in line
+    assert "choose another --upload-csv" in line
+    assert snapshot(study) == before
+
+    # a distinct name works: one file per batch, the batch files untouched
+    proc = run_cli("pay", "reconcile-plan.csv", "--upload-csv", "up.csv", "--report", "dry.xlsx", cwd=study)
+    assert proc.returncode == 0, proc.stderr
+    assert (study / "up__b1.csv").is_file() and (study / "up__approve__b1.csv").is_file() and (study / "dry.xlsx").is_file()
+    assert all((study / name).read_bytes() == before[name] for name in ("b1.csv", "approve__b1.csv", "reconcile-plan.csv"))
+
+
+def test_pay_with_distinct_outputs_works(planned):
+    before = snapshot(planned)
+    proc = run_cli("pay", "reconcile-plan.csv", "--upload-csv", "approve.csv", "--report", "dry.xlsx", cwd=planned)
+    assert proc.returncode == 0, proc.stderr
+    assert (planned / "approve.csv").is_file() and (planned / "dry.xlsx").is_file()
+    assert all((planned / name).read_bytes() == before[name] for name in ("m.csv", "q.csv", "reconcile-plan.csv"))
+
+
 # ---------------------------------------------------------------- the check itself
 
 
