@@ -261,6 +261,17 @@ def test_pay_with_distinct_outputs_works(planned):
     assert all((planned / name).read_bytes() == before[name] for name in ("m.csv", "q.csv", "reconcile-plan.csv"))
 
 
+# ---------------------------------------------------------------- fetch
+
+
+def test_fetch_refuses_a_directory_before_calling_the_service(tmp_path):
+    (tmp_path / "out").mkdir()
+    with start_emulator([str(SAMPLE_DATA / "mturk_batch_results.csv")]) as emu:
+        proc = run_cli("fetch", "mturk", "--hit", "H1", "-o", "out", "--endpoint-url", emu.url, cwd=tmp_path, env=AWS_ENV)
+        assert one_sentence(proc) == "error: -o out is a directory; -o needs a file name."
+        assert emulator_stats(emu.url)["total_calls"] == 0
+
+
 # ---------------------------------------------------------------- the check itself
 
 
