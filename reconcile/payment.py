@@ -20,8 +20,8 @@ from .errors import InputError
 from .models import DECISIONS, CheckedPlan, Plan, ResponseOutcome
 from .money import format_amount, format_usd
 from .plan_check import PlanCheck, check_plan, parse_limit
-from .planfile import PLAN_ENCODING, RESPONSE_COLUMNS, record_shown, responses_sidecar_path
-from .upload import UploadFile, prepare_uploads, write_uploads
+from .planfile import PLAN_ENCODING, RESPONSE_COLUMNS, record_shown, responses_sidecar_path, shown_path
+from .upload import UploadFile, prepare_uploads, upload_paths, write_uploads
 
 
 def dry_run(
@@ -32,6 +32,7 @@ def dry_run(
     batch_paths: Sequence[str] = (),
     upload_csv: str | os.PathLike | None = None,
     report: str | os.PathLike | None = None,
+    ledger: str | os.PathLike | None = None,
     json_output: bool = False,
     quiet_summary: bool = False,
 ) -> CheckedPlan:
@@ -40,13 +41,19 @@ def dry_run(
     Raises PlanError (every problem, with line and column) or InputError; nothing is written then.
     `quiet_summary` (when --execute follows) prints one line instead of the full summary, on stderr
     when `json_output` is set so that stdout keeps exactly one JSON object (the executor's), and
-    does not record the plan as shown (see planfile.was_shown).
+    does not record the plan as shown (see planfile.was_shown). `ledger` (default: beside the plan)
+    is only protected here: no upload or workbook may land on it.
     """
     plan_path = Path(plan_path)
     limit_bonus = parse_limit(max_bonus, "--max-bonus")
     limit_budget = parse_limit(budget, "--budget")
-    pc = check_plan(plan_path, batch_paths=list(batch_paths or ()), max_bonus=limit_bonus, budget=limit_budget)
+    batch_paths = [str(b) for b in batch_paths or ()]
+    # Twice: first with what the command line names, before anything is read; then with the
+    # batch files the plan itself names, which decide the upload files' names.
+    refuse_lossy_outputs(plan_path, batch_paths, upload_csv, report, ledger)
+    pc = check_plan(plan_path, batch_paths=batch_paths, max_bonus=limit_bonus, budget=limit_budget)
     checked = pc.checked
+    refuse_lossy_outputs(plan_path, [b.path for b in pc.batches], upload_csv, report, ledger)
 
     # Everything that can fail is prepared before the first file is written.
     prepared = []
@@ -78,6 +85,37 @@ def dry_run(
     else:
         print(long_summary(pc, uploads=uploads, report=report))
     return checked
+
+
+def refuse_lossy_outputs(
+    plan_path: Path,
+    batch_paths: Sequence[str],
+    upload_csv: str | os.PathLike | None,
+    report: str | os.PathLike | None,
+    ledger: str | os.PathLike | None,
+) -> None:
+    """No file `pay` writes (upload files, workbook, the record of what was shown) may be the plan,
+    its responses file, a batch file or the ledger, or another of its outputs."""
+    from .ledger import default_ledger_path
+    from .outputs import Output, refuse_clobbering, require_xlsx
+
+    inputs = [("the plan", plan_path), ("the plan's responses file", responses_sidecar_path(plan_path))]
+    inputs += [("the batch file", b) for b in batch_paths]
+    outputs = [
+        Output("--ledger" if ledger else "the ledger beside the plan", ledger or default_ledger_path(plan_path), "--ledger"),
+        Output("the record file beside the plan", shown_path(plan_path), "plan name"),
+        Output("--report", report),
+    ]
+    if upload_csv is not None and batch_paths:
+        paths = upload_paths(Path(upload_csv), batch_paths)
+        if len(paths) == 1:
+            outputs.append(Output("--upload-csv", paths[0]))
+        else:
+            outputs += [
+                Output(f"the upload file for {Path(b).name}", p, "--upload-csv") for b, p in zip(batch_paths, paths)
+            ]
+    refuse_clobbering(inputs, outputs)
+    require_xlsx("--report", report)
 
 
 def summary_dict(pc: PlanCheck, *, uploads: Sequence[UploadFile] = (), report=None) -> dict:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .atomic import atomic_open
-from .errors import InputError
+from .errors import InputError, RefusedError
 from .models import Plan, PlanRow
 from .money import format_amount
 
@@ -95,7 +95,8 @@ def _plan_row_cells(row: PlanRow) -> tuple[str, ...]:
 
 
 def write_plan(plan: Plan, path: str | os.PathLike) -> Path:
-    """Write the plan CSV (and its responses sidecar) atomically. Returns the sidecar path."""
+    """Write the plan CSV (and its responses sidecar) atomically, and remember its digest as
+    written by the tool (see refuse_unseen_edits). Returns the sidecar path."""
     # csv.writer over tuples, not DictWriter: DictWriter re-checks every key of every row,
     # which is most of the cost of a 100k-row plan.
     with atomic_open(path, "w", encoding=PLAN_ENCODING) as fh:
@@ -107,7 +108,22 @@ def write_plan(plan: Plan, path: str | os.PathLike) -> Path:
         writer = csv.writer(fh, lineterminator="\r\n")
         writer.writerow(RESPONSE_COLUMNS)
         writer.writerows(tuple(getattr(r, c) for c in RESPONSE_COLUMNS) for r in plan.responses)
+    record_written(path, written_digest(plan))
     return sidecar
+
+
+def written_digest(plan: Plan) -> str:
+    """plan_digest of the plan as write_plan writes it (the same text cells a reader gets back)."""
+    return plan_digest(
+        {
+            "assignment_id": r.assignment_id,
+            "decision": r.decision,
+            "bonus": "" if r.bonus is None else format_amount(r.bonus),
+            "feedback": r.feedback,
+            "worker_id": r.worker_id,
+        }
+        for r in plan.rows
+    )
 
 
 @dataclass(frozen=True)
@@ -178,36 +194,88 @@ def plan_digest(rows: Iterable[dict[str, str]]) -> str:
     return h.hexdigest()
 
 
-# ---------------------------------------------------------------- what the PI was shown
+# ---------------------------------------------------------------- what the PI was shown, what match wrote
+#
+# One small JSON file beside the plan (PLAN.shown.json) remembers two lists of plan digests:
+# "digests", the contents a standalone dry run showed (the executor needs no re-confirmation for
+# those), and "written_by_match", the contents `match` wrote. A plan whose digest is in neither list
+# holds edits the tool has never seen, and `match` will not overwrite it without --force.
+
+KEEP_DIGESTS = 50
+SHOWN_KEY = "digests"
+WRITTEN_KEY = "written_by_match"
+
 
 def shown_path(plan_path: str | os.PathLike) -> Path:
     p = Path(plan_path)
     return p.with_name(p.stem + ".shown.json")
 
 
-def record_shown(plan_path: str | os.PathLike, digest: str) -> None:
-    """Remember that a dry run showed this exact plan content (so executing it needs no re-confirmation)."""
+def _read_memory(plan_path: str | os.PathLike) -> dict:
     import json
 
-    path = shown_path(plan_path)
-    seen: list[str] = []
-    if path.is_file():
-        try:
-            seen = list(json.loads(path.read_text(encoding="utf-8")).get("digests", []))
-        except (ValueError, AttributeError):
-            seen = []
+    try:
+        data = json.loads(shown_path(plan_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _remember(plan_path: str | os.PathLike, key: str, digest: str) -> None:
+    """Add `digest` to one list of the memory file, keeping the other list as it is (atomically)."""
+    import json
+
+    memory = _read_memory(plan_path)
+    seen = memory.get(key)
+    seen = [d for d in seen if isinstance(d, str)] if isinstance(seen, list) else []
     if digest not in seen:
         seen.append(digest)
-    with atomic_open(path, "w") as fh:
-        json.dump({"digests": seen[-50:]}, fh, indent=1)
+    memory[key] = seen[-KEEP_DIGESTS:]
+    with atomic_open(shown_path(plan_path), "w") as fh:
+        json.dump(memory, fh, indent=1)
+
+
+def _remembered(plan_path: str | os.PathLike, key: str, digest: str) -> bool:
+    seen = _read_memory(plan_path).get(key)
+    return isinstance(seen, list) and digest in seen
+
+
+def record_shown(plan_path: str | os.PathLike, digest: str) -> None:
+    """Remember that a dry run showed this exact plan content (so executing it needs no re-confirmation)."""
+    _remember(plan_path, SHOWN_KEY, digest)
 
 
 def was_shown(plan_path: str | os.PathLike, digest: str) -> bool:
     """True when a dry run of this plan showed exactly this content."""
-    import json
+    return _remembered(plan_path, SHOWN_KEY, digest)
 
-    path = shown_path(plan_path)
+
+def record_written(plan_path: str | os.PathLike, digest: str) -> None:
+    """Remember that `match` wrote this exact plan content (it holds no edits of a person)."""
+    _remember(plan_path, WRITTEN_KEY, digest)
+
+
+def refuse_unseen_edits(plan_path: str | os.PathLike, *, force: bool = False) -> None:
+    """Before `match` replaces an existing file at PLAN: refuse when that would lose work.
+
+    A plan the tool wrote, or one a dry run showed, may be replaced. A plan edited since (its digest
+    is in neither list) holds the PI's decisions; a file that is not a plan at all is someone's
+    input. Both need --force. Missing files and directories are not this check's business.
+    """
+    p = Path(plan_path)
+    if force or not p.is_file():
+        return
     try:
-        return digest in json.loads(path.read_text(encoding="utf-8")).get("digests", [])
-    except (OSError, ValueError, AttributeError):
-        return False
+        rows = read_plan_rows(p)
+    except (InputError, OSError, csv.Error):
+        raise RefusedError(
+            f"--plan {p} already exists and is not a reconcile plan; choose another --plan, "
+            "or pass --force to replace that file."
+        ) from None
+    digest = plan_digest(r.cells for r in rows)
+    if _remembered(p, WRITTEN_KEY, digest) or _remembered(p, SHOWN_KEY, digest):
+        return
+    raise RefusedError(
+        f"--plan {p} holds edits (decisions, bonuses or feedback) that neither `match` wrote nor a dry run "
+        "showed; rename it to keep them, or pass --force to overwrite them."
+    )

@@ -66,6 +66,7 @@ def run_match(
     production: bool = False,
     datacenter: str | None = None,
     plan_path: str | os.PathLike = DEFAULT_PLAN,
+    force: bool = False,  # replace an existing plan even when it holds edits the tool has not seen
     report_path: str | os.PathLike | None = DEFAULT_REPORT,
     rules_path: str | os.PathLike | None = None,
     bonus: str | None = None,
@@ -78,6 +79,7 @@ def run_match(
     log: Callable[[str], None] = _stderr,
 ) -> MatchSummary:
     """Match a Qualtrics export against MTurk batch results; write the plan (+ responses sidecar) and workbook."""
+    refuse_lossy_outputs(qualtrics, mturk, rules_path, plan_path, report_path, force=force)
     from . import sources
     from .bonus import parse_bonus, parse_max_bonus
     from .importers import require_columns
@@ -167,3 +169,31 @@ def run_match(
         write_workbook(Path(report_path), plan)
         written_report = Path(report_path)
     return MatchSummary(plan, plan_path, sidecar, written_report, summarize(plan))
+
+
+def refuse_lossy_outputs(
+    qualtrics: str,
+    mturk: Sequence[str],
+    rules_path: str | os.PathLike | None,
+    plan_path: str | os.PathLike,
+    report_path: str | os.PathLike | None,
+    *,
+    force: bool = False,
+) -> None:
+    """Before anything is read: no output of `match` may be one of its inputs or another of its
+    outputs, the workbook must be an .xlsx, and an existing plan holding edits the tool has not
+    seen (or a file that is no plan at all) is replaced only with --force."""
+    from .outputs import Output, refuse_clobbering, require_xlsx
+    from .planfile import refuse_unseen_edits, responses_sidecar_path, shown_path
+
+    refuse_clobbering(
+        [("the --qualtrics input", qualtrics), *(("the --mturk input", m) for m in mturk), ("the --rules file", rules_path)],
+        [
+            Output("--plan", plan_path),
+            Output("the responses file beside --plan", responses_sidecar_path(plan_path), "--plan"),
+            Output("the record file beside --plan", shown_path(plan_path), "--plan"),
+            Output("--report", report_path),
+        ],
+    )
+    require_xlsx("--report", report_path)
+    refuse_unseen_edits(plan_path, force=force)

@@ -9,16 +9,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconcile.errors import InputError
+from reconcile.errors import InputError, RefusedError
 from reconcile.models import Plan, PlanRow, SourceRef
 from reconcile.planfile import (
     PLAN_COLUMNS,
     plan_digest,
     read_plan_rows,
     record_shown,
+    refuse_unseen_edits,
     responses_sidecar_path,
+    shown_path,
     was_shown,
     write_plan,
+    written_digest,
 )
 
 
@@ -84,6 +87,52 @@ def test_shown_digest_is_remembered(tmp_path):
     assert not was_shown(path, "abc")
     record_shown(path, "abc")
     assert was_shown(path, "abc") and not was_shown(path, "abd")
+
+
+def test_written_and_shown_digests_live_side_by_side(tmp_path):
+    """write_plan remembers what it wrote without counting it as shown (the executor still asks),
+    and a dry run's record keeps what match wrote."""
+    path = tmp_path / "plan.csv"
+    plan = Plan(rows=(_row(1), _row(2, "reject", None, "Your code is from another study.")))
+    write_plan(plan, path)
+    digest = plan_digest(r.cells for r in read_plan_rows(path))
+    assert written_digest(plan) == digest  # what was written is what a reader gets back
+    assert not was_shown(path, digest)
+    refuse_unseen_edits(path)  # the tool's own plan: replacing it loses nothing
+    record_shown(path, "edited")
+    assert was_shown(path, "edited")
+    record_shown(path, "edited")
+    import json
+
+    assert json.loads(shown_path(path).read_text()) == {"written_by_match": [digest], "digests": ["edited"]}
+
+
+def test_refuse_unseen_edits(tmp_path):
+    path = tmp_path / "plan.csv"
+    refuse_unseen_edits(path)  # nothing there yet
+    write_plan(Plan(rows=(_row(1),)), path)
+    path.write_text(path.read_text(encoding="utf-8-sig").replace(",approve,", ",skip,"), encoding="utf-8")
+    with pytest.raises(RefusedError, match="holds edits"):
+        refuse_unseen_edits(path)
+    refuse_unseen_edits(path, force=True)
+    shown_path(path).write_text("not json")  # a damaged record remembers nothing
+    write_plan(Plan(rows=(_row(1),)), path)
+    refuse_unseen_edits(path)
+    path.write_bytes(b"\xff\xfe binary")
+    with pytest.raises(RefusedError, match="is not a reconcile plan"):
+        refuse_unseen_edits(path)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=20), st.sampled_from(["approve", "review", "reject", "skip"])), min_size=1, max_size=6))
+def test_written_digest_matches_the_file(tmp_path_factory, cells):
+    rows = tuple(
+        PlanRow(f" A{i}", "W", "H", decision, "r", "", "", "", Decimal("1.50") if decision == "approve" else None, feedback, "b.csv:2")
+        for i, (feedback, decision) in enumerate(cells)
+    )
+    path = tmp_path_factory.mktemp("p") / "plan.csv"
+    write_plan(Plan(rows=rows), path)
+    assert written_digest(Plan(rows=rows)) == plan_digest(r.cells for r in read_plan_rows(path))
 
 
 def test_failed_write_leaves_old_file(tmp_path):

@@ -11,8 +11,10 @@ import sys
 import typer
 
 from ..errors import ReconcileError
+from .once import OnceGroup  # every app below: a single-value option given twice is refused
 
 app = typer.Typer(
+    cls=OnceGroup,
     name="reconcile",
     help=(
         "Close out a paid Qualtrics + MTurk study: match completion codes, decide every assignment, "
@@ -26,11 +28,13 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 emulator_app = typer.Typer(
+    cls=OnceGroup,
     help="Local servers that speak the real MTurk / Qualtrics wire protocols (tests, offline rehearsal).",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
 fetch_app = typer.Typer(
+    cls=OnceGroup,
     help="Download data straight from the services into files the rest of the tool reads.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,

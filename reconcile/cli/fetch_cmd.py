@@ -7,13 +7,14 @@ from typing import Optional
 
 import typer
 
+from ..outputs import Output, refuse_clobbering
 from . import fetch_app
 
 
 @fetch_app.command("qualtrics")
 def fetch_qualtrics(
     survey_id: str = typer.Argument(..., help="The survey ID, like SV_1AbCdEfGh2IjKlM (Survey options > Survey IDs)."),
-    output: Path = typer.Option(..., "-o", "--output", metavar="FILE", dir_okay=False, help="Where to save the export CSV (written atomically)."),
+    output: Path = typer.Option(..., "-o", "--output", metavar="FILE", help="Where to save the export CSV (written atomically)."),
     datacenter: Optional[str] = typer.Option(None, "--datacenter", metavar="DC", help="Datacenter ID like ca1 / iad1 / fra1, or a full base URL (default: $QUALTRICS_DATACENTER)."),
     use_labels: bool = typer.Option(True, "--use-labels/--no-use-labels", help="Export choice text (labels) or numeric recode values."),
     start_date: Optional[str] = typer.Option(None, "--start-date", metavar="DATE", help="Only responses recorded on/after this date (2020-01-31 or 2020-01-31T13:00:00Z)."),
@@ -26,6 +27,7 @@ def fetch_qualtrics(
     """
     from ..importers.qualtrics_api import save_export, stderr_progress
 
+    refuse_clobbering((), [Output("-o", output)])  # before the service is called: not a directory
     fetched = save_export(
         survey_id,
         output,
@@ -43,7 +45,7 @@ def fetch_qualtrics(
 def fetch_mturk(
     hit: list[str] = typer.Option([], "--hit", metavar="HITID", help="A HIT whose assignments to list (repeatable)."),
     batch: list[str] = typer.Option([], "--batch", metavar="BATCHID", help="A requester-website batch ID: every HIT whose RequesterAnnotation says BatchId:BATCHID (repeatable)."),
-    output: Path = typer.Option(..., "-o", "--output", metavar="FILE", dir_okay=False, help="Where to write the batch-results CSV (written atomically)."),
+    output: Path = typer.Option(..., "-o", "--output", metavar="FILE", help="Where to write the batch-results CSV (written atomically)."),
     endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", metavar="URL", help="MTurk endpoint URL, e.g. a local `reconcile emulator mturk`."),
     sandbox: bool = typer.Option(False, "--sandbox", help="Use the MTurk requester sandbox."),
     production: bool = typer.Option(False, "--production", help="Use real MTurk (this only reads; nothing is paid)."),
@@ -56,6 +58,7 @@ def fetch_mturk(
     from ..endpoints import resolve_mturk_endpoint
     from ..importers.mturk_api import save_batch_csv, stderr_progress
 
+    refuse_clobbering((), [Output("-o", output)])  # before the service is called: not a directory
     endpoint = resolve_mturk_endpoint(endpoint_url, sandbox, production)
     n = save_batch_csv(output, endpoint=endpoint, hit_ids=tuple(hit), batch_ids=tuple(batch), progress=stderr_progress())
     typer.echo(f"wrote {n} assignment{'s' if n != 1 else ''} to {output}; next: reconcile inspect {output}")

@@ -22,7 +22,8 @@ def match(
     production: bool = typer.Option(False, "--production", help="List --mturk-hit/--mturk-batch in real MTurk (read-only here)."),
     datacenter: Optional[str] = typer.Option(None, "--datacenter", metavar="DC", help="Qualtrics datacenter ID (e.g. ca1) or base URL, for a survey ID."),
     plan: Path = typer.Option(Path("reconcile-plan.csv"), "--plan", metavar="PLAN.csv", help="Where to write the plan CSV (a .responses.csv sidecar is written beside it)."),
-    report: Path = typer.Option(Path("reconcile-report.xlsx"), "--report", metavar="REPORT.xlsx", help="Where to write the workbook for the PI."),
+    report: Path = typer.Option(Path("reconcile-report.xlsx"), "--report", metavar="REPORT.xlsx", help="Where to write the workbook for the PI (must end in .xlsx)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --plan even if it holds edits the tool has not seen (or is not a plan)."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object of counts on stdout (messages go to stderr)."),
     rules: Optional[Path] = typer.Option(None, "--rules", metavar="FILE", help="TOML rules file: opt-in reject rules with feedback, flag thresholds (see sample_data/rules.example.toml)."),
     bonus: Optional[str] = typer.Option(None, "--bonus", metavar="EXPR", help="Bonus per approved assignment: an amount (0.50), a Qualtrics column (score), or arithmetic over columns (score / 100 * 2). Rounded to cents, half-up."),
@@ -35,6 +36,7 @@ def match(
     review (a person decides; suggestions in `detail`) or skip (already done on MTurk).
 
     Writes the plan CSV and the workbook; nothing is paid. Exit 0 when the plan was written.
+    No output may be an input or another output; an edited plan is kept unless --force.
     """
     from ..study import run_match
 
@@ -48,6 +50,7 @@ def match(
         production=production,
         datacenter=datacenter,
         plan_path=plan,
+        force=force,
         report_path=report,
         rules_path=rules,
         bonus=bonus,

@@ -20,7 +20,7 @@ def pay(
     execute: bool = typer.Option(False, "--execute", help="Really call the MTurk API. Without it, nothing is sent anywhere (dry run)."),
     upload_csv: Optional[Path] = typer.Option(None, "--upload-csv", help="Write the approve/reject CSV the MTurk requester website accepts (one per batch when several)."),
     batch: list[Path] = typer.Option([], "--batch", help="Batch results file(s) the plan came from, when the paths in its source column have moved."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Also write a dry-run workbook (.xlsx) of exactly what would happen."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Also write a dry-run workbook of exactly what would happen (must end in .xlsx)."),
     max_bonus: Optional[str] = typer.Option(None, "--max-bonus", help="Refuse any bonus above this amount (dollars, e.g. 5.00)."),
     budget: Optional[str] = typer.Option(None, "--budget", help="Refuse the plan when its total cost (rewards, bonuses, fees) exceeds this amount."),
     endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="MTurk endpoint URL, e.g. a local `reconcile emulator mturk`."),
@@ -49,6 +49,7 @@ def pay(
         batch_paths=[str(b) for b in batch],
         upload_csv=upload_csv,
         report=report,
+        ledger=ledger,
         json_output=json_output,
         quiet_summary=execute,
     )
