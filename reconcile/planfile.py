@@ -114,16 +114,8 @@ def write_plan(plan: Plan, path: str | os.PathLike) -> Path:
 
 def written_digest(plan: Plan) -> str:
     """plan_digest of the plan as write_plan writes it (the same text cells a reader gets back)."""
-    return plan_digest(
-        {
-            "assignment_id": r.assignment_id,
-            "decision": r.decision,
-            "bonus": "" if r.bonus is None else format_amount(r.bonus),
-            "feedback": r.feedback,
-            "worker_id": r.worker_id,
-        }
-        for r in plan.rows
-    )
+    # Through plan_row_to_text, the one mapping of a row to its cells, so the two cannot drift apart.
+    return plan_digest(plan_row_to_text(r) for r in plan.rows)
 
 
 @dataclass(frozen=True)
