@@ -50,8 +50,8 @@ def main() -> None:
     except ReconcileError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(err.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("interrupted; nothing after the last completed step was done.", err=True)
+    except KeyboardInterrupt:  # before or after a command runs (OnceGroup.invoke covers the command)
+        typer.echo("interrupted.", err=True)
         sys.exit(130)
 
 

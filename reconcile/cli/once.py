@@ -101,3 +101,14 @@ class OnceGroup(TyperGroup):
         if cmd is not None and not ctx.resilient_parsing:
             refuse_repeated_options(cmd.params, rest)
         return cmd_name, cmd, rest
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        # typer turns Ctrl-C into a silent exit 130; say what it means. (A payout in progress
+        # prints its own summary of what was done before this is reached.)
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            import typer
+
+            typer.echo("interrupted; nothing after the last completed step was done.", err=True)
+            raise typer.Exit(130) from None
