@@ -145,3 +145,32 @@ def test_match_passes_service_errors_through(study, tmp_path):
         proc = cli("match", "--qualtrics", str(export), "--mturk-batch", "999", "--endpoint-url", m.url, cwd=tmp_path)
     assert proc.returncode == 2 and "BatchId:999" in proc.stderr and "Traceback" not in proc.stderr
     assert not list(tmp_path.glob("reconcile-plan*")) and not list(tmp_path.glob("*.xlsx"))
+
+
+@pytest.mark.parametrize(
+    "fault,needle",
+    [
+        ({"zip_bomb": 1024**3}, "packed into"),
+        ({"zip_content": "html"}, "is not a Qualtrics CSV export"),
+        ({"zip_files": 2}, "holds 2 files"),
+    ],
+)
+def test_match_refuses_a_hostile_download_in_one_sentence(study, tmp_path, fault, needle):
+    export, main, _supp = study
+    with start_qualtrics_emulator(export, token=TOKEN, survey_id=SID, **fault) as q:
+        proc = cli("match", "--qualtrics", SID, "--datacenter", q.url, "--mturk", str(main), cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 1 and needle in errors[0] and SID in errors[0]
+    assert "reconcile-qualtrics" not in proc.stderr  # no temporary file named to the user
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_match_names_the_survey_not_a_temporary_file_in_reader_errors(study, tmp_path):
+    export, main, _supp = study
+    with start_qualtrics_emulator(export, token=TOKEN, survey_id=SID) as q:
+        proc = cli("match", "--qualtrics", SID, "--datacenter", q.url, "--mturk", str(main), "--code-column", "NoSuchColumn", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 1 and f"qualtrics-api:{SID} has no column named 'NoSuchColumn'" in errors[0], errors
+    assert "reconcile-qualtrics" not in proc.stderr

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import csv
 import dataclasses
+import filecmp
+import io
 import json
 import os
+import random
+import re
 import subprocess
 import sys
+import tracemalloc
 import urllib.request
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -16,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import run_cli
-from reconcile.emulators.qualtrics import start_qualtrics_emulator
+from reconcile.emulators.qualtrics import bomb_zip, start_qualtrics_emulator
 from reconcile.errors import InputError, ServiceError
 from reconcile.importers import qualtrics_api
 from reconcile.importers.qualtrics_api import export_responses, normalize_date, resolve_base_url
@@ -271,23 +280,30 @@ def test_emulator_answers_in_the_recorded_shapes(chucooleg, realdata):
 
 
 def test_emulator_command_serves_an_export(chucooleg, tmp_path):
+    with emulator_process(chucooleg) as url:
+        out = tmp_path / "e.csv"
+        res = fetch(url, out)
+        assert res.returncode == 0, res.stderr
+        assert out.read_bytes() == chucooleg.read_bytes()
+
+
+@contextlib.contextmanager
+def emulator_process(export: Path, *flags: str):
+    """`reconcile emulator qualtrics` as its own process (its CLI flags are what is tested); yields its URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reconcile", "emulator", "qualtrics", "--export", str(chucooleg), "--survey-id", SID, "--port", "0"],
+        [sys.executable, "-m", "reconcile", "emulator", "qualtrics", "--export", str(export), "--survey-id", SID, "--port", "0", *flags],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "QUALTRICS_API_TOKEN": TOKEN},
     )
     try:
         url = None
         for _ in range(10):
             line = proc.stdout.readline()
+            assert TOKEN not in line
             if "listening on" in line:
                 url = line.split("listening on ")[1].split()[0]
                 break
-        assert url and url.startswith("http://127.0.0.1:")
-        assert TOKEN not in line
-        out = tmp_path / "e.csv"
-        res = fetch(url, out)
-        assert res.returncode == 0, res.stderr
-        assert out.read_bytes() == chucooleg.read_bytes()
+        assert url and url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.poll() is not None else "no URL printed"
+        yield url
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -298,12 +314,48 @@ def test_emulator_command_serves_an_export(chucooleg, tmp_path):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(content=st.binary(max_size=4000))
-def test_any_export_bytes_survive_the_round_trip(tmp_path, content):
+def test_any_bytes_come_back_exactly_or_are_refused_in_one_sentence(tmp_path, content):
+    src = tmp_path / "export.csv"
+    src.write_bytes(content)
+    with start_qualtrics_emulator(src, token=TOKEN, survey_id=SID) as emu:
+        try:
+            got = export_responses(SID, datacenter=emu.url, token=TOKEN, sleep=lambda s: None)
+        except ServiceError as err:
+            msg = str(err)
+            assert "is not a Qualtrics CSV export" in msg and "\n" not in msg and TOKEN not in msg
+        else:
+            assert got.content == content and got.filename == "export.csv"
+
+
+_MODERN_HEAD = [
+    ["StartDate", "EndDate", "Status", "Finished", "ResponseId", "mTurkCode"],
+    ["Start Date", "End Date", "Response Type", "Finished", "Response ID", "mTurkCode"],
+    ['{"ImportId":"startDate"}', '{"ImportId":"endDate"}', '{"ImportId":"status"}', '{"ImportId":"finished"}',
+     '{"ImportId":"_recordId"}', '{"ImportId":"mTurkCode"}'],
+]
+
+
+def qualtrics_csv(rows: list[list[str]], *, encoding: str = "utf-8", delimiter: str = ",") -> bytes:
+    """A modern Qualtrics export holding `rows` (cells of any text), as Qualtrics writes it."""
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerows(_MODERN_HEAD + rows)
+    return buf.getvalue().encode(encoding)
+
+
+_cell = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=30)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(_cell, min_size=6, max_size=6), max_size=8),
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]))
+def test_any_qualtrics_export_survives_the_round_trip_byte_for_byte(tmp_path, rows, encoding):
+    content = qualtrics_csv(rows, encoding=encoding, delimiter="\t" if encoding == "utf-16" else ",")
     src = tmp_path / "export.csv"
     src.write_bytes(content)
     with start_qualtrics_emulator(src, token=TOKEN, survey_id=SID) as emu:
         got = export_responses(SID, datacenter=emu.url, token=TOKEN, sleep=lambda s: None)
-    assert got.content == content and got.filename == "export.csv"
+    assert got.content == content
 
 
 @given(dc=st.from_regex(r"[a-z]{2,4}[0-9]{0,2}", fullmatch=True))
@@ -342,3 +394,236 @@ def test_any_mix_of_faults_costs_exactly_one_retry_each(chucooleg, throttle, err
     assert [e["status"] for e in log].count(429) == throttle
     assert waits.count(float(retry_after)) >= throttle  # each 429 waited what Retry-After said
     assert all(w <= qualtrics_api.MAX_POLL_S * 1.25 or w == retry_after for w in waits)
+
+
+# ---------------------------------------------------------------- hostile or broken downloads
+# The server is not trusted: whatever it sends, the command ends in one sentence, exit 2, and
+# nothing is written to -o.
+
+GIB = 1024**3
+
+
+@pytest.mark.parametrize(
+    "flags,needles",
+    [
+        (["--zip-bomb", str(GIB)], ["as 1.0 GiB packed into 1,020.0 KiB", "more than 200 to 1", "not unpacked"]),
+        (["--zip-bomb", str(GIB), "--zip-size-lie"], ["cannot be unpacked", "Bad CRC-32"]),
+        (["--zip-files", "0"], ["holds no file"]),
+        (["--zip-files", "2"], ["holds 2 files", "exactly one export file"]),
+        (["--zip-content", "not-zip"], ["is not a zip file"]),
+        (["--zip-content", "json"], ["not a Qualtrics CSV export", "looks like a JSON document"]),
+        (["--zip-content", "html"], ["not a Qualtrics CSV export", "neither a Qualtrics export"]),
+        (["--zip-content", "binary"], ["not a Qualtrics CSV export", "binary file"]),
+        (["--zip-content", "csv"], ["not a Qualtrics CSV export", "neither a Qualtrics export (no ResponseId column)"]),
+        (["--trickle", "0.5"], ["download of the Qualtrics export", "not finished after 2 seconds", "--timeout"]),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) and v and v[0].startswith("--") else None,
+)
+def test_every_download_fault_of_the_emulator_command_is_refused_in_one_sentence(chucooleg, tmp_path, flags, needles):
+    with emulator_process(chucooleg, *flags) as url:
+        out_dir = tmp_path / "out"
+        out_dir.mkdir()
+        proc = fetch(url, out_dir / "export.csv", "--timeout", "2")  # the trickled zip (~16 KiB) would take ~8 s
+    assert_error(proc, SID, "Nothing was saved" if "--trickle" not in flags else "nothing was saved", *needles)
+    nothing_written(out_dir)
+
+
+def test_emulator_help_explains_every_download_fault():
+    proc = run_cli("emulator", "qualtrics", "--help")
+    assert proc.returncode == 0
+    # One entry per option, its wrapped help lines joined.
+    entries = re.split(r"\n  (?=-)", proc.stdout)
+    lines = {e.split()[0]: " ".join(e.split()) for e in entries if e.startswith(("--zip", "--trickle"))}
+    assert set(lines) == {"--zip-bomb", "--zip-size-lie", "--zip-content", "--zip-files", "--trickle"}
+    assert "zip bomb" in lines["--zip-bomb"] and "declares" in lines["--zip-size-lie"]
+    assert all(k in lines["--zip-content"] for k in ("json", "html", "binary", "csv", "not-zip"))
+    assert "0 (an empty zip)" in lines["--zip-files"] and "slow download" in lines["--trickle"]
+
+
+def test_the_bomb_is_a_small_valid_zip_holding_a_gigabyte():
+    data = bomb_zip("export.csv", GIB)
+    assert len(data) < 1.1 * 1024**2
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        (info,) = zf.infolist()
+        assert info.file_size == GIB and info.compress_size < len(data)
+    small = bomb_zip("export.csv", 20 * 1024**2 + 7)  # small enough to unpack here: it really holds what it says
+    with zipfile.ZipFile(io.BytesIO(small)) as zf:
+        assert zf.testzip() is None and len(zf.read("export.csv")) == 20 * 1024**2 + 7
+    lying = bomb_zip("export.csv", 20 * 1024**2, declared_size=1024)
+    with zipfile.ZipFile(io.BytesIO(lying)) as zf:
+        assert zf.infolist()[0].file_size == 1024
+
+
+def test_zip_bomb_is_refused_from_its_declared_sizes_in_the_library(chucooleg, tmp_path):
+    # 64 MiB at ~1000:1: past the 8 MiB that may pack any amount, so the ratio decides.
+    with start_qualtrics_emulator(chucooleg, token=TOKEN, survey_id=SID, zip_bomb=64 * 1024**2) as emu:
+        with pytest.raises(ServiceError) as err:
+            export_responses(SID, datacenter=emu.url, token=TOKEN)
+        assert "packed into" in str(err.value) and "not unpacked" in str(err.value)
+        # A caller may allow more packing; then the size limit (also settable) still holds.
+        with pytest.raises(ServiceError) as err:
+            export_responses(SID, datacenter=emu.url, token=TOKEN, max_ratio=10_000, max_bytes=32 * 1024**2)
+        assert "as 64.0 MiB, more than the 32.0 MiB an export may hold" in str(err.value)
+        # With both allowed it is unpacked, and then judged by what it holds: "0,0,0,..." is no export.
+        with pytest.raises(ServiceError) as err:
+            export_responses(SID, datacenter=emu.url, token=TOKEN, max_ratio=10_000)
+        assert "is not a Qualtrics CSV export" in str(err.value) and "neither a Qualtrics export" in str(err.value)
+
+
+def test_export_size_limit_is_settable_by_the_library_call(chucooleg, tmp_path, monkeypatch):
+    size = chucooleg.stat().st_size
+    monkeypatch.setenv("QUALTRICS_API_TOKEN", TOKEN)
+    with start_qualtrics_emulator(chucooleg, token=TOKEN, survey_id=SID) as emu:
+        out = tmp_path / "export.csv"
+        with pytest.raises(ServiceError) as err:
+            qualtrics_api.save_export(SID, out, datacenter=emu.url, max_bytes=size - 1)
+        assert f"declares '{chucooleg.name}' as {size / 1024:,.1f} KiB, more than the" in str(err.value)
+        nothing_written(tmp_path)
+        saved = qualtrics_api.save_export(SID, out, datacenter=emu.url, max_bytes=size)
+    assert saved.size == size and out.read_bytes() == chucooleg.read_bytes()
+
+
+def test_a_zip_larger_than_any_export_may_be_is_not_downloaded_further(tmp_path):
+    src = tmp_path / "export.csv"
+    src.write_bytes(qualtrics_csv([]) + base64.encodebytes(random.Random(3).randbytes(3 * 1024**2)))  # packs ~1.3:1
+    with start_qualtrics_emulator(src, token=TOKEN, survey_id=SID) as emu:
+        with pytest.raises(ServiceError) as err:
+            export_responses(SID, datacenter=emu.url, token=TOKEN, max_bytes=1000)
+    assert "is larger than 1.0 MiB" in str(err.value) and "not downloaded further" in str(err.value)
+
+
+def test_zip_that_lies_about_its_size_is_refused_and_nothing_is_written(chucooleg, tmp_path):
+    # The directory says 1 KiB; the file holds the whole export. Unpacking stops at what was declared
+    # and the checksum then fails: counting on the declared size alone would have let it through.
+    with start_qualtrics_emulator(chucooleg, token=TOKEN, survey_id=SID, zip_size_lie=True) as emu:
+        proc = fetch(emu.url, tmp_path / "export.csv")
+    assert_error(proc, "cannot be unpacked", "Bad CRC-32", "Nothing was saved")
+    nothing_written(tmp_path)
+
+
+def test_an_mturk_file_served_as_the_export_is_refused(realdata, tmp_path):
+    batch = realdata / "Chucooleg__Field_Experiment_Human_Image_Classification" / "20171112_mturk_results_order1_0.40.csv"
+    with start_qualtrics_emulator(batch, token=TOKEN, survey_id=SID) as emu:
+        out_dir = tmp_path / "out"
+        out_dir.mkdir()
+        proc = fetch(emu.url, out_dir / "export.csv")
+    assert_error(proc, "not a Qualtrics CSV export", "is an MTurk batch results file")
+    nothing_written(out_dir)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_exports_larger_than_the_sniffed_head_are_saved_byte_for_byte(tmp_path, encoding):
+    # Cells with line breaks everywhere, so the head is cut inside a quoted cell; in UTF-16 too.
+    rng = random.Random(5)
+    rows = [[f"2020-01-01 0{i % 10}:00", "x\ny", "IP Address", "True", f"R_{i}", f"{rng.randrange(10**6)}\nline 2\n"] for i in range(60_000)]
+    content = qualtrics_csv(rows, encoding=encoding, delimiter="\t" if encoding == "utf-16" else ",")
+    assert len(content) > 4 * qualtrics_api.SNIFF_BYTES
+    src = tmp_path / "export.csv"
+    src.write_bytes(content)
+    with start_qualtrics_emulator(src, token=TOKEN, survey_id=SID) as emu:
+        proc = fetch(emu.url, tmp_path / "saved.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "saved.csv").read_bytes() == content
+
+
+@pytest.mark.slow
+def test_download_goes_to_disk_not_memory(chucooleg, tmp_path, monkeypatch):
+    # 48 MiB that packs only ~1.3:1, served by the emulator in its own process so that tracemalloc
+    # sees only the client. Holding the zip or the CSV in memory would cost 35-48 MiB at once.
+    src = tmp_path / "big.csv"
+    rng = random.Random(11)
+    with open(src, "wb") as fh:
+        fh.write(chucooleg.read_bytes())
+        while fh.tell() < 48 * 1024**2:
+            fh.write(base64.encodebytes(rng.randbytes(4 * 1024**2)))
+    size = src.stat().st_size
+    monkeypatch.setenv("QUALTRICS_API_TOKEN", TOKEN)
+    with emulator_process(src) as url:
+        qualtrics_api.save_export(SID, tmp_path / "warm.csv", datacenter=url)  # imports happen outside the count
+        tracemalloc.start()
+        try:
+            saved = qualtrics_api.save_export(SID, tmp_path / "saved.csv", datacenter=url)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert saved.size == size and filecmp.cmp(src, tmp_path / "saved.csv", shallow=False)
+    assert peak < size / 4, f"peak {peak:,} bytes of Python memory for a {size:,}-byte export"
+
+
+def test_json_answers_have_a_size_limit_too(chucooleg, monkeypatch):
+    monkeypatch.setattr(qualtrics_api, "MAX_ANSWER_BYTES", 50)  # the start answer is ~150 bytes
+    with start_qualtrics_emulator(chucooleg, token=TOKEN, survey_id=SID) as emu:
+        with pytest.raises(ServiceError) as err:
+            export_responses(SID, datacenter=emu.url, token=TOKEN)
+    assert "sent more than 50 bytes in answer to the request to start an export" in str(err.value)
+
+
+def test_timeout_covers_the_download_in_the_library(chucooleg, tmp_path):
+    with start_qualtrics_emulator(chucooleg, token=TOKEN, survey_id=SID, trickle=0.5) as emu:
+        with pytest.raises(ServiceError) as err:
+            export_responses(SID, datacenter=emu.url, token=TOKEN, timeout=2.5)  # the trickle would take ~8 s
+        downloads = [e for e in emu.log if e["path"].endswith("/file")]
+    assert "the download of the Qualtrics export" in str(err.value) and "after 2.5 seconds" in str(err.value)
+    assert len(downloads) == 1  # a slow download is not retried
+
+
+def test_a_retry_that_would_wait_past_the_deadline_gives_up_at_once(chucooleg):
+    waits: list[float] = []
+    with start_qualtrics_emulator(chucooleg, token=TOKEN, survey_id=SID, throttle=1, retry_after=60) as emu:
+        with pytest.raises(ServiceError) as err:
+            export_responses(SID, datacenter=emu.url, token=TOKEN, timeout=5, sleep=waits.append)
+        assert len(emu.log) == 1
+    assert waits == []  # never slept towards a deadline it could not meet
+    assert "within the 5 seconds of --timeout" in str(err.value) and "429" in str(err.value)
+
+
+# ---------------------------------------------------------------- -o is checked before anything is asked
+
+
+def _unwritable(path: Path, request) -> None:
+    """Make `path` unwritable even for root (chattr +i), or by mode for anyone else; undone afterwards."""
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(0o500 if path.is_dir() else 0o400)
+        request.addfinalizer(lambda: path.chmod(mode))
+        return
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("running as root where chattr +i is not possible: cannot make a path unwritable")
+    request.addfinalizer(lambda: subprocess.run(["chattr", "-i", str(path)], check=True))
+
+
+@pytest.mark.parametrize("case", ["directory", "missing folder", "folder is a file", "fifo", "read-only file", "unwritable folder"])
+def test_a_bad_output_costs_no_api_call(chucooleg, tmp_path, request, case):
+    target = tmp_path / "export.csv"
+    needle = {
+        "directory": "is a folder",
+        "missing folder": "does not exist",
+        "folder is a file": "is a file, not a folder",
+        "fifo": "is not a regular file",
+        "read-only file": "cannot be overwritten",
+        "unwritable folder": "cannot create files in the folder",
+    }[case]
+    if case == "directory":
+        target.mkdir()
+    elif case == "missing folder":
+        target = tmp_path / "nope" / "export.csv"
+    elif case == "folder is a file":
+        (tmp_path / "notes.txt").write_text("x")
+        target = tmp_path / "notes.txt" / "export.csv"
+    elif case == "fifo":
+        os.mkfifo(target)
+    elif case == "read-only file":
+        target.write_text("the previous export\n")
+        _unwritable(target, request)
+    elif case == "unwritable folder":
+        target = tmp_path / "locked" / "export.csv"
+        target.parent.mkdir()
+        _unwritable(target.parent, request)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    with start_qualtrics_emulator(chucooleg, token=TOKEN, survey_id=SID) as emu:
+        proc = fetch(emu.url, target)
+        assert emu.log == []  # not one request
+    assert_error(proc, needle)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    if case == "read-only file":
+        assert target.read_text() == "the previous export\n"

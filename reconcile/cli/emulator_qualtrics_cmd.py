@@ -23,6 +23,11 @@ def qualtrics(
     fail_export: bool = typer.Option(False, "--fail-export", help="Every export ends in status `failed`."),
     forbidden: bool = typer.Option(False, "--forbidden", help="Answer every authenticated request with 403."),
     bad_request: bool = typer.Option(False, "--bad-request", help="Answer every export start with 400."),
+    zip_bomb: int = typer.Option(0, "--zip-bomb", metavar="BYTES", min=0, max=2**32 - 1, help="Download a zip bomb instead of the export: about 1 MB holding one CSV of BYTES bytes (e.g. 1073741824)."),
+    zip_size_lie: bool = typer.Option(False, "--zip-size-lie", help="The downloaded zip's directory declares every file as 1024 bytes, whatever it holds."),
+    zip_content: Optional[str] = typer.Option(None, "--zip-content", metavar="KIND", help="Download this instead of the export: json | html | binary | csv (a CSV that is no Qualtrics export) inside the zip, or not-zip (an HTML page, no zip at all)."),
+    zip_files: int = typer.Option(1, "--zip-files", metavar="N", min=0, help="Files in the downloaded zip: 0 (an empty zip), 1 (default), 2 or more (the export and copies)."),
+    trickle: float = typer.Option(0.0, "--trickle", metavar="SECONDS", min=0.0, help="Send the download 1 KiB at a time, pausing SECONDS after each piece (a slow download)."),
 ) -> None:
     """Serve export files through the Qualtrics v3 export-responses API on 127.0.0.1 (Ctrl-C stops it).
 
@@ -30,7 +35,7 @@ def qualtrics(
     """
     import re
 
-    from ..emulators.qualtrics import DEFAULT_SURVEY_ID, DEFAULT_TOKEN, Faults, make_server
+    from ..emulators.qualtrics import CONTENT_KINDS, DEFAULT_SURVEY_ID, DEFAULT_TOKEN, Faults, make_server
     from ..errors import InputError
 
     if len(survey_id) > len(export):
@@ -41,7 +46,13 @@ def qualtrics(
             raise InputError(f"--survey-id {sid!r} is not a survey ID like SV_1AbCdEfGh2IjKlM.")
     if len(set(ids)) != len(ids):
         raise InputError("two --export files have the same survey ID; give each its own --survey-id.")
-    faults = Faults(throttle, retry_after, server_errors, slow_polls, fail_export, forbidden, bad_request)
+    if zip_content is not None and zip_content not in CONTENT_KINDS:
+        raise InputError(f"--zip-content {zip_content!r} is not one of {', '.join(CONTENT_KINDS)}.")
+    faults = Faults(
+        throttle=throttle, retry_after=retry_after, server_errors=server_errors, slow_polls=slow_polls,
+        fail_export=fail_export, forbidden=forbidden, bad_request=bad_request, zip_bomb=zip_bomb,
+        zip_size_lie=zip_size_lie, zip_content=zip_content, zip_files=zip_files, trickle=trickle,
+    )
     try:
         server, _state = make_server(dict(zip(ids, export)), token=token or DEFAULT_TOKEN, port=port, faults=faults)
     except OSError as exc:

@@ -14,21 +14,22 @@ from . import fetch_app
 @fetch_app.command("qualtrics")
 def fetch_qualtrics(
     survey_id: str = typer.Argument(..., help="The survey ID, like SV_1AbCdEfGh2IjKlM (Survey options > Survey IDs)."),
-    output: Path = typer.Option(..., "-o", "--output", metavar="FILE", help="Where to save the export CSV (written atomically)."),
+    # No dir_okay=False here: the library checks -o (folder, directory, writable) and says so in one sentence.
+    output: Path = typer.Option(..., "-o", "--output", metavar="FILE", help="Where to save the export CSV (written atomically; checked before anything is asked of Qualtrics)."),
     datacenter: Optional[str] = typer.Option(None, "--datacenter", metavar="DC", help="Datacenter ID like ca1 / iad1 / fra1, or a full base URL (default: $QUALTRICS_DATACENTER)."),
     use_labels: bool = typer.Option(True, "--use-labels/--no-use-labels", help="Export choice text (labels) or numeric recode values."),
     start_date: Optional[str] = typer.Option(None, "--start-date", metavar="DATE", help="Only responses recorded on/after this date (2020-01-31 or 2020-01-31T13:00:00Z)."),
     end_date: Optional[str] = typer.Option(None, "--end-date", metavar="DATE", help="Only responses recorded before this date."),
-    timeout: float = typer.Option(900.0, "--timeout", metavar="SECONDS", min=1.0, help="Give up when the export is not ready after this many seconds."),
+    timeout: float = typer.Option(900.0, "--timeout", metavar="SECONDS", min=1.0, help="Give up when the whole job (export and download) is not done after this many seconds."),
 ) -> None:
     """Export a survey's responses through the Qualtrics v3 API and save the CSV exactly as Qualtrics made it.
 
     The token comes from QUALTRICS_API_TOKEN (never a command-line option, so it stays out of shell history).
+    The download is refused unless it is a zip holding one Qualtrics CSV export of at most 2 GiB.
     """
     from ..importers.qualtrics_api import save_export, stderr_progress
 
-    refuse_clobbering((), [Output("-o", output)])  # before the service is called: not a directory
-    fetched = save_export(
+    saved = save_export(
         survey_id,
         output,
         datacenter=datacenter,
@@ -38,7 +39,7 @@ def fetch_qualtrics(
         timeout=timeout,
         progress=stderr_progress(survey_id),
     )
-    typer.echo(f"saved {len(fetched.content):,} bytes of {survey_id} to {output}; next: reconcile inspect {output}")
+    typer.echo(f"saved {saved.size:,} bytes of {survey_id} to {output}; next: reconcile inspect {output}")
 
 
 @fetch_app.command("mturk")

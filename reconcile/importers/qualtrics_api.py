@@ -7,24 +7,32 @@ Wire protocol (https://{datacenter}.qualtrics.com/API/v3, header X-API-TOKEN):
     POST surveys/{id}/export-responses              {"format": "csv", "useLabels": ...} -> progressId
     GET  surveys/{id}/export-responses/{progressId}  status inProgress | complete | failed (+ fileId)
     GET  surveys/{id}/export-responses/{fileId}/file -> a zip holding one CSV
+
+What a server sends is not trusted (a broken proxy, a login page, a hostile host): the zip is streamed
+to disk, refused when it would unpack to more than 2 GiB or pack tighter than any CSV export does (a zip
+bomb), refused unless it holds exactly one file the importers recognise as a Qualtrics export, and the
+whole job, download included, ends at its timeout. A refused download leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
-import io
+import json
 import os
 import random
 import re
 import tempfile
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Callable, Optional
+from typing import IO, Callable, Iterator, Optional
+from urllib.parse import quote
 
-from ..atomic import atomic_open
+from ..atomic import atomic_path
 from ..errors import InputError, ReconcileError, ServiceError
 
 TOKEN_ENV = "QUALTRICS_API_TOKEN"
@@ -42,8 +50,33 @@ MAX_ATTEMPTS = 6
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
 MAX_RETRY_AFTER_S = 120.0
+# Each request's own limits; the job's --timeout bounds them all.
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 120.0
+
+# What a download may hold. The server is not trusted: a broken or hostile one can send anything.
+DEFAULT_MAX_EXPORT_BYTES = 2 * 1024**3  # the unpacked CSV; settable per call (max_bytes)
+MAX_COMPRESSION_RATIO = 200  # real exports pack 5-10 to 1; a deflate zip bomb ~1000 to 1 (max_ratio)
+RATIO_FREE_BYTES = 8 * 1024**2  # a file this small may pack any amount (nothing to fear, e.g. blank rows)
+ZIP_OVERHEAD_BYTES = 1024**2  # the zip may be this much larger than the file it holds (headers, stored data)
+MAX_ANSWER_BYTES = 1024**2  # a JSON answer (start, progress, error) is a few hundred bytes
+DOWNLOAD_CHUNK_BYTES = 64 * 1024
+# Judged to tell an export from anything else: the header rows of a wide survey fit many times over,
+# and sniffing costs about ten times this in memory (every cell becomes a string).
+SNIFF_BYTES = 512 * 1024
 
 ProgressFn = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class SavedExport:
+    """An export saved to a file by `save_export`."""
+
+    survey_id: str
+    filename: str  # the name Qualtrics gave the CSV inside the zip
+    path: Path
+    size: int  # bytes written
+    base_url: str
 
 
 @dataclass(frozen=True)
@@ -111,64 +144,158 @@ def normalize_date(text: str | None, *, option: str) -> str | None:
 
 
 class _Client:
-    """One session against one base URL; every request is retried politely on 429/5xx."""
+    """One session against one base URL, for one job with one deadline.
 
-    def __init__(self, base_url: str, token: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    Every request is retried politely on 429/5xx; no answer is read past its size limit or the deadline.
+    """
+
+    def __init__(self, base_url: str, token: str, *, survey_id: str, timeout: float, sleep: Callable[[float], None] = time.sleep) -> None:
         import requests
 
         self._requests = requests
         self.base_url = base_url
         self.api = f"{base_url}/API/v3"
+        self.survey_id = survey_id
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
         self._token = token
         self._sleep = sleep
         self.session = requests.Session()
-        self.session.headers.update({"X-API-TOKEN": token, "Accept": "application/json"})
+        # identity: nothing but our own zip reader ever decompresses what the server sends.
+        self.session.headers.update({"X-API-TOKEN": token, "Accept": "application/json", "Accept-Encoding": "identity"})
         self.session.trust_env = base_url.startswith("https://")  # never send 127.0.0.1 via a proxy
 
     def close(self) -> None:
         self.session.close()
 
-    def _scrub(self, text: str) -> str:
+    def scrub(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
 
-    def request(self, method: str, url: str, *, what: str, survey_id: str, json_body: dict | None = None, stream: bool = False):
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def _no_answer_in_time(self, what: str, problem: str) -> ServiceError:
+        return ServiceError(
+            f"Qualtrics did not answer the request to {what} for {self.survey_id} within the {self.timeout:g} seconds "
+            f"of --timeout{': ' + problem if problem else ''}.",
+            hint="Try again later or with a longer --timeout; nothing was saved.",
+        )
+
+    def get_json(self, method: str, url: str, *, what: str, json_body: dict | None = None) -> dict:
+        """The `result` object of a v3 JSON answer (read whole, but never past MAX_ANSWER_BYTES)."""
+        resp = self.send(method, url, what=what, json_body=json_body)
+        try:
+            body = self.read_capped(resp, MAX_ANSWER_BYTES, what=what)
+        finally:
+            resp.close()
+        if body is None:
+            raise ServiceError(
+                f"Qualtrics sent more than {_human(MAX_ANSWER_BYTES)} in answer to the request to {what} for "
+                f"{self.survey_id}, where a short JSON answer belongs."
+            )
+        try:
+            result = json.loads(body)["result"]
+            if not isinstance(result, dict):
+                raise TypeError
+            return result
+        except (ValueError, KeyError, TypeError):
+            raise ServiceError(
+                f"Qualtrics sent an unexpected answer to the request to {what} for {self.survey_id} (not the v3 JSON shape)."
+            ) from None
+
+    def send(self, method: str, url: str, *, what: str, json_body: dict | None = None):
+        """The response (status < 400, body not yet read) after polite retries; ServiceError otherwise."""
         requests = self._requests
+        survey_id = self.survey_id
         backoff = FIRST_BACKOFF_S
         last_problem = ""
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            remaining = self.remaining()
+            if remaining <= 0:
+                raise self._no_answer_in_time(what, last_problem)
+            # Each request keeps its own limits, and none outlives the job's deadline.
+            limits = (min(CONNECT_TIMEOUT_S, remaining), min(READ_TIMEOUT_S, remaining))
             try:
-                resp = self.session.request(method, url, json=json_body, timeout=(10, 120), stream=stream)
+                resp = self.session.request(method, url, json=json_body, timeout=limits, stream=True)
             except requests.exceptions.RequestException as exc:
                 last_problem = f"could not reach {self.base_url} ({type(exc).__name__})"
                 resp = None
+            retry_after = None
             if resp is not None:
                 if resp.status_code < 400:
                     return resp
+                try:
+                    message = _error_message(self._read_quietly(resp))
+                finally:
+                    resp.close()
                 if resp.status_code != 429 and resp.status_code < 500:
-                    raise self._client_error(resp, what=what, survey_id=survey_id)
-                last_problem = f"Qualtrics answered {resp.status_code}" + (
-                    f" ({self._scrub(_error_message(resp))})" if _error_message(resp) else ""
-                )
+                    raise self._client_error(resp.status_code, resp.reason, message, what=what)
+                last_problem = f"Qualtrics answered {resp.status_code}" + (f" ({self.scrub(message)})" if message else "")
+                retry_after = _retry_after_seconds(resp.headers.get("Retry-After"))
             if attempt == MAX_ATTEMPTS:
                 break
-            retry_after = None
-            if resp is not None:
-                retry_after = _retry_after_seconds(resp.headers.get("Retry-After"))
-                resp.close()
             if retry_after is not None:
                 # The server said how long; waiting exactly that is the polite and the fast choice.
-                self._sleep(min(retry_after, MAX_RETRY_AFTER_S))
+                wait = min(retry_after, MAX_RETRY_AFTER_S)
             else:
-                self._sleep(backoff * (1 + random.random() * 0.25))
+                wait = backoff * (1 + random.random() * 0.25)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
+            if wait >= self.remaining():
+                raise self._no_answer_in_time(what, last_problem)
+            self._sleep(wait)
         raise ServiceError(
             f"Qualtrics did not answer the request to {what} for {survey_id} after {MAX_ATTEMPTS} attempts: {last_problem}.",
             hint="Try again later; nothing was saved.",
         )
 
-    def _client_error(self, resp, *, what: str, survey_id: str) -> ReconcileError:
-        code = resp.status_code
-        msg = self._scrub(_error_message(resp)) or resp.reason or "no message"
+    def pieces(self, resp, *, what: str, on_deadline: Callable[[], ServiceError]) -> Iterator[bytes]:
+        """The body as it arrives, in pieces of at most DOWNLOAD_CHUNK_BYTES, never past the deadline.
+
+        read1 returns what one read of the socket gives, so a body that trickles in is still checked
+        against the deadline between pieces (a plain read would wait for a whole chunk).
+        """
+        import urllib3
+
+        raw = resp.raw
+        read1 = getattr(raw, "read1", None)  # urllib3 2; urllib3 1.26 only has read (waits for whole chunks)
+        while True:
+            if self.remaining() <= 0:
+                raise on_deadline()
+            try:
+                piece = read1(DOWNLOAD_CHUNK_BYTES, decode_content=False) if read1 else raw.read(DOWNLOAD_CHUNK_BYTES, decode_content=False)
+            except (urllib3.exceptions.HTTPError, self._requests.exceptions.RequestException, OSError) as exc:
+                if self.remaining() <= 0:
+                    raise on_deadline() from None
+                raise ServiceError(
+                    f"the connection to Qualtrics broke off during the request to {what} for {self.survey_id} ({type(exc).__name__}).",
+                    hint="Try again; nothing was saved.",
+                ) from None
+            if not piece:
+                return
+            yield piece
+
+    def read_capped(self, resp, limit: int, *, what: str) -> bytes | None:
+        """The whole body, or None when it is longer than `limit` bytes (the rest is never read)."""
+        declared = _content_length(resp)
+        if declared is not None and declared > limit:
+            return None
+        out = bytearray()
+        for piece in self.pieces(resp, what=what, on_deadline=lambda: self._no_answer_in_time(what, "")):
+            out += piece
+            if len(out) > limit:
+                return None
+        return bytes(out)
+
+    def _read_quietly(self, resp) -> bytes:
+        """An error answer's body for its message; an unreadable or huge one simply has no message."""
+        try:
+            return self.read_capped(resp, MAX_ANSWER_BYTES, what="read an error answer") or b""
+        except ServiceError:
+            return b""
+
+    def _client_error(self, code: int, reason: str | None, message: str, *, what: str) -> ReconcileError:
+        survey_id = self.survey_id
+        msg = self.scrub(message) or reason or "no message"
         if code == 401:
             return ServiceError(
                 f"Qualtrics did not accept the API token ({code}: {msg}).",
@@ -188,29 +315,36 @@ class _Client:
             )
         return ServiceError(f"Qualtrics rejected the request to {what} for {survey_id} ({code}: {msg}).")
 
-    def json(self, resp, *, what: str, survey_id: str) -> dict:
-        try:
-            body = resp.json()
-            result = body["result"]
-            if not isinstance(result, dict):
-                raise TypeError
-            return result
-        except (ValueError, KeyError, TypeError):
-            raise ServiceError(
-                f"Qualtrics sent an unexpected answer to the request to {what} for {survey_id} (not the v3 JSON shape)."
-            ) from None
 
-
-def _error_message(resp) -> str:
+def _content_length(resp) -> int | None:
     try:
-        body = resp.json()
+        n = int(resp.headers.get("Content-Length", ""))
+    except ValueError:
+        return None
+    return n if n >= 0 else None
+
+
+def _human(n: int) -> str:
+    """1536 -> "1.5 KiB": sizes in sentences a person reads."""
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:,} bytes" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    raise AssertionError  # unreachable
+
+
+def _error_message(raw: bytes) -> str:
+    """meta.error.errorMessage of an error answer, on one short line (the server chose it), or ""."""
+    try:
+        body = json.loads(raw)
     except ValueError:
         return ""
     try:
         msg = body["meta"]["error"]["errorMessage"]
     except (KeyError, TypeError):
         return ""
-    return str(msg).strip().rstrip(".") + "." if msg else ""
+    msg = _one_line(str(msg).strip()).rstrip(".")
+    return msg + "." if msg else ""
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -243,12 +377,72 @@ def export_responses(
     timeout: float = DEFAULT_TIMEOUT_S,
     progress: Optional[ProgressFn] = None,
     sleep: Callable[[float], None] = time.sleep,
+    max_bytes: int = DEFAULT_MAX_EXPORT_BYTES,
+    max_ratio: float = MAX_COMPRESSION_RATIO,
 ) -> FetchedExport:
-    """Run one CSV export of `survey_id` and return the CSV inside the zip, byte for byte.
+    """Run one CSV export of `survey_id` and return the CSV inside the zip, byte for byte, in memory.
 
-    Raises InputError (bad survey ID, no token/datacenter, bad dates) or ServiceError (one sentence
-    per HTTP error, a failed export, or the `timeout` in seconds running out).
+    `save_export` and `read_qualtrics_api` keep the export on disk instead; all three refuse the same
+    downloads (see `_export_to`). Raises InputError (bad survey ID, no token/datacenter, bad dates) or
+    ServiceError (one sentence per HTTP error, a failed export, a refused download, or the `timeout`
+    in seconds running out).
     """
+    with tempfile.TemporaryDirectory(prefix="reconcile-qualtrics-") as tmp:
+        path = Path(tmp) / "export.csv"
+        filename, base = _export_to(
+            survey_id, path, datacenter=datacenter, token=token, use_labels=use_labels, start_date=start_date,
+            end_date=end_date, timeout=timeout, progress=progress, sleep=sleep, max_bytes=max_bytes, max_ratio=max_ratio,
+        )
+        content = path.read_bytes()
+    return FetchedExport(survey_id=survey_id, filename=filename, content=content, base_url=base)
+
+
+def _export_to(
+    survey_id: str,
+    dest: Path,
+    *,
+    datacenter: str | None = None,
+    token: str | None = None,
+    use_labels: bool = True,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    progress: Optional[ProgressFn] = None,
+    sleep: Callable[[float], None] = time.sleep,
+    max_bytes: int = DEFAULT_MAX_EXPORT_BYTES,
+    max_ratio: float = MAX_COMPRESSION_RATIO,
+) -> tuple[str, str]:
+    """Export `survey_id` and write the file inside the zip to `dest`; (its name in the zip, the base URL).
+
+    What a server sends is not trusted: the zip is streamed to a temporary file beside `dest` (never
+    whole in memory), it must hold one file of at most `max_bytes` that packs no tighter than
+    `max_ratio` to 1 past RATIO_FREE_BYTES (checked on its declared sizes before unpacking and on the
+    bytes while unpacking), and that file must read as a Qualtrics export. `timeout` covers the whole
+    job. On any error `dest` may hold part of the file: callers own it and throw it away.
+    """
+    if max_bytes < 1 or max_ratio < 1:
+        raise ValueError("max_bytes and max_ratio must be at least 1")
+    body, base, tok = _export_request(survey_id, datacenter, token, use_labels, start_date, end_date)
+    client = _Client(base, tok, survey_id=survey_id, timeout=timeout, sleep=sleep)
+    try:
+        root = f"{client.api}/surveys/{survey_id}/export-responses"
+        file_id = _wait_for_file(client, root, body, progress=progress, sleep=sleep)
+        try:
+            # An anonymous file beside `dest`: on the disk the export goes to, and gone however this ends.
+            with tempfile.TemporaryFile(dir=dest.parent) as zipped:
+                _download(client, f"{root}/{quote(file_id, safe='')}/file", zipped, limit=max_bytes + ZIP_OVERHEAD_BYTES)
+                client.close()  # nothing more to ask; unpacking may take a while
+                name = _unpack_single_file(zipped, dest, client=client, max_bytes=max_bytes, max_ratio=max_ratio)
+            _check_is_qualtrics_export(dest, client=client, shown=name)
+        except OSError as exc:  # writing beside `dest` (disk full, folder gone); network errors are ServiceErrors
+            raise InputError(f"could not write the export of {survey_id} to {dest.parent} ({exc.strerror or exc}).") from None
+    finally:
+        client.close()
+    return Path(name).name, base
+
+
+def _export_request(survey_id, datacenter, token, use_labels, start_date, end_date) -> tuple[dict, str, str]:
+    """The export's request body, base URL and token; InputError (before any request) for bad values."""
     if not is_survey_id(survey_id):
         raise InputError(f"{survey_id!r} is not a Qualtrics survey ID (those look like SV_1AbCdEfGh2IjKlM).")
     base = resolve_base_url(datacenter)
@@ -262,54 +456,51 @@ def export_responses(
         body["endDate"] = end
     if start and end and start >= end:
         raise InputError(f"--start-date {start_date} is not before --end-date {end_date}.")
+    return body, base, tok
 
-    client = _Client(base, tok, sleep=sleep)
-    try:
-        root = f"{client.api}/surveys/{survey_id}/export-responses"
-        deadline = time.monotonic() + timeout
-        resp = client.request("POST", root, what="start an export", survey_id=survey_id, json_body=body)
-        started = client.json(resp, what="start an export", survey_id=survey_id)
-        progress_id = started.get("progressId")
-        if not progress_id:
-            raise ServiceError(f"Qualtrics started no export for {survey_id} (its answer has no progressId).")
+
+def _out_of_time(client: _Client, what: str) -> ServiceError:
+    return ServiceError(
+        f"{what} after {client.timeout:g} seconds.",
+        hint="Try again later or with a longer --timeout; nothing was saved.",
+    )
+
+
+def _wait_for_file(client: _Client, root: str, body: dict, *, progress: Optional[ProgressFn], sleep) -> str:
+    """Start the export and poll it until it is complete; its fileId."""
+    survey_id = client.survey_id
+    started = client.get_json("POST", root, what="start an export", json_body=body)
+    progress_id = started.get("progressId")
+    if not progress_id:
+        raise ServiceError(f"Qualtrics started no export for {survey_id} (its answer has no progressId).")
+    if progress:
+        progress(_percent(started.get("percentComplete")), "inProgress")
+    still_running = lambda: _out_of_time(client, f"the Qualtrics export of {survey_id} was still running")  # noqa: E731
+    interval = FIRST_POLL_S
+    while True:
+        state = client.get_json("GET", f"{root}/{quote(str(progress_id), safe='')}", what="check the export's progress")
+        status = state.get("status")
         if progress:
-            progress(float(started.get("percentComplete") or 0), "inProgress")
-
-        interval = FIRST_POLL_S
-        while True:
-            resp = client.request("GET", f"{root}/{progress_id}", what="check the export's progress", survey_id=survey_id)
-            state = client.json(resp, what="check the export's progress", survey_id=survey_id)
-            status = state.get("status")
-            pct = _percent(state.get("percentComplete"))
-            if progress:
-                progress(pct, str(status))
-            if status == "complete":
-                file_id = state.get("fileId")
-                if not file_id:
-                    raise ServiceError(f"Qualtrics reported the export of {survey_id} complete but gave no fileId.")
-                break
-            if status == "failed":
-                raise ServiceError(
-                    f"Qualtrics reported the export of {survey_id} as failed.",
-                    hint="Nothing was saved; try again, or export the responses in the Qualtrics web interface.",
-                )
-            if status != "inProgress":
-                raise ServiceError(f"Qualtrics reported an unknown export status {status!r} for {survey_id}.")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ServiceError(
-                    f"the Qualtrics export of {survey_id} was still running after {timeout:g} seconds.",
-                    hint="Try again later or with a longer --timeout; nothing was saved.",
-                )
-            sleep(min(interval, remaining))
-            interval = min(interval * 1.5, MAX_POLL_S)
-
-        resp = client.request("GET", f"{root}/{file_id}/file", what="download the export", survey_id=survey_id)
-        payload = resp.content
-    finally:
-        client.close()
-    filename, content = _unzip_single_csv(payload, survey_id)
-    return FetchedExport(survey_id=survey_id, filename=filename, content=content, base_url=base)
+            progress(_percent(state.get("percentComplete")), str(status))
+        if status == "complete":
+            file_id = state.get("fileId")
+            if not file_id:
+                raise ServiceError(f"Qualtrics reported the export of {survey_id} complete but gave no fileId.")
+            return str(file_id)
+        if status == "failed":
+            raise ServiceError(
+                f"Qualtrics reported the export of {survey_id} as failed.",
+                hint="Nothing was saved; try again, or export the responses in the Qualtrics web interface.",
+            )
+        if status != "inProgress":
+            raise ServiceError(f"Qualtrics reported an unknown export status {client.scrub(str(status))[:40]!r} for {survey_id}.")
+        remaining = client.remaining()
+        if remaining <= 0:
+            raise still_running()
+        sleep(min(interval, remaining))
+        if client.remaining() <= 0:
+            raise still_running()
+        interval = min(interval * 1.5, MAX_POLL_S)
 
 
 def _percent(value) -> float:
@@ -319,32 +510,222 @@ def _percent(value) -> float:
         return 0.0
 
 
-def _unzip_single_csv(payload: bytes, survey_id: str) -> tuple[str, bytes]:
+def _download(client: _Client, url: str, into: IO[bytes], *, limit: int) -> int:
+    """Stream the export's zip into `into`, never more than `limit` bytes; how many bytes came."""
+    survey_id = client.survey_id
+    what = "download the export"
+    too_big = lambda: ServiceError(  # noqa: E731
+        f"the zip Qualtrics sent for {survey_id} is larger than {_human(limit)}, more than an export may be; "
+        "it was not downloaded further.",
+        hint="If the export is really this large, narrow it with --start-date/--end-date; nothing was saved.",
+    )
+    resp = client.send("GET", url, what=what)
     try:
-        with zipfile.ZipFile(io.BytesIO(payload)) as zf:
-            members = [i for i in zf.infolist() if not i.is_dir()]
-            csvs = [i for i in members if i.filename.lower().endswith(".csv")]
-            if len(csvs) != 1:
-                names = ", ".join(i.filename for i in members) or "nothing"
-                raise ServiceError(f"the Qualtrics export of {survey_id} should hold one CSV file but holds {names}.")
-            return Path(csvs[0].filename).name, zf.read(csvs[0])
-    except zipfile.BadZipFile:
-        raise ServiceError(f"the Qualtrics export of {survey_id} did not arrive as a zip file.") from None
+        declared = _content_length(resp)
+        if declared is not None and declared > limit:
+            raise too_big()
+        on_deadline = lambda: _out_of_time(client, f"the download of the Qualtrics export of {survey_id} was not finished")  # noqa: E731
+        total = 0
+        for piece in client.pieces(resp, what=what, on_deadline=on_deadline):
+            total += len(piece)
+            if total > limit:
+                raise too_big()
+            into.write(piece)
+    finally:
+        resp.close()
+    if declared is not None and total != declared:
+        raise ServiceError(
+            f"the download of the Qualtrics export of {survey_id} broke off after {total:,} of {declared:,} bytes.",
+            hint="Try again; nothing was saved.",
+        )
+    into.flush()
+    return total
+
+
+def _unpack_single_file(zipped: IO[bytes], dest: Path, *, client: _Client, max_bytes: int, max_ratio: float) -> str:
+    """Unpack the one file the zip must hold into `dest`, within the size limits; its name in the zip.
+
+    The declared sizes are checked before a byte is unpacked (a zip bomb is refused at no cost), and
+    the unpacked bytes are counted as they come, because declared sizes can lie.
+    """
+    survey_id = client.survey_id
+    where = f"the zip Qualtrics sent for {survey_id}"
+    nothing = "Nothing was saved."
+    try:
+        archive = zipfile.ZipFile(zipped)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, NotImplementedError):
+        raise ServiceError(f"what Qualtrics sent for {survey_id} is not a zip file, where the zipped export belongs.", hint=nothing) from None
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if not members:
+            raise ServiceError(f"{where} holds no file, where it should hold the export.", hint=nothing)
+        if len(members) > 1:
+            names = ", ".join(_shown(client, m.filename) for m in members[:3]) + (", ..." if len(members) > 3 else "")
+            raise ServiceError(f"{where} holds {len(members)} files ({names}), where Qualtrics sends exactly one export file.", hint=nothing)
+        member = members[0]
+        shown = _shown(client, member.filename)
+        if member.file_size > max_bytes:
+            raise ServiceError(
+                f"{where} declares {shown} as {_human(member.file_size)}, more than the {_human(max_bytes)} an export may hold; "
+                "it was not unpacked.",
+                hint="If the export is really this large, narrow it with --start-date/--end-date; nothing was saved.",
+            )
+        # Past the first few MiB, a real export packs 5-10 to 1; far more than that is a zip bomb.
+        limit = min(max_bytes, max(RATIO_FREE_BYTES, int(max_ratio * member.compress_size)))
+        if member.file_size > limit:
+            raise ServiceError(
+                f"{where} declares {shown} as {_human(member.file_size)} packed into {_human(member.compress_size)}, "
+                f"more than {max_ratio:g} to 1 (no CSV export packs that tightly: a zip bomb?); it was not unpacked.",
+                hint=nothing,
+            )
+        unpacked = 0
+        try:
+            with archive.open(member) as src, open(dest, "wb") as out:
+                while True:
+                    if client.remaining() <= 0:
+                        raise _out_of_time(client, f"the Qualtrics export of {survey_id} was not unpacked")
+                    piece = src.read(DOWNLOAD_CHUNK_BYTES)
+                    if not piece:
+                        break
+                    unpacked += len(piece)
+                    if unpacked > limit:
+                        # zipfile itself stops at the declared size today; this limit does not rely on that.
+                        raise ServiceError(
+                            f"{where} held more than {_human(limit)} in {shown} when unpacked, more than its declared "
+                            "sizes allow; unpacking was stopped.",
+                            hint=nothing,
+                        )
+                    out.write(piece)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, ValueError, zlib.error) as exc:
+            # Damaged data, a size that lied (the CRC then fails), encryption, an unknown compression method.
+            raise ServiceError(f"{where} cannot be unpacked ({_clean(client, str(exc))}).", hint=nothing) from None
+    return member.filename
+
+
+def _check_is_qualtrics_export(path: Path, *, client: _Client, shown: str) -> None:
+    """Refuse anything but a Qualtrics export, judged by content with the importers' own sniffer.
+
+    Only the first SNIFF_BYTES are judged (cut at a line end), so a large export is never read whole
+    into memory here; `inspect` and `match` read all of it.
+    """
+    from .sniff import sniff_kind
+
+    survey_id = client.survey_id
+    shown = _shown(client, shown)
+    probe = path
+    try:
+        if path.stat().st_size > SNIFF_BYTES:
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".head", dir=path.parent)
+            probe = Path(name)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(_head(path, SNIFF_BYTES))
+        kind = sniff_kind(probe)
+    except InputError as err:
+        # The sniffer's sentences are "<file> <what it is>; <advice for a file on disk>": keep the fact.
+        fact = err.message.replace(str(probe), "\0").split("; ", 1)[0].rstrip(". ").replace("\0", f"its file {shown}")
+        raise ServiceError(
+            f"what Qualtrics sent for {survey_id} is not a Qualtrics CSV export: {_clean(client, fact, limit=300)}.",
+            hint="Nothing was saved.",
+        ) from None
+    finally:
+        if probe != path:
+            probe.unlink(missing_ok=True)
+    if kind != "qualtrics":
+        raise ServiceError(
+            f"what Qualtrics sent for {survey_id} is not a Qualtrics CSV export: its file {shown} is an MTurk batch results file.",
+            hint="Nothing was saved.",
+        )
+
+
+def _head(path: Path, size: int) -> bytes:
+    """The first `size` bytes of a text file, cut after its last whole line (UTF-8 or UTF-16).
+
+    A quoted cell may still be cut in two; the CSV reader takes the part it gets, which is all the
+    sniffer needs (it looks at the first rows).
+    """
+    with open(path, "rb") as fh:
+        data = fh.read(size)
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        newline = b"\n\x00" if data.startswith(codecs.BOM_UTF16_LE) else b"\x00\n"
+        at = len(data) - 1
+        while True:
+            at = data.rfind(newline, 0, at + 1)
+            if at < 0 or at % 2 == 0:  # code units start at even offsets (after the 2-byte BOM)
+                break
+            at -= 1
+        return data[: at + 2] if at >= 0 else data[: len(data) // 2 * 2]
+    at = data.rfind(b"\n")
+    if at >= 0:
+        return data[: at + 1]
+    # One line longer than `size`: at least do not cut a UTF-8 character in two.
+    for i in range(len(data) - 1, max(-1, len(data) - 5), -1):
+        if data[i] < 0x80:
+            return data[: i + 1]
+        if data[i] >= 0xC0:  # the first byte of a character whose rest was cut off
+            return data[:i]
+    return data
+
+
+def _shown(client: _Client, name: str) -> str:
+    """A name a server chose, fit for a one-line sentence: quoted, escaped, short, without the token."""
+    name = client.scrub(name)
+    return repr(name if len(name) <= 80 else name[:77] + "...")
+
+
+def _clean(client: _Client, text: str, *, limit: int = 200) -> str:
+    """Text that may quote a server's choices, on one line, short, without the token."""
+    return _one_line(client.scrub(text), limit=limit)
+
+
+def _one_line(text: str, *, limit: int = 200) -> str:
+    """`text` without line breaks or other control characters (it goes into a one-line sentence), cut short."""
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_output_path(out: str | os.PathLike) -> Path:
+    """`out` as a Path if an export can be written there (checked before any request): InputError otherwise."""
+    path = Path(out)
+    folder = path.parent
+    if path.is_dir():
+        raise InputError(f"{out} is a folder; give the file to save the export to, e.g. {path / 'export.csv'}.")
+    if not folder.is_dir():
+        if folder.exists():
+            raise InputError(f"{out}: {folder} is a file, not a folder.")
+        raise InputError(f"{out}: the folder {folder} does not exist.")
+    if path.exists() or path.is_symlink():
+        if not path.is_file():
+            raise InputError(f"{out} exists and is not a regular file; choose another file name.")
+        if not os.access(path, os.W_OK):
+            raise InputError(f"{out} exists and cannot be overwritten (it is read-only).")
+    # The export is written to a temporary file beside `out` and renamed: the folder must take new files.
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot create files in the folder {folder} ({exc.strerror or exc}).") from None
+    os.close(fd)
+    os.unlink(probe)
+    return path
 
 
 def save_export(
     survey_id: str,
     out: str | os.PathLike,
     **kwargs,
-) -> FetchedExport:
-    """Export `survey_id` and write the CSV to `out` atomically, byte for byte as Qualtrics made it."""
-    fetched = export_responses(survey_id, **kwargs)
-    out_path = Path(out)
-    if not out_path.parent.is_dir():
-        raise InputError(f"{out}: the folder {out_path.parent} does not exist.")
-    with atomic_open(out_path, "wb") as fh:
-        fh.write(fetched.content)
-    return fetched
+) -> SavedExport:
+    """Export `survey_id` and write the CSV to `out` atomically, byte for byte as Qualtrics made it.
+
+    `out` is checked before any request; on any error nothing is written to it. Keyword arguments
+    are those of `export_responses`.
+    """
+    out_path = check_output_path(out)
+    try:
+        with atomic_path(out_path) as tmp:
+            filename, base = _export_to(survey_id, tmp, **kwargs)
+            size = tmp.stat().st_size
+    except OSError as exc:  # the final rename (the folder changed since the check above)
+        raise InputError(f"{out}: cannot be written ({exc.strerror or exc}).") from None
+    return SavedExport(survey_id=survey_id, filename=filename, path=out_path, size=size, base_url=base)
 
 
 def pseudo_path(survey_id: str) -> str:
@@ -361,22 +742,35 @@ def read_qualtrics_api(
     use_labels: bool = True,
     progress: Optional[ProgressFn] = None,
     timeout: float = DEFAULT_TIMEOUT_S,
+    max_bytes: int = DEFAULT_MAX_EXPORT_BYTES,
+    max_ratio: float = MAX_COMPRESSION_RATIO,
 ):
     """Fetch `survey_id` and read it with `read_qualtrics`, exactly like a downloaded file.
 
     Records point at `qualtrics-api:SV_...` (rows numbered as in the export file), since the
-    file itself only lives in a temporary folder while it is read.
+    file itself only lives in a temporary folder while it is read; so do the reader's errors.
     """
     from . import read_qualtrics
 
-    fetched = export_responses(
-        survey_id, datacenter=datacenter, use_labels=use_labels, progress=progress, timeout=timeout
-    )
     with tempfile.TemporaryDirectory(prefix="reconcile-qualtrics-") as tmp:
-        path = Path(tmp) / f"{survey_id}.csv"
-        path.write_bytes(fetched.content)
-        export = read_qualtrics(str(path), code_column=code_column, worker_column=worker_column)
+        path = Path(tmp) / "export.csv"
+        _export_to(
+            survey_id, path, datacenter=datacenter, use_labels=use_labels, progress=progress, timeout=timeout,
+            max_bytes=max_bytes, max_ratio=max_ratio,
+        )
+        try:
+            export = read_qualtrics(str(path), code_column=code_column, worker_column=worker_column)
+        except ReconcileError as err:
+            raise _relabel_error(err, str(path), pseudo_path(survey_id)) from None
     return relabel_export(export, str(path), pseudo_path(survey_id))
+
+
+def _relabel_error(err: ReconcileError, old_path: str, new_path: str) -> ReconcileError:
+    """The same error (same type) with the temporary file's name replaced by `new_path`."""
+    err.message = err.message.replace(old_path, new_path)
+    err.hint = err.hint.replace(old_path, new_path) if err.hint else err.hint
+    err.args = (err.message,)
+    return err
 
 
 def relabel_export(export, old_path: str, new_path: str):
