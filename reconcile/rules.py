@@ -40,6 +40,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .errors import InputError
+from .upload import reason_problem
 
 # Reason codes: stable snake_case identifiers (they end up in plan files people keep), with the
 # sentence the README and the workbook show for each.
@@ -202,8 +203,6 @@ def parse_rules(text: str, path: str = "rules.toml") -> Rules:
             raise InputError(
                 f"{path}: [{where}] needs a feedback text (what the rejected worker reads on MTurk)."
             )
-        if len(feedback) > 1024:
-            raise InputError(f"{path}: [{where}] feedback is longer than MTurk's 1024 characters.")
         rule = RejectRule(name=name, feedback=feedback.strip())
         if name == "too_fast":
             if "max_seconds" not in sec:
@@ -219,6 +218,11 @@ def parse_rules(text: str, path: str = "rules.toml") -> Rules:
             if not isinstance(expected, list) or not expected or not all(isinstance(e, (str, int)) for e in expected):
                 raise InputError(f"{path}: [{where}] needs expected = [\"<accepted answer>\", ...].")
             rule = RejectRule(name, rule.feedback, column=column, expected=tuple(str(e) for e in expected))
+        # The very check `pay` applies to every reject: refused here, the rules file is fixed
+        # before a plan full of rejects that pay would refuse is ever written.
+        problem = reason_problem(rule.feedback)
+        if problem:
+            raise InputError(f"{path}: [{where}] {problem}, so `reconcile pay` would refuse these rejects.")
         rules.append(rule)
     kwargs["reject"] = tuple(rules)
     return Rules(**kwargs)
