@@ -1,7 +1,7 @@
 """Rules that cannot reject everyone by accident: the shipped example rejects nobody, a rule naming a
 column the export lacks is refused, feedback `pay` would refuse is refused at `match`, a rule that
-would reject most matched work needs confirmation. Through the real command where possible (without
-a terminal, and on a pseudo-terminal)."""
+would reject most matched work needs confirmation, and codes that mostly match nothing are warned
+about. Through the real command where possible (without a terminal, and on a pseudo-terminal)."""
 
 from __future__ import annotations
 
@@ -274,6 +274,36 @@ def test_terminal_question(tmp_path, answer, code):
         assert "(confirmed at the prompt)" in out and sum(r["decision"] == "reject" for r in _plan(tmp_path)) == 110
 
 
+# ---------------------------------------------------------------- most codes match nothing
+
+
+def test_warning_when_most_codes_match_nothing(tmp_path):
+    half = _first_half_of_the_export(tmp_path)
+    proc = _match(tmp_path, qualtrics=half)
+    assert proc.returncode == 0, proc.stderr
+    rows = _plan(tmp_path)
+    with_code = sum(1 for r in rows if r["code"].strip())
+    # Rows MTurk already decided (skip) lose their matching reason in the plan, but their codes count
+    # too: read the half export's codes with the csv module to see which of them are missing.
+    with open(half, encoding="utf-8", newline="") as fh:
+        exp = list(csv.reader(fh))
+    codes = {r[exp[0].index("mTurkCode")].strip() for r in exp[3:]}
+    missing = sum(1 for r in rows if r["reason"] == "no_match") + sum(
+        1 for r in rows if r["decision"] == "skip" and r["code"].strip() and r["code"].strip() not in codes
+    )
+    assert missing * 4 > with_code and missing < with_code
+    line = f"warning: {missing} of the {with_code} assignments that carry a code match no response at all"
+    assert line in proc.stdout and "cut short" in proc.stdout
+    summary = [c for row in openpyxl.load_workbook(tmp_path / "reconcile-report.xlsx")["Summary"].iter_rows(values_only=True) for c in row if c]
+    assert any(line.removeprefix("warning: ") in str(c) for c in summary)
+
+
+def test_no_such_warning_on_the_whole_export(tmp_path):
+    proc = _match(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "match no response at all" not in proc.stdout
+
+
 # ---------------------------------------------------------------- the thresholds, on the matcher itself
 
 
@@ -300,6 +330,16 @@ def _matched_study(n_matched: int, n_unmatched: int, rules_text: str = ""):
     ]
     rules = parse_rules(rules_text, "r.toml")
     return match(responses, assignments, now=datetime(2024, 3, 1, tzinfo=timezone.utc), rules=rules), rules
+
+
+@pytest.mark.parametrize("matched, unmatched, warned", [(3, 1, False), (5, 2, True), (0, 3, True), (10, 0, False)])
+def test_unmatched_codes_warning_from_a_quarter_on(matched, unmatched, warned):
+    result, _ = _matched_study(matched, unmatched)
+    assert sum(r.reason == "no_match" for r in result.rows) == unmatched
+    hits = [w for w in result.warnings if "match no response at all" in w]
+    assert bool(hits) == warned
+    if warned:
+        assert hits[0].startswith(f"{unmatched} of the {matched + unmatched} assignments that carry a code")
 
 
 NO_MATCH = '[reject.no_match]\nfeedback = "The code you submitted is not from this survey."\n'
