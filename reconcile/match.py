@@ -518,6 +518,13 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
                     it.decision, it.reason, it.feedback = "reject", "reject_too_fast", rule_fast.feedback
                     it.detail = f"{r.label} took {dur} seconds, under {rule_fast.max_seconds} (rule reject.too_fast)."
 
+    # Counted before stage 7 renames rows MTurk already decided: what matters is whether the codes
+    # belong to this export at all. A real study loses a handful (4 of 104 in the real Chucooleg
+    # pair, codes from another survey); a wrong export or code column loses nearly all, and an
+    # export cut in half about half: hence a warning from a quarter on.
+    with_code = sum(1 for it in items if it.key)
+    codes_unmatched = sum(1 for it in items if it.reason in ("no_match", "reject_no_match"))
+
     # ---- 7. conflicting batch rows, and what MTurk already decided
     conflicts: dict[str, list[DuplicateRow]] = defaultdict(list)
     identical: dict[str, list[DuplicateRow]] = defaultdict(list)
@@ -750,6 +757,12 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
         warnings.append(
             f"{len(bad_a)} assignment code(s) look damaged by a spreadsheet (e.g. {bad_a[0].a.code!r} at "
             f"{bad_a[0].a.source}); download the batch results from MTurk again instead of re-saving them in Excel."
+        )
+    if codes_unmatched * 4 > with_code:
+        warnings.append(
+            f"{codes_unmatched} of the {with_code} assignments that carry a code match no response at all; check that "
+            "this is the right Qualtrics export for these batches, that the code columns are right (--code-column, "
+            "--mturk-code-column), and that neither file was cut short."
         )
     n_conf = sum(1 for it in items if it.reason == "conflicting_rows")
     if n_conf:

@@ -30,16 +30,24 @@ Rules file (all sections optional; see sample_data/rules.example.toml):
     feedback = "You did not pass the attention check."
 
 A reject section is on when present (set `enabled = false` to keep it in the file but off).
+
+Guards, because a wrong rule would reject real work: feedback must pass the check `pay` makes
+(upload.reason_problem) when the file is loaded; a column a rule names must exist in the export
+(check_rule_columns, at `match`); and a rule that would reject more than half as many assignments
+as matched needs confirmation (confirm_mass_rejections).
 """
 
 from __future__ import annotations
 
+import difflib
 import tomllib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, RefusedError
+from .upload import reason_problem
 
 # Reason codes: stable snake_case identifiers (they end up in plan files people keep), with the
 # sentence the README and the workbook show for each.
@@ -202,8 +210,6 @@ def parse_rules(text: str, path: str = "rules.toml") -> Rules:
             raise InputError(
                 f"{path}: [{where}] needs a feedback text (what the rejected worker reads on MTurk)."
             )
-        if len(feedback) > 1024:
-            raise InputError(f"{path}: [{where}] feedback is longer than MTurk's 1024 characters.")
         rule = RejectRule(name=name, feedback=feedback.strip())
         if name == "too_fast":
             if "max_seconds" not in sec:
@@ -219,6 +225,11 @@ def parse_rules(text: str, path: str = "rules.toml") -> Rules:
             if not isinstance(expected, list) or not expected or not all(isinstance(e, (str, int)) for e in expected):
                 raise InputError(f"{path}: [{where}] needs expected = [\"<accepted answer>\", ...].")
             rule = RejectRule(name, rule.feedback, column=column, expected=tuple(str(e) for e in expected))
+        # The very check `pay` applies to every reject: refused here, the rules file is fixed
+        # before a plan full of rejects that pay would refuse is ever written.
+        problem = reason_problem(rule.feedback)
+        if problem:
+            raise InputError(f"{path}: [{where}] {problem}, so `reconcile pay` would refuse these rejects.")
         rules.append(rule)
     kwargs["reject"] = tuple(rules)
     return Rules(**kwargs)
@@ -236,3 +247,83 @@ def load_rules(path: str | Path | None) -> Rules:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{p}: cannot read the rules file ({exc}).") from None
     return parse_rules(text, str(p))
+
+
+def check_rule_columns(rules: Rules, columns: Sequence[str], export_path: str) -> None:
+    """Refuse a rule that names a column the export does not have.
+
+    The matcher reads an absent column as an empty answer, so an attention check on a misspelt
+    column would fail every worker: everyone rejected, and nothing anywhere would say why.
+    """
+    have = set(columns)
+    for rule in rules.reject:
+        named = [rule.column] if rule.column else []
+        for column in named:
+            if column in have:
+                continue
+            folded = {c.strip().casefold(): c for c in reversed(columns)}
+            close = [folded[k] for k in difflib.get_close_matches(column.strip().casefold(), list(folded), n=3, cutoff=0.6)]
+            raise InputError(
+                f"{rules.source}: rule [reject.{rule.name}] names column {column!r}, which {export_path} does not have"
+                + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else
+                   "; use a column name from the export's first header row, spelt exactly.")
+            )
+
+
+# Rules that reject assignments whose code matched a response (the others reject unmatched ones).
+_REJECTS_MATCHED = ("reject_too_fast", "reject_attention_check")
+
+
+def mass_rejections(rows: Iterable, rules: Rules) -> list[tuple[str, str]]:
+    """(rule, how many) for each reject rule that would reject more than half as many assignments
+    as matched; `how many` reads "12 of the 20 matched assignments" or similar.
+
+    "Matched" assignments are the ones whose code matched a finished response of their worker and
+    that MTurk still shows as open: the plan approves them, or rejects them by reject.too_fast or
+    reject.attention_check (rules that only act on matched work). Assignments already approved or
+    rejected on MTurk (skip) and those sent to review are not counted. A rule is suspect when it
+    rejects more than half that number: a wrong column, a wrong export or a cut file makes a rule
+    reject nearly everyone, and no real study rejects most of the work that really matched.
+    """
+    matched = 0
+    per_rule: dict[str, int] = {}
+    for row in rows:
+        if row.decision == "approve" or row.reason in _REJECTS_MATCHED:
+            matched += 1
+        if row.decision == "reject" and row.reason.startswith("reject_"):
+            per_rule[row.reason] = per_rule.get(row.reason, 0) + 1
+    out = []
+    for rule in rules.reject:
+        n = per_rule.get(f"reject_{rule.name}", 0)
+        if n == 0 or n * 2 <= matched:
+            continue
+        if f"reject_{rule.name}" in _REJECTS_MATCHED:
+            how_many = f"{n} of the {matched} matched assignment{'s' if matched != 1 else ''}"
+        else:
+            how_many = f"{n} assignment{'s' if n != 1 else ''}, more than half as many as the {matched} matched ones"
+        out.append((f"[reject.{rule.name}] in {rules.source}", how_many))
+    return out
+
+
+def confirm_mass_rejections(
+    rows: Iterable, rules: Rules, *, confirmed: bool = False, ask: Callable[[str], bool] | None = None
+) -> tuple[str, ...]:
+    """Stop unless every rule that would reject most matched work is confirmed.
+
+    `confirmed` (--confirm-rejections) confirms them all; otherwise `ask` (a yes/no question on a
+    terminal) is asked once per rule; without either, RefusedError. Returns one plan warning per
+    confirmed rule, so the PI sees it in the workbook.
+    """
+    warnings = []
+    for rule, how_many in mass_rejections(rows, rules):
+        if not confirmed:
+            if ask is None:
+                raise RefusedError(
+                    f"rule {rule} would reject {how_many}; nothing was written. Check the rule and the input "
+                    "files, or pass --confirm-rejections if so many rejections are intended."
+                )
+            if not ask(f"Rule {rule} would reject {how_many}; continue?"):
+                raise RefusedError(f"rule {rule} would reject {how_many}; not confirmed, so nothing was written.")
+        how = "with --confirm-rejections" if confirmed else "at the prompt"
+        warnings.append(f"Rule {rule} rejects {how_many} (confirmed {how}).")
+    return tuple(warnings)

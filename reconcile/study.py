@@ -74,11 +74,17 @@ def run_match(
     code_column: str | None = None,
     mturk_code_column: str | None = None,
     worker_column: str | None = None,
+    confirm_rejections: bool = False,
+    confirm: Callable[[str], bool] | None = None,
     now: datetime | None = None,
     show_progress: bool = True,
     log: Callable[[str], None] = _stderr,
 ) -> MatchSummary:
-    """Match a Qualtrics export against MTurk batch results; write the plan (+ responses sidecar) and workbook."""
+    """Match a Qualtrics export against MTurk batch results; write the plan (+ responses sidecar) and workbook.
+
+    A reject rule that would reject more than half as many assignments as matched (see
+    rules.mass_rejections) needs `confirm_rejections`, or a yes from `confirm(question)`.
+    """
     refuse_lossy_outputs(qualtrics, mturk, rules_path, plan_path, report_path, force=force)
     from . import sources
     from .bonus import parse_bonus, parse_max_bonus
@@ -86,7 +92,7 @@ def run_match(
     from .match import match
     from .plan import build_plan, summarize
     from .planfile import write_plan
-    from .rules import load_rules
+    from .rules import check_rule_columns, confirm_mass_rejections, load_rules
 
     # Cheap checks first, so a typo in an option never costs a long download.
     rules = load_rules(rules_path)
@@ -119,6 +125,7 @@ def run_match(
         show_progress=show_progress,
     )
     require_columns(export)
+    check_rule_columns(rules, export.columns, export.path)
     if show_progress:
         log(f"reading MTurk {', '.join(map(str, mturk)) or '(API)'} ...")
     batches = sources.load_mturk(
@@ -146,6 +153,7 @@ def run_match(
         duplicates=batches.duplicates,
     )
     input_warnings = tuple(export.warnings) + tuple(w for b in batches.batches for w in b.warnings)
+    input_warnings += confirm_mass_rejections(result.rows, rules, confirmed=confirm_rejections, ask=confirm)
     plan = build_plan(
         result,
         export.responses,

@@ -307,7 +307,7 @@ feedback = "No code was submitted."
 feedback = "Your code does not match any survey response."
 [reject.too_fast]
 max_seconds = 60
-feedback = "Too fast."
+feedback = "You were too fast."
 [reject.attention_check]
 column = "AC1"
 expected = ["blue"]
@@ -331,7 +331,7 @@ def test_opt_in_reject_rules_carry_feedback():
     got = {aid: (r.decision, r.reason, r.feedback) for aid, r in rows.items()}
     assert got["ASG0002B"] == ("approve", "code_match", "")
     assert got["ASG0003B"] == ("reject", "reject_attention_check", "Attention check failed.")
-    assert got["ASG0004B"] == ("reject", "reject_too_fast", "Too fast.")
+    assert got["ASG0004B"] == ("reject", "reject_too_fast", "You were too fast.")
     assert got["ASG0005B"] == ("reject", "reject_no_code", "No code was submitted.")
     assert got["ASG0006B"] == ("reject", "reject_no_match", "Your code does not match any survey response.")
     # a near miss is never rejected by the no_match rule: a person must look at it

@@ -221,5 +221,6 @@ def test_help_lists_the_options():
     proc = run_cli("match", "--help")
     assert proc.returncode == 0
     for opt in ("--qualtrics", "--mturk", "--mturk-hit", "--mturk-batch", "--plan", "--report", "--json", "--rules",
-                "--bonus", "--max-bonus", "--code-column", "--mturk-code-column", "--worker-column", "--datacenter"):
+                "--bonus", "--max-bonus", "--code-column", "--mturk-code-column", "--worker-column", "--datacenter",
+                "--confirm-rejections"):
         assert opt in proc.stdout

@@ -29,7 +29,7 @@ def test_full_rules_file():
         recaptcha_below = 0.3
         [reject.too_fast]
         max_seconds = 90.5
-        feedback = "  Too fast.  "
+        feedback = "  Far too fast.  "
         [reject.attention_check]
         column = "AC1"
         expected = "Blue"
@@ -43,7 +43,7 @@ def test_full_rules_file():
     assert rules.short_duration_seconds == Decimal("45") and rules.recaptcha_below == Decimal("0.3")
     assert [r.name for r in rules.reject] == ["attention_check", "too_fast"]
     assert rules.reject_rule("too_fast").max_seconds == Decimal("90.5")
-    assert rules.reject_rule("too_fast").feedback == "Too fast."
+    assert rules.reject_rule("too_fast").feedback == "Far too fast."
     assert rules.reject_rule("attention_check").expected == ("Blue",)
     assert rules.reject_rule("no_match") is None
 
@@ -62,7 +62,7 @@ def test_full_rules_file():
         ('[flags]\nrecaptcha_below = "low"\n', "must be a number"),
         ("[flags]\nshort_duration_seconds = -3\n", "must not be negative"),
         ("this is not toml", "not valid TOML"),
-        ('[reject.no_code]\nfeedback = "' + "x" * 1100 + '"\n', "1024"),
+        ('[reject.no_code]\nfeedback = "' + "word " * 220 + '"\n', "1024"),
     ],
 )
 def test_rule_errors_name_file_and_key(text, fragment):
@@ -76,10 +76,11 @@ def test_missing_rules_file(tmp_path):
         load_rules(tmp_path / "nope.toml")
 
 
-def test_example_rules_file_parses_and_every_rule_has_feedback():
+def test_example_rules_file_parses_and_rejects_nothing_as_shipped():
+    # Every reject rule is in the file but off (tests/test_rules_guard.py turns them on).
     rules = load_rules(EXAMPLE)
-    assert rules.reject, "the example should show reject rules"
-    assert all(r.feedback for r in rules.reject)
+    assert rules.reject == ()
+    assert "[reject.attention_check]" in EXAMPLE.read_text(encoding="utf-8")
 
 
 def test_reason_and_flag_codes_are_snake_case_with_descriptions():
@@ -87,3 +88,18 @@ def test_reason_and_flag_codes_are_snake_case_with_descriptions():
         for code, text in table.items():
             assert code == code.lower() and " " not in code and "-" not in code
             assert len(text.split()) >= 3
+
+
+@pytest.mark.parametrize("feedback, words", [("x", ["'x'", "too short"]), ("Too fast.", ["too short"]),
+                                             ("Rejected", ["two words"]), ("word " * 210, ["1024"])])
+def test_feedback_pay_would_refuse_is_refused_when_loaded(feedback, words):
+    """The same check `pay` makes on every reject (upload.reason_problem), named by file and rule."""
+    with pytest.raises(InputError) as exc:
+        parse_rules(f'[reject.no_code]\nfeedback = "{feedback}"\n', "r.toml")
+    msg = str(exc.value)
+    assert msg.startswith("r.toml: [reject.no_code] ") and "reconcile pay" in msg
+    assert all(w in msg for w in words), msg
+
+
+def test_feedback_of_a_rule_left_off_is_not_checked():
+    assert parse_rules('[reject.no_code]\nenabled = false\nfeedback = "x"\n').reject == ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -31,6 +32,7 @@ def match(
     code_column: Optional[str] = typer.Option(None, "--code-column", metavar="COL", help="Qualtrics completion-code column, when detection is ambiguous."),
     mturk_code_column: Optional[str] = typer.Option(None, "--mturk-code-column", metavar="COL", help="MTurk column holding the code (default: detected, usually Answer.surveycode)."),
     worker_column: Optional[str] = typer.Option(None, "--worker-column", metavar="COL", help="Qualtrics column holding the worker ID (captured or typed)."),
+    confirm_rejections: bool = typer.Option(False, "--confirm-rejections", help="Go ahead when a reject rule would reject more than half as many assignments as matched (otherwise asked on a terminal, refused without one)."),
 ) -> None:
     """Match completion codes and decide every assignment: approve, reject (only by opt-in rules),
     review (a person decides; suggestions in `detail`) or skip (already done on MTurk).
@@ -58,11 +60,21 @@ def match(
         code_column=code_column,
         mturk_code_column=mturk_code_column,
         worker_column=worker_column,
+        confirm_rejections=confirm_rejections,
+        confirm=_ask_on_terminal(),
     )
     if json_output:
         typer.echo(json.dumps(summary.counts))
         return
     typer.echo(format_summary(summary))
+
+
+def _ask_on_terminal():
+    """A yes/no question on the terminal (stderr, so --json output stays one object), or None
+    when nobody is there to answer (a script, a pipe): then run_match refuses instead."""
+    if not sys.stdin.isatty():
+        return None
+    return lambda question: typer.confirm(question, default=False, err=True)
 
 
 def format_summary(summary) -> str:

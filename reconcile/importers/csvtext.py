@@ -152,7 +152,91 @@ def load_table(path: str | os.PathLike) -> Table:
         records.pop()
     if not records:
         raise InputError(f"{p} is empty; download the export again.")
+    refuse_cut_file(p, text, delimiter, records)
     return Table(p, records, encoding, bom, delimiter, ending, final_newline)
+
+
+# ---------------------------------------------------------------- cut-off downloads
+
+def refuse_cut_file(path: str, text: str, delimiter: str, records: list) -> None:
+    """Raise InputError when the file looks cut off: it ends inside a quoted field, or its last
+    record holds fewer than half the header's fields.
+
+    The csv module reads an unterminated quote up to the end of the file without complaint, so an
+    interrupted download would otherwise lose every row after the cut without a word. (MTurk batch
+    rows are legitimately two fields short, hence "half"; no real download comes close to it.)
+    """
+    # In well-formed CSV every quote opens or closes a field or is half of a doubled "": the count
+    # is even. Only an odd count (a cut, or a stray quote inside an unquoted cell) needs a closer look.
+    if text.count('"') % 2:
+        where = _final_record_in_quotes(text, delimiter)
+        if where is not None:
+            row, line = where
+            raise InputError(
+                f"{path} ends inside a quoted field that opens in row {row} (line {line}); the file looks cut off "
+                "(an interrupted download?), so download it again."
+            )
+    width = len(records[0])
+    last = records[-1]
+    if len(records) > 1 and len(last) * 2 < width:
+        raise InputError(
+            f"{path}: the last row (row {len(records)}) has only {len(last)} of the header's {width} fields; "
+            "the file looks cut off (an interrupted download?), so download it again."
+        )
+
+
+def _final_record_in_quotes(text: str, delimiter: str) -> tuple[int, int] | None:
+    """(row, line) where the last non-blank record starts, when that record ends inside quotes."""
+    starts: list[int] = []  # text offset of every physical line, as the csv reader sees lines
+
+    def lines():
+        pos = 0
+        for line in io.StringIO(text, newline=""):
+            starts.append(pos)
+            pos += len(line)
+            yield line
+
+    reader = csv.reader(lines(), delimiter=delimiter)
+    row = 0
+    last: tuple[int, int] | None = None
+    next_line = 1  # the line the next record starts on
+    for rec in reader:
+        row += 1
+        if any(c.strip() for c in rec):
+            last = (row, next_line)
+        next_line = reader.line_num + 1
+    if last is None or not _ends_in_quotes(text[starts[last[1] - 1]:], delimiter):
+        return None
+    return last
+
+
+def _ends_in_quotes(chunk: str, delimiter: str) -> bool:
+    """Whether csv parsing of `chunk` (from a record start) ends inside a quoted field.
+
+    Mirrors the csv module's default (non-strict) reading: a quote opens a field only at the
+    field's start, "" inside quotes is a literal quote, and text after a closing quote is kept.
+    """
+    start, plain, quoted, after_quote = range(4)
+    state = start
+    for ch in chunk:
+        if state == quoted:
+            if ch == '"':
+                state = after_quote
+        elif state == after_quote:
+            if ch == '"':
+                state = quoted
+            elif ch == delimiter or ch in "\r\n":
+                state = start
+            else:
+                state = plain
+        elif state == start:
+            if ch == '"':
+                state = quoted
+            elif ch != delimiter and ch not in "\r\n":
+                state = plain
+        elif ch == delimiter or ch in "\r\n":
+            state = start
+    return state == quoted
 
 
 def is_blank(record: list[str]) -> bool:
