@@ -619,7 +619,7 @@ def _check_is_qualtrics_export(path: Path, *, client: _Client, shown: str) -> No
             probe = Path(name)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(_head(path, SNIFF_BYTES))
-        kind = sniff_kind(probe)
+        kind = sniff_kind(probe, partial=probe != path)
     except InputError as err:
         # The sniffer's sentences are "<file> <what it is>; <advice for a file on disk>": keep the fact.
         fact = err.message.replace(str(probe), "\0").split("; ", 1)[0].rstrip(". ").replace("\0", f"its file {shown}")

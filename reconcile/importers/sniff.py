@@ -77,6 +77,7 @@ def kind_of(table: Table) -> str:
     )
 
 
-def sniff_kind(path: str | os.PathLike) -> str:
-    """"qualtrics" or "mturk", from the header names; InputError for anything else or both."""
-    return kind_of(load_table(path))
+def sniff_kind(path: str | os.PathLike, *, partial: bool = False) -> str:
+    """"qualtrics" or "mturk", from the header names; InputError for anything else or both.
+    `partial`: the file is only the start of a longer one (see csvtext.load_table)."""
+    return kind_of(load_table(path, partial=partial))
