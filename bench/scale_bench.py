@@ -26,49 +26,54 @@ GOAL_MATCH_MB = 2000
 GOAL_DRY_RUN_MB = 1000
 GOAL_DRY_RUN_S = 10.0
 
-# The bare pandas script: what someone with pandas would write to join the two files.
-# Rows of an MTurk download are two cells shorter than its header (no Approve/Reject): pandas'
-# pyarrow engine refuses such a file ("Expected 30 columns, got 28"), so that file falls back to
-# the C engine and the output says so.
+# The bare pandas script: what someone with pandas would write to join the two files. It reads
+# each file with the engine PROBE chose for it (pyarrow where pyarrow is installed and accepts the
+# file, else pandas' C engine), so a refused attempt never counts in the baseline's time.
 BASELINE = r"""
 import json, sys, time
 import pandas as pd
-q_path, m_path, out_path, q_code, m_code = sys.argv[1:6]
-try:
-    import pyarrow
-    engines = ["pyarrow", "c"]
-except ImportError:
-    engines = ["c"]
-used, steps = {}, {}
+q_path, m_path, out_path, q_code, m_code, q_engine, m_engine = sys.argv[1:8]
+steps = {}
 
-def read(path, extra_header_rows):
-    refused = ""
-    for engine in engines:
-        try:
-            if engine == "pyarrow":  # skiprows must be an int with pyarrow: drop the label rows after
-                df = pd.read_csv(path, dtype=str, keep_default_na=False, engine="pyarrow")
-                df = df.iloc[extra_header_rows:].reset_index(drop=True)
-            else:
-                df = pd.read_csv(path, dtype=str, keep_default_na=False, engine="c",
-                                 skiprows=range(1, 1 + extra_header_rows))
-            used[path] = engine + (f" (pyarrow refused: {refused})" if refused else "")
-            return df
-        except Exception as exc:
-            refused = str(exc).splitlines()[0][:80]
-    raise SystemExit(f"cannot read {path}")
+def read(path, engine, extra_header_rows):
+    if engine == "pyarrow":  # skiprows must be an int with pyarrow: drop the label rows after reading
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, engine="pyarrow")
+        return df.iloc[extra_header_rows:].reset_index(drop=True)
+    return pd.read_csv(path, dtype=str, keep_default_na=False, engine="c", skiprows=range(1, 1 + extra_header_rows))
 
-t = time.perf_counter(); q = read(q_path, 2); steps["read qualtrics"] = time.perf_counter() - t
-t = time.perf_counter(); m = read(m_path, 0); steps["read mturk"] = time.perf_counter() - t
+t = time.perf_counter(); q = read(q_path, q_engine, 2); steps["read qualtrics"] = time.perf_counter() - t
+t = time.perf_counter(); m = read(m_path, m_engine, 0); steps["read mturk"] = time.perf_counter() - t
 t = time.perf_counter()
 # Responses without a code are left out: merge joins empty keys to each other (every blank code
-# of the batch to every blank code of the export, 700k rows from 50k).
+# of the batch to every blank code of the export: 700k rows from 50k).
 q = q[q[q_code] != ""]
 merged = m.merge(q, how="left", left_on=m_code, right_on=q_code, suffixes=("", "_q"))
 steps["merge"] = time.perf_counter() - t
 t = time.perf_counter(); merged.to_csv(out_path, index=False); steps["to_csv"] = time.perf_counter() - t
 matched = int((merged[q_code].fillna("") != "").sum())
-print(json.dumps({"engines": used, "rows": len(merged), "matched": matched, "steps": steps,
-                  "pandas": pd.__version__, "pyarrow": pyarrow.__version__ if engines[0] == "pyarrow" else None}))
+print(json.dumps({"rows": len(merged), "matched": matched, "steps": steps, "pandas": pd.__version__}))
+"""
+
+# Which engine each file gets. Two refusals seen with real layouts: pyarrow rejects the MTurk
+# download because its rows are two cells shorter than the header ("Expected 30 columns, got 28"),
+# and rejects a large Qualtrics export when a block boundary falls inside a quoted multi-line
+# answer (pandas does not pass pyarrow's newlines_in_values); small exports fit in one block.
+PROBE = r"""
+import json, sys
+import pandas as pd
+try:
+    import pyarrow
+except ImportError:
+    print(json.dumps({"pyarrow": None, "engines": {p: ["c", "pyarrow is not installed"] for p in sys.argv[1:]}}))
+    raise SystemExit
+engines = {}
+for path in sys.argv[1:]:
+    try:
+        pd.read_csv(path, dtype=str, keep_default_na=False, engine="pyarrow")
+        engines[path] = ["pyarrow", ""]
+    except Exception as exc:
+        engines[path] = ["c", "pyarrow refused it: " + str(exc).splitlines()[0][:70]]
+print(json.dumps({"pyarrow": pyarrow.__version__, "engines": engines}))
 """
 
 
@@ -125,13 +130,19 @@ def run_scale_bench(args) -> None:
             print(f"    {got.seconds:.1f} s, peak {got.peak_mb:.0f} MB", flush=True)
             return got
 
-        base = None
         if not args.skip_baseline:
-            base = step("pandas baseline", [py, "-c", BASELINE, q.name, b.name, "baseline-merged.csv", "mTurkCode", "Answer.surveycode"])
+            probe = measure.run([py, "-c", PROBE, q.name, b.name], cwd=folder, env=env)
+            _check(probe, "the pyarrow probe")
+            engines = json.loads(probe.stdout)
+            base = step("pandas baseline", [py, "-c", BASELINE, q.name, b.name, "baseline-merged.csv", "mTurkCode",
+                                            "Answer.surveycode", engines["engines"][q.name][0], engines["engines"][b.name][0]])
             info = json.loads(base.stdout)
+            info["pyarrow"] = engines["pyarrow"]
+            info["engines"] = {p: e + (f" ({why})" if why else "") for p, (e, why) in engines["engines"].items()}
             results["baseline_info"] = info
-            engines = "; ".join(f"{p}: {e}" for p, e in info["engines"].items())
-            print(f"    pandas {info['pandas']}, engines {engines}; {info['rows']:,} rows, {info['matched']:,} with a response", flush=True)
+            print(f"    pandas {info['pandas']}, pyarrow {info['pyarrow']}; engines: "
+                  + "; ".join(f"{p}: {e}" for p, e in info["engines"].items())
+                  + f"; {info['rows']:,} rows, {info['matched']:,} with a response", flush=True)
 
         got = step("reconcile match", [py, "-m", "reconcile", "match", "--qualtrics", q.name, "--mturk", b.name,
                                        "--plan", "plan.csv", "--report", "report.xlsx", "--bonus", synth_study.BONUS, "--json"])
@@ -157,7 +168,7 @@ def run_scale_bench(args) -> None:
             for name, m in steps
         }
         print()
-        print(table(results, base))
+        print(table(results))
         if args.phases:
             print()
             print(phase_table(steps))
@@ -171,7 +182,7 @@ def run_scale_bench(args) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def table(results: dict, base) -> str:
+def table(results: dict) -> str:
     steps = results["steps"]
     b = steps.get("pandas baseline")
     lines = [
