@@ -28,7 +28,7 @@ child from os.wait4, cross-checked against /proc VmHWM):
 and prints seconds, peak MB and the ratios to the baseline, against the goals of issue 14.
 
     /work/venvs/NAME/bin/python bench/bench_match.py --memory --n 1000000 [--keep] [--dir DIR]
-        [--skip-baseline] [--phases] [--json FILE]
+        [--skip-baseline] [--phases] [--json FILE] [--ip-pool K]
 """
 
 from __future__ import annotations
@@ -160,6 +160,9 @@ def main() -> None:
     scale.add_argument("--phases", action="store_true", help="also print each command's progress lines with the time and RSS of each phase")
     scale.add_argument("--json", type=Path, metavar="FILE", help="also write every figure to FILE as JSON")
     scale.add_argument("--seed", type=int, default=20360302, help="seed of the generated study")
+    scale.add_argument("--ip-pool", type=int, default=0, metavar="K",
+                       help="draw every response's IP address from K addresses (762: the documentation ranges of "
+                       "sample_data/make_sample.py); default: one address per response")
     args = ap.parse_args()
     if args.memory:
         from scale_bench import run_scale_bench

@@ -109,12 +109,13 @@ def run_scale_bench(args) -> None:
         "machine": platform.machine(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
         "bonus": synth_study.BONUS,
+        "ip_pool": args.ip_pool,
         "steps": {},
     }
     print(f"scale bench: {n:,} assignments x {n:,} responses in {folder} (commit {results['commit']})", flush=True)
     try:
         t = time.perf_counter()
-        q, b = synth_study.write_study(folder, n, args.seed)
+        q, b = synth_study.write_study(folder, n, args.seed, ip_pool=args.ip_pool)
         gen_s = time.perf_counter() - t
         sizes = {"qualtrics_mb": q.stat().st_size / 1e6, "mturk_mb": b.stat().st_size / 1e6}
         results["generate"] = {"seconds": gen_s, **sizes}
@@ -187,7 +188,8 @@ def table(results: dict) -> str:
     b = steps.get("pandas baseline")
     lines = [
         f"{results['n']:,} x {results['n']:,}; commit {results['commit']}; Python {results['python']}; "
-        f"{results['cpus']} CPUs; --bonus {results['bonus']!r}",
+        f"{results['cpus']} CPUs; --bonus {results['bonus']!r}"
+        + (f"; IP addresses from a pool of {results['ip_pool']}" if results.get("ip_pool") else ""),
         f"{'command':42s} {'seconds':>9s} {'CPU s':>8s} {'peak MB':>9s} {'VmHWM MB':>9s} {'time/base':>10s} {'mem/base':>9s}",
     ]
     for name, s in steps.items():

@@ -143,6 +143,18 @@ def ip(p: int) -> str:
     return f"{(x >> 24) % 223 + 1}.{(x >> 16) & 255}.{(x >> 8) & 255}.{x & 255}"
 
 
+_DOC_NETS = ("192.0.2", "198.51.100", "203.0.113")  # RFC 5737, as sample_data/make_sample.py uses
+
+
+def pooled_ip(p: int, pool: int) -> str:
+    """One of `pool` addresses: up to 762, from the three documentation /24s that make_sample.py
+    draws from (so --ip-pool 762 is make_sample's shape at any size); beyond that, from 10/8."""
+    i = (p * 2_654_435_761) % pool
+    if pool <= 3 * 254:
+        return f"{_DOC_NETS[i % 3]}.{1 + i // 3}"
+    return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+
+
 def kinds(n: int, seed: int) -> bytearray:
     """One kind per participant, drawn with the weights of KINDS; the kinds that borrow the next
     participant (shared_code, retake_first) make that one a plain exact match."""
@@ -239,8 +251,12 @@ def _times(p: int, n: int) -> tuple[int, int]:
     return start, duration
 
 
-def write_qualtrics(path: Path, n: int, ks: bytearray, *, chunk: int = 20_000) -> int:
-    """Write the export (N responses, in time order). Returns its size in bytes."""
+def write_qualtrics(path: Path, n: int, ks: bytearray, *, ip_pool: int = 0, chunk: int = 20_000) -> int:
+    """Write the export (N responses, in time order). Returns its size in bytes.
+
+    ip_pool 0: every response has its own IP address (bar the dup_ip kind); K > 0: all draw from
+    K addresses, so each address is shared by about N/K responses."""
+    address = (lambda p: pooled_ip(p, ip_pool)) if ip_pool else ip
     comments = [_csv_cell(c) for c in COMMENTS] + [_csv_cell(c) for c in MULTILINE_COMMENTS]
     n_plain = len(COMMENTS)
     kn = {name: K[name] for name in KIND_NAMES}
@@ -256,7 +272,7 @@ def write_qualtrics(path: Path, n: int, ks: bytearray, *, chunk: int = 20_000) -
             status, finished, progress, channel = "IP Address", "True", "100", "anonymous"
             c = code(p)
             typed = worker(p)
-            addr = ip(p)
+            addr = address(p)
             q1 = "Purple" if p % 97 else "Blue"
             score = _SCORES[p % 13]
             x = p % 100
@@ -264,7 +280,7 @@ def write_qualtrics(path: Path, n: int, ks: bytearray, *, chunk: int = 20_000) -
             if k == exact:
                 pass
             elif k == kn["dup_ip"]:
-                addr = ip(p - 1) if p else addr
+                addr = address(p - 1) if p else addr
             elif k == kn["blank_worker"]:
                 typed = ""
             elif k == kn["worker_lower"]:
@@ -388,13 +404,14 @@ def write_mturk(path: Path, n: int, ks: bytearray, *, seed: int, chunk: int = 20
     return path.stat().st_size
 
 
-def _write_one(which: str, path: Path, n: int, seed: int) -> int:
+def _write_one(which: str, path: Path, n: int, seed: int, ip_pool: int) -> int:
     ks = kinds(n, seed)
-    return write_qualtrics(path, n, ks) if which == "qualtrics" else write_mturk(path, n, ks, seed=seed)
+    return write_qualtrics(path, n, ks, ip_pool=ip_pool) if which == "qualtrics" else write_mturk(path, n, ks, seed=seed)
 
 
-def write_study(folder: Path, n: int, seed: int = 20360302, *, parallel: bool = True) -> tuple[Path, Path]:
-    """Write both files into folder; returns (qualtrics export, mturk batch).
+def write_study(folder: Path, n: int, seed: int = 20360302, *, ip_pool: int = 0, parallel: bool = True) -> tuple[Path, Path]:
+    """Write both files into folder; returns (qualtrics export, mturk batch). See write_qualtrics
+    for ip_pool.
 
     The two files are written by two processes at once (each draws the same kinds from the seed),
     which halves the wait on a two-core machine and keeps this process small.
@@ -402,13 +419,13 @@ def write_study(folder: Path, n: int, seed: int = 20360302, *, parallel: bool = 
     folder.mkdir(parents=True, exist_ok=True)
     q, m = folder / QUALTRICS_FILE, folder / MTURK_FILE
     if not parallel:
-        _write_one("qualtrics", q, n, seed)
-        _write_one("mturk", m, n, seed)
+        _write_one("qualtrics", q, n, seed, ip_pool)
+        _write_one("mturk", m, n, seed, ip_pool)
         return q, m
     import multiprocessing
 
     with multiprocessing.get_context("spawn").Pool(2) as pool:
-        jobs = [pool.apply_async(_write_one, (which, path, n, seed)) for which, path in (("mturk", m), ("qualtrics", q))]
+        jobs = [pool.apply_async(_write_one, (which, path, n, seed, ip_pool)) for which, path in (("mturk", m), ("qualtrics", q))]
         for job in jobs:
             job.get()
     return q, m
