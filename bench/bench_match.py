@@ -11,6 +11,24 @@ and prints absolute seconds (best of --repeat runs) and the ratio to the baselin
 Target: a few seconds for 100k x 100k.
 
     /work/venv/bin/python bench/bench_match.py [--n 100000] [--repeat 3] [--cli]
+
+With --memory it measures the commands at scale instead (issue 14): it streams a study of N
+assignments x N responses in the real export formats (bench/synth_study.py: a three-row Qualtrics
+CSV and an MTurk batch results CSV laid out like sample_data), then runs each of these as its own
+child process and records wall time, CPU time and peak RSS (bench/measure.py: ru_maxrss of that
+child from os.wait4, cross-checked against /proc VmHWM):
+
+  baseline   bare pandas: read both files as text (dtype=str, the two extra Qualtrics header rows
+             dropped), merge the batch onto the export on the code columns, to_csv the merged frame
+             (the pyarrow engine where pyarrow is installed and accepts the file; the table says)
+  match      `reconcile match` end to end: plan CSV, responses sidecar and workbook, with --bonus
+  dry run    `reconcile pay PLAN` (no --execute) of the plan match wrote
+  inspect    `reconcile inspect` of each input file
+
+and prints seconds, peak MB and the ratios to the baseline, against the goals of issue 14.
+
+    /work/venvs/NAME/bin/python bench/bench_match.py --memory --n 1000000 [--keep] [--dir DIR]
+        [--skip-baseline] [--phases] [--json FILE] [--ip-pool K]
 """
 
 from __future__ import annotations
@@ -26,10 +44,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from reconcile.bonus import parse_bonus
-from reconcile.match import match
-from reconcile.models import Assignment, Response, SourceRef, frozen_mapping
-from reconcile.plan import build_plan, summarize
+# reconcile is imported inside the functions of the library bench only: the --memory mode must
+# keep this process small (see bench/measure.py on why its size is a floor under every figure).
 
 NOW = datetime(2024, 3, 1, tzinfo=timezone.utc)
 
@@ -83,6 +99,8 @@ def make_study(n: int, seed: int = 11):
 
 
 def to_records(responses, assignments):
+    from reconcile.models import Assignment, Response, SourceRef, frozen_mapping
+
     rs = tuple(
         Response(
             source=SourceRef("export.csv", i + 4), response_id=r["ResponseId"], status=r["Status"], finished=r["Finished"],
@@ -134,7 +152,30 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000, help="assignments and responses (each)")
     ap.add_argument("--cli", action="store_true", help="also time `reconcile match` end to end on CSV files")
     ap.add_argument("--repeat", type=int, default=3, help="runs of baseline and match; the best of each is shown")
+    scale = ap.add_argument_group("--memory mode (commands at scale, each in its own process)")
+    scale.add_argument("--memory", action="store_true", help="measure time and peak RSS of match, the dry run and inspect against bare pandas")
+    scale.add_argument("--dir", type=Path, help="write the generated study and the outputs here (default: a temporary folder)")
+    scale.add_argument("--keep", action="store_true", help="keep the generated files and outputs (always kept with --dir)")
+    scale.add_argument("--skip-baseline", action="store_true", help="do not run the pandas baseline")
+    scale.add_argument("--phases", action="store_true", help="also print each command's progress lines with the time and RSS of each phase")
+    scale.add_argument("--json", type=Path, metavar="FILE", help="also write every figure to FILE as JSON")
+    scale.add_argument("--seed", type=int, default=20360302, help="seed of the generated study")
+    scale.add_argument("--ip-pool", type=int, default=0, metavar="K",
+                       help="draw every response's IP address from K addresses (762: the documentation ranges of "
+                       "sample_data/make_sample.py); default: one address per response")
     args = ap.parse_args()
+    if args.memory:
+        from scale_bench import run_scale_bench
+
+        run_scale_bench(args)
+        return
+    library_bench(args)
+
+
+def library_bench(args) -> None:
+    from reconcile.bonus import parse_bonus
+    from reconcile.match import match
+    from reconcile.plan import build_plan, summarize
 
     responses, assignments = make_study(args.n)
     rs, asg = to_records(responses, assignments)
