@@ -51,31 +51,22 @@ class RawBatch:
 def read_batch(path: str | os.PathLike) -> RawBatch:
     """Read a batch results CSV as raw records. Raises InputError for a file that is not one.
 
-    Decoded exactly as `match` decodes it (importers.csvtext: UTF-8 with or without BOM, UTF-16 with
-    BOM; anything else refused with one sentence), so `pay` never reads a file `match` would not.
+    Read exactly as `match` reads it (importers.csvtext: UTF-8 with or without BOM, UTF-16 with BOM,
+    anything else refused with one sentence; a cut-off file refused), so `pay` never reads a file
+    `match` would not.
     """
-    from .importers.csvtext import decode, read_bytes
+    from .importers.csvtext import load_table
 
     p = Path(path)
-    text, _encoding, _bom = decode(str(p), read_bytes(p))
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = tuple(next(reader))  # kept as written: the upload gives the header back unchanged
-    except StopIteration:
-        raise InputError(f"{p}: the batch results file is empty.") from None
-    except csv.Error as exc:
-        raise InputError(f"{p}: not a readable CSV ({exc}).") from None
+    table = load_table(p)  # the same decoding, parsing and cut-file check as `match`
+    header = tuple(table.records[0])  # kept as written: the upload gives the header back unchanged
     if "AssignmentId" not in (h.strip() for h in header):
         raise InputError(f"{p}: not an MTurk batch results file (no AssignmentId column).")
     records, lines = [], []
-    try:
-        for number, rec in enumerate(reader, start=2):
-            if not any(c.strip() for c in rec):
-                continue
+    for number, rec in enumerate(table.records[1:], start=2):
+        if any(c.strip() for c in rec):
             records.append(tuple(rec))
             lines.append(number)
-    except csv.Error as exc:
-        raise InputError(f"{p}: not a readable CSV near record {len(records) + 2} ({exc}).") from None
     # The upload is written as UTF-8 (what the requester website gives and takes), whatever the input's encoding.
     batch = RawBatch(str(p), header, tuple(records), tuple(lines), "utf-8")
     j = batch.column("AssignmentId")
