@@ -23,7 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from reconcile.importers import read_mturk, read_qualtrics
+from reconcile.importers import read_qualtrics
+from reconcile.platforms.mturk.batch_csv import read_mturk_csv as read_mturk
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "Chucooleg__Field_Experiment_Human_Image_Classification"
 MTURK = "20171112_mturk_results_order1_0.40.csv"
@@ -72,7 +73,7 @@ def main() -> None:
 
         got_m = read_mturk([batch])
         got_q = read_qualtrics(export)
-        assert len(got_m.assignments) == args.n and not got_m.duplicates, "every repeated row is its own assignment"
+        assert len(got_m.submissions) == args.n and not got_m.duplicates, "every repeated row is its own assignment"
         assert len(got_q.responses) == args.n, "every repeated row is a response"
 
         print(f"{args.n} data rows per file, median of {args.repeat} runs")

@@ -69,7 +69,7 @@ def make_study(n: int, seed: int = 11):
             "worker_id": workers[i].lower() if kind > 0.98 else workers[i],
             "score": str(rnd.randrange(0, 100)),
         })
-    assignments = []
+    submissions = []
     for i in range(n):
         kind = rnd.random()
         code = codes[i]
@@ -84,7 +84,7 @@ def make_study(n: int, seed: int = 11):
             code = codes[rnd.randrange(n)]  # someone else's code (shared)
         elif kind < 0.03:
             code = str(rnd.randrange(10**8, 10**9))  # another study's code
-        assignments.append({
+        submissions.append({
             "HITId": f"3HIT{i // 100:026d}",
             "AssignmentId": f"3ASG{i:026d}",
             "WorkerId": workers[i],
@@ -94,40 +94,41 @@ def make_study(n: int, seed: int = 11):
             "AutoApprovalTime": "2024-03-04 10:00:00 UTC",
             "Answer.surveycode": code,
         })
-    rnd.shuffle(assignments)
-    return responses, assignments
+    rnd.shuffle(submissions)
+    return responses, submissions
 
 
-def to_records(responses, assignments):
-    from reconcile.models import Assignment, Response, SourceRef, frozen_mapping
+def to_records(responses, submissions):
+    from reconcile.models import Response, SourceRef, Submission, frozen_mapping
+    from reconcile.platforms.mturk.states import state_of
 
     rs = tuple(
         Response(
             source=SourceRef("export.csv", i + 4), response_id=r["ResponseId"], status=r["Status"], finished=r["Finished"],
             progress=r["Progress"], ip_address=r["IPAddress"], start_date="", end_date="",
-            duration_seconds=r["Duration (in seconds)"], code=r["mTurkCode"], worker_id=r["worker_id"], fields=frozen_mapping(r),
+            duration_seconds=r["Duration (in seconds)"], code=r["mTurkCode"], participant_id=r["worker_id"], fields=frozen_mapping(r),
         )
         for i, r in enumerate(responses)
     )
     asg = tuple(
-        Assignment(
-            source=SourceRef("batch.csv", i + 2), assignment_id=a["AssignmentId"], worker_id=a["WorkerId"], hit_id=a["HITId"],
-            status=a["AssignmentStatus"], reward=a["Reward"], max_assignments=a["MaxAssignments"], requester_annotation="",
-            accept_time="", submit_time="", auto_approval_time=a["AutoApprovalTime"], work_time_seconds="",
+        Submission(
+            source=SourceRef("batch.csv", i + 2), platform="mturk", state=state_of(a["AssignmentStatus"]), submission_id=a["AssignmentId"], participant_id=a["WorkerId"], group_id=a["HITId"],
+            status=a["AssignmentStatus"], reward=a["Reward"], group_size=a["MaxAssignments"],
+            started_at="", submitted_at="", review_deadline=a["AutoApprovalTime"], duration_seconds="",
             code=a["Answer.surveycode"],
         )
-        for i, a in enumerate(assignments)
+        for i, a in enumerate(submissions)
     )
     return rs, asg
 
 
-def baseline(responses, assignments) -> dict[str, str]:
+def baseline(responses, submissions) -> dict[str, str]:
     """A dict join of raw codes: assignment -> response id (or nothing)."""
     by_code = {r["mTurkCode"]: r["ResponseId"] for r in responses}
-    return {a["AssignmentId"]: by_code.get(a["Answer.surveycode"], "") for a in assignments}
+    return {a["AssignmentId"]: by_code.get(a["Answer.surveycode"], "") for a in submissions}
 
 
-def write_inputs(responses, assignments, folder: Path) -> tuple[Path, Path]:
+def write_inputs(responses, submissions, folder: Path) -> tuple[Path, Path]:
     export = folder / "export.csv"
     cols = list(responses[0])
     with open(export, "w", encoding="utf-8", newline="") as fh:
@@ -138,11 +139,11 @@ def write_inputs(responses, assignments, folder: Path) -> tuple[Path, Path]:
         for r in responses:
             w.writerow([r[c] for c in cols])
     batch = folder / "batch.csv"
-    bcols = list(assignments[0])
+    bcols = list(submissions[0])
     with open(batch, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
         w.writerow(bcols)
-        for a in assignments:
+        for a in submissions:
             w.writerow([a[c] for c in bcols])
     return export, batch
 
@@ -176,9 +177,11 @@ def library_bench(args) -> None:
     from reconcile.bonus import parse_bonus
     from reconcile.match import match
     from reconcile.plan import build_plan, summarize
+    from reconcile.platforms.mturk import PLATFORM as MTURK
+    from reconcile.platforms.mturk.ids import WorkerIds
 
-    responses, assignments = make_study(args.n)
-    rs, asg = to_records(responses, assignments)
+    responses, submissions = make_study(args.n)
+    rs, asg = to_records(responses, submissions)
 
     # Best of --repeat runs for both sides: the machine running this is often shared, and the
     # best run is the one least disturbed by others.
@@ -186,18 +189,18 @@ def library_bench(args) -> None:
     bonus = parse_bonus("score / 100")
     for _ in range(args.repeat):
         t0 = time.perf_counter()
-        joined = baseline(responses, assignments)
+        joined = baseline(responses, submissions)
         t_base = min(t_base, time.perf_counter() - t0)
 
         t0 = time.perf_counter()
         c0 = time.process_time()
-        result = match(rs, asg, now=NOW)
+        result = match(rs, asg, now=NOW, ids=WorkerIds())
         t1 = time.perf_counter()
-        plan = build_plan(result, rs, bonus=bonus)
+        plan = build_plan(result, rs, bonus=bonus, platform=MTURK)
         t2 = time.perf_counter()
         if t2 - t0 < t_match:
             t_match, t_only, cpu = t2 - t0, t1 - t0, time.process_time() - c0
-    counts = summarize(plan)
+    counts = summarize(plan, MTURK.words)
 
     print(f"{args.n} assignments x {args.n} responses")
     print(f"  decisions: {json.dumps(counts['decisions'])}")
@@ -208,7 +211,7 @@ def library_bench(args) -> None:
     if args.cli:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            export, batch = write_inputs(responses, assignments, folder)
+            export, batch = write_inputs(responses, submissions, folder)
             t0 = time.perf_counter()
             proc = subprocess.run(
                 [sys.executable, "-m", "reconcile", "match", "--qualtrics", str(export), "--mturk", str(batch),

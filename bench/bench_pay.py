@@ -89,25 +89,25 @@ def stats(url: str) -> dict:
 
 def checked_plan(path: Path, batch: Path, rows: list[dict[str, str]]):
     from reconcile import planfile
-    from reconcile.fees import cost_summary
+    from reconcile.platforms.mturk.fees import cost_summary
     from reconcile.models import CheckedPlan, Plan, PlanRow
 
     prows = [
-        PlanRow(assignment_id=r["AssignmentId"], worker_id=r["WorkerId"], hit_id=r["HITId"], decision="approve",
+        PlanRow(submission_id=r["AssignmentId"], participant_id=r["WorkerId"], group_id=r["HITId"], decision="approve",
                 reason="code_match", detail="", code=r["Answer.surveycode"], response_id="", bonus=Decimal("0.75"),
-                feedback="", source=f"{batch}:{i + 2}", assignment_status="Submitted", reward=r["Reward"],
-                max_assignments=r["MaxAssignments"])
+                feedback="", source=f"{batch}:{i + 2}", status="Submitted", reward=r["Reward"],
+                group_size=r["MaxAssignments"])
         for i, r in enumerate(rows)
     ]
-    planfile.write_plan(Plan(rows=tuple(prows)), path)
+    planfile.write_plan(Plan(platform="mturk", rows=tuple(prows)), path)
     c = cost_summary(prows)
     return CheckedPlan(str(path), tuple(prows), planfile.plan_digest(planfile.plan_row_to_text(r) for r in prows),
-                       (str(batch),), c.rewards, c.bonuses, c.fees, c.total)
+                       (str(batch),), c.rewards, c.bonuses, c.fees, c.total, platform="mturk", drawn=c.drawn)
 
 
 def run_executor(tmp: Path, args, rate: float, label: str, seed: int) -> float:
-    from reconcile.executor import execute_plan
-    from reconcile.platforms.mturk import MTurkPlatform
+    from reconcile.payout.run import execute_plan
+    from reconcile.platforms.mturk import PLATFORM
 
     batch = tmp / f"batch-{label}.csv"
     rows = make_batch(batch, args.n, args.hits, seed)
@@ -115,8 +115,8 @@ def run_executor(tmp: Path, args, rate: float, label: str, seed: int) -> float:
     url, proc = start_emulator(batch, args.throttle, args.latency_ms)
     try:
         t0 = time.monotonic()
-        s = execute_plan(cp, platform=MTurkPlatform(url, max_pool_connections=args.concurrency + 2), endpoint_url=url,
-                         concurrency=args.concurrency, rate=rate, progress=False)
+        payer = PLATFORM.payer(PLATFORM.resolve_endpoint(url, False, False), connections=args.concurrency + 2)
+        s = execute_plan(cp, platform=PLATFORM, payer=payer, endpoint_url=url, concurrency=args.concurrency, rate=rate)
         elapsed = time.monotonic() - t0
         st = stats(url)
     finally:

@@ -16,7 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from reconcile.models import Plan, PlanRow, ResponseOutcome
-from reconcile.report import ASSIGNMENT_COLUMNS, _assignment_texts, write_workbook
+from reconcile.platforms.mturk import PLATFORM as MTURK
+from reconcile.report import _assignment_texts, submission_columns, write_workbook
+
+ASSIGNMENT_COLUMNS = submission_columns(MTURK.words)
 
 
 def make_plan(n: int, seed: int = 7) -> Plan:
@@ -26,21 +29,21 @@ def make_plan(n: int, seed: int = 7) -> Plan:
     for i in range(n):
         d = rnd.choices(list(reasons), [90, 6, 2, 2])[0]
         rows.append(PlanRow(
-            assignment_id=f"3{rnd.getrandbits(120):029X}"[:30], worker_id=f"A{rnd.getrandbits(60):013X}"[:14],
-            hit_id=f"3{i // 100:029d}", decision=d, reason=reasons[d],
+            submission_id=f"3{rnd.getrandbits(120):029X}"[:30], participant_id=f"A{rnd.getrandbits(60):013X}"[:14],
+            group_id=f"3{i // 100:029d}", decision=d, reason=reasons[d],
             detail="The code matches the response exactly." if d == "approve" else "Closest response R_1x (one edit away).",
             code=str(rnd.randrange(10**6, 10**9)), response_id=f"R_{rnd.getrandbits(64):015X}",
             bonus=Decimal(rnd.randrange(0, 300)) / 100 if d == "approve" and i % 3 == 0 else None,
             feedback="The code you entered does not match any survey response." if d == "reject" else "",
             source=f"batch.csv:{i + 2}", flags=("duplicate_ip",) if i % 50 == 0 else (),
-            assignment_status="Approved" if d == "skip" else "Submitted", reward="$0.40", max_assignments="100",
-            auto_approval_time="Wed Nov 15 08:28:41 PST 2017",
+            status="Approved" if d == "skip" else "Submitted", reward="$0.40", group_size="100",
+            review_deadline="Wed Nov 15 08:28:41 PST 2017",
         ))
     responses = tuple(
         ResponseOutcome(f"R_u{i}", "unmatched", "no_assignment", "No assignment carries this code.", str(i), "", "", f"q.csv:{i + 4}")
         for i in range(n // 20)
     )
-    return Plan(rows=tuple(rows), responses=responses, inputs=(f"batch.csv ({n} rows)",))
+    return Plan(platform="mturk", rows=tuple(rows), responses=responses, inputs=(f"batch.csv ({n} rows)",))
 
 
 def baseline(plan: Plan, path: Path) -> None:
@@ -60,7 +63,7 @@ def main() -> None:
     plan = make_plan(args.rows)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        write_workbook(Path(tmp) / "ours.xlsx", plan)
+        write_workbook(Path(tmp) / "ours.xlsx", plan, platform=MTURK)
         ours = time.perf_counter() - t0
         t0 = time.perf_counter()
         baseline(plan, Path(tmp) / "pandas.xlsx")

@@ -17,20 +17,17 @@ from operator import attrgetter
 from typing import Any, Iterable, Sequence
 
 from .records import frozen_record, paused_gc
-from .models import Assignment, DuplicateRow, PlanRow, Response, ResponseOutcome
+from .models import Submission, DuplicateRow, PlanRow, Response, ResponseOutcome
 from .normalize import (
     code_tokens,
     excel_damage,
     excel_damage_prefix,
-    looks_like_worker_id,
     near_misses,
     normalize_code,
-    parse_mturk_time,
-    worker_ids_agree,
-    worker_key,
-    worker_lookup_keys,
 )
+from .platform import ParticipantIds
 from .rules import DEFAULT_RULES, Rules
+from .times import parse_timestamp
 
 # Reasons under which the assignment's response is really *its* response (the response is "matched").
 MATCH_REASONS = frozenset(
@@ -140,7 +137,7 @@ class _R:
 
 @dataclass(slots=True)
 class _A:
-    a: Assignment
+    a: Submission
     key: str
     worker: str
     status: str  # "submitted" | "approved" | "rejected" | other lower-case
@@ -159,12 +156,12 @@ class _A:
         self.suggested = list(suggested)
 
 
-def _src_key(x: Response | Assignment) -> tuple:
+def _src_key(x: Response | Submission) -> tuple:
     return (x.source.path, x.source.row)
 
 
 _RESPONSE_ORDER = attrgetter("source.path", "source.row")  # _src_key, in C
-_ASSIGNMENT_ORDER = attrgetter("source.path", "source.row", "assignment_id")
+_SUBMISSION_ORDER = attrgetter("source.path", "source.row", "submission_id")
 
 
 _BASENAMES: dict[str, str] = {}
@@ -188,21 +185,23 @@ def _suggest_text(rs: Sequence[_R]) -> str:
 
 def match(
     responses: Sequence[Response],
-    assignments: Sequence[Assignment],
+    submissions: Sequence[Submission],
     *,
     now: datetime,
+    ids: ParticipantIds,
     rules: Rules = DEFAULT_RULES,
     duplicates: Sequence[DuplicateRow] = (),
 ) -> MatchResult:
-    """Decide every assignment and account for every response. See rules.ASSIGNMENT_REASONS.
+    """Decide every submission and account for every response. See rules.ASSIGNMENT_REASONS.
 
-    `now` decides the AutoApprovalTime warnings (the CLI passes the current time).
+    `ids` are the platform's participant-ID rules; `now` decides the review-deadline warnings
+    (the CLI passes the current time).
     """
     with paused_gc():
-        return _match(responses, assignments, now=now, rules=rules, duplicates=duplicates)
+        return _match(responses, submissions, now=now, ids=ids, rules=rules, duplicates=duplicates)
 
 
-def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
+def _match(responses, submissions, *, now, ids, rules, duplicates) -> MatchResult:
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
 
@@ -218,11 +217,11 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
         if finished is None:
             finished = fin_cache[fk] = response_finished(resp)
         # An unpiped Qualtrics placeholder ("${e://Field/workerId}") is no worker ID at all.
-        worker = "" if "${" in resp.worker_id else worker_key(resp.worker_id)
+        worker = "" if "${" in resp.participant_id else ids.key(resp.participant_id)
         rs.append(_R(resp, normalize_code(resp.code), excluded, finished, worker))
     items: list[_A] = []
-    for a in sorted(assignments, key=_ASSIGNMENT_ORDER):
-        items.append(_A(a=a, key=normalize_code(a.code), worker=worker_key(a.worker_id), status=a.status.strip().lower()))
+    for a in sorted(submissions, key=_SUBMISSION_ORDER):
+        items.append(_A(a=a, key=normalize_code(a.code), worker=ids.key(a.participant_id), status=a.status.strip().lower()))
 
     known_workers = {it.worker for it in items if it.worker}
     by_code: dict[str, list[_R]] = defaultdict(list)
@@ -241,9 +240,9 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
 
     def responses_of_worker(actual_key: str) -> list[_R]:
         found: dict[int, _R] = {}
-        for k in worker_lookup_keys(actual_key):
+        for k in ids.lookup_keys(actual_key):
             for r in by_worker.get(k, ()):
-                if worker_ids_agree(r.worker, actual_key):
+                if ids.agree(r.worker, actual_key):
                     found[id(r)] = r
         return sorted(found.values(), key=lambda r: _src_key(r.resp))
 
@@ -299,14 +298,14 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
                 )
                 continue
         if cands is None:
-            pasted = worker_key(raw) if looks_like_worker_id(raw) else ""
-            if not pasted and worker_ids_agree(worker_key(raw), it.worker):
+            pasted = ids.key(raw) if ids.looks_like(raw) else ""
+            if not pasted and ids.agree(ids.key(raw), it.worker):
                 pasted = it.worker  # their own ID, typed without the leading "A"
             # An alphanumeric code can look like a WorkerId; only call it one when it names a worker
             # we know (this assignment's, another assignment's, or one typed in a response).
             if pasted and (pasted == it.worker or pasted in known_workers or responses_of_worker(pasted)):
                 sugg = responses_of_worker(pasted)
-                if worker_key(it.a.worker_id) != pasted:
+                if ids.key(it.a.participant_id) != pasted:
                     sugg += [r for r in responses_of_worker(it.worker) if r not in sugg]
                 who = "their own WorkerId" if pasted == it.worker else f"a WorkerId ({pasted}), not their own"
                 it.review(
@@ -331,7 +330,7 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
             )
             continue
         if len(live) > 1:
-            agree = [r for r in live if r.worker and worker_ids_agree(r.worker, it.worker)]
+            agree = [r for r in live if r.worker and ids.agree(r.worker, it.worker)]
             finished = [r for r in live if r.finished]
             if len(agree) == 1:
                 live = agree
@@ -379,7 +378,7 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
             near = near_of.get(it.key, [])
             sugg = sorted(
                 (r for k in near for r in by_code[k] if not r.excluded),
-                key=lambda r: (not worker_ids_agree(r.worker, it.worker), _src_key(r.resp)),
+                key=lambda r: (not ids.agree(r.worker, it.worker), _src_key(r.resp)),
             )
             if sugg:
                 it.review(
@@ -407,12 +406,12 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
             continue
         r = group[0].chosen
         assert r is not None
-        agree = [it for it in group if r.worker and worker_ids_agree(r.worker, it.worker)]
+        agree = [it for it in group if r.worker and ids.agree(r.worker, it.worker)]
         winner = agree[0] if len(agree) == 1 else None
-        ids = ", ".join(it.a.assignment_id for it in group)
+        claimed = ", ".join(it.a.submission_id for it in group)
         for it in group:
             if it is winner:
-                it.extra.append(f"Other assignments submitted the same code ({ids}); this worker's ID is on the response.")
+                it.extra.append(f"Other assignments submitted the same code ({claimed}); this worker's ID is on the response.")
                 continue
             it.chosen = None
             why = (
@@ -422,7 +421,7 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
             )
             it.review(
                 "shared_code",
-                f"{len(group)} assignments submitted the code of {r.label} ({ids}); {why}.",
+                f"{len(group)} assignments submitted the code of {r.label} ({claimed}); {why}.",
                 [r],
             )
 
@@ -434,11 +433,11 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
         if not r.finished:
             it.chosen = None
             it.review("unfinished_response", f"The code matches {r.label}, which is not finished (Progress {r.resp.progress or '?'}).", [r])
-        elif r.worker and not worker_ids_agree(r.worker, it.worker):
+        elif r.worker and not ids.agree(r.worker, it.worker):
             it.chosen = None
             it.review(
                 "worker_mismatch",
-                f"The code matches {r.label}, but that response names worker {r.resp.worker_id.strip()!r}, not {it.a.worker_id}.",
+                f"The code matches {r.label}, but that response names worker {r.resp.participant_id.strip()!r}, not {it.a.participant_id}.",
                 [r],
             )
         else:
@@ -467,13 +466,13 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
                 it.chosen = None
                 it.review(
                     "repeat_worker",
-                    f"The code matches {r.label}, but worker {it.a.worker_id} has {len(others) + 1} assignments "
-                    f"(also {', '.join(f'{o.a.assignment_id} ({_where(o.a.source)})' for o in others[:3])}).",
+                    f"The code matches {r.label}, but worker {it.a.participant_id} has {len(others) + 1} assignments "
+                    f"(also {', '.join(f'{o.a.submission_id} ({_where(o.a.source)})' for o in others[:3])}).",
                     [r],
                 )
                 continue
             n_finished = 0  # the cheap count first: most workers have one response
-            for k in worker_lookup_keys(it.worker):
+            for k in ids.lookup_keys(it.worker):
                 n_finished += finished_per_worker.get(k, 0)
             if n_finished < 2:
                 continue
@@ -483,7 +482,7 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
                 it.chosen = None
                 it.review(
                     "repeat_worker",
-                    f"The code matches {r.label}, but worker {it.a.worker_id} has {len(finished_rs)} finished responses "
+                    f"The code matches {r.label}, but worker {it.a.participant_id} has {len(finished_rs)} finished responses "
                     f"({', '.join(x.resp.response_id for x in finished_rs[:3])}).",
                     [r],
                 )
@@ -529,9 +528,9 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
     conflicts: dict[str, list[DuplicateRow]] = defaultdict(list)
     identical: dict[str, list[DuplicateRow]] = defaultdict(list)
     for d in sorted(duplicates, key=lambda d: (d.source.path, d.source.row)):
-        (identical if d.identical else conflicts)[d.assignment_id].append(d)
+        (identical if d.identical else conflicts)[d.submission_id].append(d)
     for it in items:
-        aid = it.a.assignment_id
+        aid = it.a.submission_id
         if aid in identical:
             it.flags.append("duplicate_row")
             it.extra.append(f"Also in {', '.join(_where(d.source) for d in identical[aid])} (identical, counted once).")
@@ -609,18 +608,18 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
     for it in items:
         if it.status not in ("submitted", ""):
             continue
-        if not it.a.auto_approval_time.strip():
+        if not it.a.review_deadline.strip():
             continue
-        when = time_cache.get(it.a.auto_approval_time, _MISSING)
+        when = time_cache.get(it.a.review_deadline, _MISSING)
         if when is _MISSING:
-            when = time_cache[it.a.auto_approval_time] = parse_mturk_time(it.a.auto_approval_time)
+            when = time_cache[it.a.review_deadline] = parse_timestamp(it.a.review_deadline)
         if when is None:
             unreadable_times += 1
             continue
         if when <= now:
             it.flags.append("auto_approval_passed")
             it.extra.append(
-                f"Warning: AutoApprovalTime {it.a.auto_approval_time.strip()} has passed; MTurk has approved this "
+                f"Warning: AutoApprovalTime {it.a.review_deadline.strip()} has passed; MTurk has approved this "
                 "assignment automatically, so it can no longer be rejected."
             )
             passed.append(it)
@@ -628,7 +627,7 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
             it.flags.append("auto_approval_soon")
             hours = (when - now).total_seconds() / 3600
             it.extra.append(
-                f"Warning: AutoApprovalTime {it.a.auto_approval_time.strip()} is in {hours:.1f} hours; after that "
+                f"Warning: AutoApprovalTime {it.a.review_deadline.strip()} is in {hours:.1f} hours; after that "
                 "MTurk approves it automatically and rejecting is impossible."
             )
             soon.append((when, it))
@@ -667,9 +666,9 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
         rows.append(
             frozen_record(
                 PlanRow,
-                assignment_id=a.assignment_id,
-                worker_id=a.worker_id,
-                hit_id=a.hit_id,
+                submission_id=a.submission_id,
+                participant_id=a.participant_id,
+                group_id=a.group_id,
                 decision=it.decision,
                 reason=it.reason,
                 detail=detail,
@@ -679,10 +678,10 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
                 feedback=it.feedback,
                 source=f"{src.path}:{src.row}",  # str(SourceRef), without a call per row
                 flags=tuple(flags),  # (no copy when already a tuple)
-                assignment_status=a.status,
+                status=a.status,
                 reward=a.reward,
-                max_assignments=a.max_assignments,
-                auto_approval_time=a.auto_approval_time,
+                group_size=a.group_size,
+                review_deadline=a.review_deadline,
             )
         )
 
@@ -696,14 +695,14 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
             detail = f"Status {resp.status.strip()!r}: never paid."
             ptr = ([m] if m else []) + pointed.get(id(r), [])
             if ptr:
-                detail += f" Assignment {', '.join(p.a.assignment_id for p in ptr)} submitted its code (sent to review)."
+                detail += f" Assignment {', '.join(p.a.submission_id for p in ptr)} submitted its code (sent to review)."
         elif m is not None:
-            outcome, reason, aid = "matched", "code_match", m.a.assignment_id
-            detail = f"Assignment {m.a.assignment_id}: {m.decision} ({m.reason})."
+            outcome, reason, aid = "matched", "code_match", m.a.submission_id
+            detail = f"Assignment {m.a.submission_id}: {m.decision} ({m.reason})."
         elif pointed.get(id(r)):
             ptr = pointed[id(r)]
             outcome, reason = "unmatched", "in_review"
-            detail = "Pointed to by " + ", ".join(f"{p.a.assignment_id} ({p.reason})" for p in ptr) + ", sent to review."
+            detail = "Pointed to by " + ", ".join(f"{p.a.submission_id} ({p.reason})" for p in ptr) + ", sent to review."
         elif not r.finished:
             outcome, reason = "excluded", "unfinished"
             detail = f"Not finished (Progress {resp.progress.strip() or '?'}) and no assignment claims it."
@@ -724,8 +723,8 @@ def _match(responses, assignments, *, now, rules, duplicates) -> MatchResult:
                 reason=reason,
                 detail=detail,
                 code=resp.code,
-                worker_id=resp.worker_id,
-                assignment_id=aid,
+                participant_id=resp.participant_id,
+                submission_id=aid,
                 source=f"{src.path}:{src.row}",
             )
         )

@@ -54,7 +54,7 @@ class Response:
     end_date: str
     duration_seconds: str
     code: str  # raw value of the detected completion-code column ("" when no code column)
-    worker_id: str  # raw value of the detected worker-ID column ("" when none)
+    participant_id: str  # raw value of the detected participant-ID column ("" when none)
     fields: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
@@ -64,66 +64,70 @@ class QualtricsExport:
     format: str  # e.g. "qualtrics modern CSV (3 header rows)", our words
     columns: tuple[str, ...]  # the column-name row, in file order
     code_column: str | None
-    worker_column: str | None
+    participant_column: str | None
     code_candidates: tuple[str, ...]  # every column that looked like a code column
-    worker_candidates: tuple[str, ...]
+    participant_candidates: tuple[str, ...]
     responses: tuple[Response, ...]
     warnings: tuple[str, ...] = ()
 
 
-# ---------------------------------------------------------------- MTurk
+# ---------------------------------------------------------------- the platform's side
 
 
 @dataclass(frozen=True)
-class Assignment:
-    """One MTurk assignment (one data row of a batch results CSV, or one API listing item)."""
+class Submission:
+    """One piece of work that gets a decision (MTurk: an assignment; Prolific: a submission), as read
+    from the platform's file or API listing. Neutral names; the platform's raw words are in `status`
+    and `fields`."""
 
     source: SourceRef
-    assignment_id: str
-    worker_id: str
-    hit_id: str
-    status: str  # AssignmentStatus: Submitted / Approved / Rejected ("" when the column was deleted)
+    platform: str  # registry name, e.g. "mturk"
+    submission_id: str
+    participant_id: str  # who did it (MTurk: WorkerId)
+    group_id: str  # what it was published under (MTurk: HITId; Prolific: the study)
+    state: str  # platform.State: pending / approved / rejected / closed / unknown
+    status: str  # the platform's own word, as read ("Submitted", "AWAITING REVIEW", ...; "" when absent)
     reward: str  # raw, like "$0.40" ("" when unknown)
-    max_assignments: str
-    requester_annotation: str
-    accept_time: str
-    submit_time: str
-    auto_approval_time: str
-    work_time_seconds: str
-    code: str  # raw value of the detected code column (e.g. Answer.surveycode)
+    group_size: str  # raw (MTurk MaxAssignments: it sets the fee); "" when unknown
+    started_at: str
+    submitted_at: str
+    review_deadline: str  # raw; after it the platform decides on its own (MTurk AutoApprovalTime)
+    duration_seconds: str
+    code: str  # raw value of the detected completion-code column
     fields: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True)
 class DuplicateRow:
-    """A batch row whose AssignmentId was already read. Kept visible, with a pointer to the first."""
+    """A row whose submission was already read. Kept visible, with a pointer to the first."""
 
     source: SourceRef
-    assignment_id: str
+    submission_id: str
     duplicate_of: SourceRef
     identical: bool  # True: same content, counted once. False: conflicting content, reported.
 
 
 @dataclass(frozen=True)
-class MTurkBatch:
-    """One batch results file as read."""
+class SubmissionFile:
+    """One file of the platform's records as read (or one API listing, written like one)."""
 
     path: str
     format: str
     columns: tuple[str, ...]
     code_column: str | None
-    worker_column: str | None
+    participant_column: str | None
     code_candidates: tuple[str, ...]
-    assignments: tuple[Assignment, ...]  # every row of this file, in file order
+    submissions: tuple[Submission, ...]  # every row of this file, in file order
     warnings: tuple[str, ...] = ()
+    platform: str = ""
 
 
 @dataclass(frozen=True)
-class MTurkInput:
-    """Several batch files read together: unique assignments plus the duplicates seen."""
+class SubmissionInput:
+    """Several files read together: unique submissions plus the duplicates seen."""
 
-    batches: tuple[MTurkBatch, ...]
-    assignments: tuple[Assignment, ...]  # unique by AssignmentId, first occurrence wins
+    files: tuple[SubmissionFile, ...]
+    submissions: tuple[Submission, ...]  # unique by submission ID, first occurrence wins
     duplicates: tuple[DuplicateRow, ...]
 
 
@@ -134,24 +138,24 @@ DECISIONS = ("approve", "reject", "review", "skip")
 
 @dataclass(frozen=True)
 class PlanRow:
-    """One assignment's decision. The PI may edit decision, bonus and feedback by hand."""
+    """One submission's decision. The PI may edit decision, bonus and feedback by hand."""
 
-    assignment_id: str
-    worker_id: str
-    hit_id: str
+    submission_id: str
+    participant_id: str
+    group_id: str
     decision: str  # one of DECISIONS
     reason: str  # stable snake_case code, e.g. "code_match", "near_miss"
     detail: str  # a sentence for a person
-    code: str  # the raw code as the worker submitted it
+    code: str  # the raw code as the participant submitted it
     response_id: str  # matched (or suggested) Qualtrics ResponseId, "" for none
     bonus: Decimal | None  # None: no bonus
-    feedback: str  # what a rejected worker sees (RequesterFeedback)
+    feedback: str  # what a rejected participant reads
     source: str  # "batch.csv:12"
     flags: tuple[str, ...] = ()  # informative flags, e.g. ("duplicate_ip", "auto_approval_soon")
-    assignment_status: str = ""  # as read from MTurk: Submitted / Approved / Rejected
-    reward: str = ""  # the HIT reward as read, e.g. "$0.40"
-    max_assignments: str = ""
-    auto_approval_time: str = ""
+    status: str = ""  # the platform's own word, as read (Submitted / Approved / Rejected on MTurk)
+    reward: str = ""  # as read, e.g. "$0.40"
+    group_size: str = ""
+    review_deadline: str = ""
 
 
 @dataclass(frozen=True)
@@ -160,11 +164,11 @@ class ResponseOutcome:
 
     response_id: str
     outcome: str  # "matched" | "unmatched" | "excluded"
-    reason: str  # e.g. "code_match", "no_assignment", "survey_preview", "unfinished"
+    reason: str  # e.g. "code_match", "no_submission", "survey_preview", "unfinished"
     detail: str
     code: str
-    worker_id: str
-    assignment_id: str  # "" unless matched
+    participant_id: str
+    submission_id: str  # "" unless matched
     source: str  # "export.csv:5"
 
 
@@ -174,6 +178,8 @@ class Plan:
     responses: tuple[ResponseOutcome, ...] = ()
     inputs: tuple[str, ...] = ()  # descriptions of the input files, e.g. "batch.csv (100 rows)"
     warnings: tuple[str, ...] = ()
+    platform: str = ""  # registry name of the platform whose submissions these are (its words in files)
+    currency: str = "USD"
 
 
 @dataclass(frozen=True)
@@ -187,11 +193,14 @@ class CheckedPlan:
     path: str
     rows: tuple[PlanRow, ...]
     digest: str  # planfile.plan_digest of the rows as read
-    batch_paths: tuple[str, ...]  # the batch files the plan's rows came from
-    rewards: Decimal  # rewards of the assignments to approve
+    batch_paths: tuple[str, ...]  # the platform's files the plan's rows were checked against
+    rewards: Decimal  # rewards of the submissions to approve
     bonuses: Decimal  # bonuses to send
-    fees: Decimal  # MTurk fees on both
-    total: Decimal  # rewards + bonuses + fees
-    # Assignments whose worker and HIT a batch file vouched for; the executor checks the others with
-    # the service before paying (rows listed through the API have no file).
+    fees: Decimal  # the platform's fees on both
+    total: Decimal  # rewards + bonuses + fees (+ tax)
+    # Submissions whose participant and group a file vouched for; the payout checks the others with
+    # the platform before paying (rows listed through an API have no file).
     file_checked: frozenset[str] = frozenset()
+    platform: str = ""  # registry name of the platform the plan pays on
+    currency: str = "USD"
+    drawn: Decimal | None = None  # what the payout takes from the balance now (None: the total)

@@ -1,4 +1,4 @@
-"""US-dollar amounts as Decimal, parsed from text. No float anywhere near money.
+"""Amounts as Decimal, parsed from text, and shown with their currency. No float anywhere near money.
 
 Imports nothing of ours (house rule).
 """
@@ -16,15 +16,15 @@ MAX_AMOUNT = Decimal("1000000000")
 
 # "$0.40", "0.40", "1", "1.5", "$1,234.50". A sign or a third decimal is an error, never rounded away.
 # ASCII digits only: \d would also take Arabic-Indic or full-width digits, which Decimal() accepts.
-_AMOUNT_RE = re.compile(r"^\$?(?P<num>(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{0,2})?|\.[0-9]{1,2})$")
+_AMOUNT_RE = re.compile(r"^[$\u00a3\u20ac]?(?P<num>(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{0,2})?|\.[0-9]{1,2})$")
 
 
 class AmountError(ValueError):
-    """Text that is not a valid non-negative US-dollar amount with at most two decimals."""
+    """Text that is not a valid non-negative amount with at most two decimals."""
 
 
 def parse_amount(text: str) -> Decimal:
-    """Parse a dollar amount from text ("$0.40", "1.5", "2") into a Decimal quantized to cents.
+    """Parse an amount from text ("$0.40", "\u00a31.5", "2") into a Decimal quantized to cents (or pence).
 
     Raises AmountError with a sentence (without location; callers add file/row/column).
     """
@@ -34,12 +34,12 @@ def parse_amount(text: str) -> Decimal:
     m = _AMOUNT_RE.match(cleaned)
     if not m:
         raise AmountError(
-            f"{text!r} is not a dollar amount with at most two decimals (like 0.50 or $1.25)"
+            f"{text!r} is not an amount with at most two decimals (like 0.50 or 1.25)"
         )
     try:
         value = Decimal(m.group("num").replace(",", ""))
     except InvalidOperation as exc:  # pragma: no cover - the regex already guarantees digits
-        raise AmountError(f"{text!r} is not a dollar amount") from exc
+        raise AmountError(f"{text!r} is not an amount") from exc
     if value > MAX_AMOUNT:
         raise AmountError(f"{text.strip()[:40]!r} is not a plausible amount (more than {MAX_AMOUNT:,})")
     return value.quantize(CENT)
@@ -66,6 +66,18 @@ def format_amount(value: Decimal) -> str:
     return f"{q:.2f}"
 
 
+_SYMBOLS = {"USD": "$", "GBP": "\u00a3", "EUR": "\u20ac"}
+
+
+def format_money(value: Decimal, currency: str = "USD") -> str:
+    """Decimal -> "$1,234.50" / "\u00a31,234.50" for people (other currencies: "1,234.50 CHF")."""
+    text = f"{value.quantize(CENT):,.2f}"
+    symbol = _SYMBOLS.get(currency.upper())
+    if symbol is None:
+        return f"{text} {currency.upper()}"
+    return f"-{symbol}{text[1:]}" if text.startswith("-") else f"{symbol}{text}"
+
+
 def format_usd(value: Decimal) -> str:
     """Decimal -> "$1,234.50" for people."""
-    return f"${value.quantize(CENT):,.2f}"
+    return format_money(value, "USD")

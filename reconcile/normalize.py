@@ -21,10 +21,6 @@ _JUNK_AROUND = " \"'`“”‘’«».,;:!?()[]{}<>*#=~|/\\"
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*[A-Za-z0-9]|[A-Za-z0-9]")
 
-# MTurk worker IDs: "A" followed by upper-case letters and digits, 12-21 characters in all in the wild.
-_WORKER_RE = re.compile(r"^A[A-Z0-9]{9,20}$")
-# Typed without the leading "A" (as workers do), still recognisably an ID: letters *and* digits.
-_WORKER_NO_A_RE = re.compile(r"^(?=.*[0-9])(?=.*[A-Z])[A-Z0-9]{10,20}$")
 
 _SCIENTIFIC_RE = re.compile(r"^\s*([0-9])(?:[.,]([0-9]+))?\s*[eE]\s*\+?\s*([0-9]{1,3})\s*$")
 _TRAILING_ZERO_RE = re.compile(r"^\s*([0-9]+)\.0+\s*$")
@@ -55,50 +51,6 @@ def code_tokens(text: str, min_length: int = 4) -> list[str]:
         if len(tok) >= min_length:
             seen.setdefault(tok.casefold(), None)
     return list(seen)
-
-
-def worker_key(text: str) -> str:
-    """Normalize a worker ID (captured or typed): upper case, no spaces or junk.
-
-    A typed value such as "my id is a1b2c3d4e5f6g7" keeps only the ID-shaped token when there is
-    exactly one. The leading "A" is *not* added here (see `worker_ids_agree`), because guessing it
-    would make "AAB..." and "AB..." collide.
-    """
-    if text.isalnum() and text.isascii():
-        return text.upper()
-    cleaned = clean_text(text).upper()
-    if not cleaned:
-        return ""
-    if " " in cleaned:
-        shaped = [t for t in re.split(r"[^A-Z0-9]+", cleaned) if _WORKER_RE.match(t)]
-        if len(shaped) == 1:
-            return shaped[0]
-    return re.sub(r"[^A-Z0-9]", "", cleaned)
-
-
-def looks_like_worker_id(text: str) -> bool:
-    """True when text (after normalization) has the shape of an MTurk WorkerId.
-
-    Only "A..." forms count here: a pure number is a code, never a worker ID.
-    """
-    key = worker_key(text)
-    return bool(_WORKER_RE.match(key)) and any(c.isdigit() for c in key) and any(c.isalpha() for c in key[1:])
-
-
-def worker_ids_agree(typed_key: str, actual_key: str) -> bool:
-    """Does a typed (normalized) worker ID name this worker? Tolerates the missing leading "A"."""
-    if not typed_key or not actual_key:
-        return False
-    return typed_key == actual_key or ("A" + typed_key == actual_key and len(typed_key) >= 9)
-
-
-def worker_lookup_keys(actual_key: str) -> tuple[str, ...]:
-    """Keys under which a typed form of this worker ID may have been indexed (see worker_ids_agree)."""
-    if not actual_key:
-        return ()
-    if actual_key.startswith("A") and len(actual_key) >= 10:
-        return (actual_key, actual_key[1:])
-    return (actual_key,)
 
 
 def excel_damage(text: str) -> str | None:
@@ -240,57 +192,3 @@ class NearMissIndex:
                 if code != query and code not in found and within_one_edit(folded, confusion_fold(code)):
                     found.add(code)
         return sorted(found)
-
-
-# ---------------------------------------------------------------- MTurk timestamps
-
-_TZ_OFFSETS = {
-    "UTC": 0, "GMT": 0, "Z": 0,
-    "PST": -8, "PDT": -7, "MST": -7, "MDT": -6, "CST": -6, "CDT": -5, "EST": -5, "EDT": -4,
-}
-_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
-_OLD_TIME_RE = re.compile(r"^[A-Za-z]{3}\s+([A-Za-z]{3})\s+(\d{1,2})\s+(\d{1,2}):(\d\d):(\d\d)\s+([A-Z]{1,5})\s+(\d{4})$")
-_NEW_TIME_RE = re.compile(
-    r"^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.\d+)?\s*(UTC|GMT|Z|[+-]\d\d:?\d\d)?$"
-)
-
-
-def parse_mturk_time(text: str):
-    """Parse an MTurk timestamp into an aware datetime, or None when it cannot be read.
-
-    Both styles of the batch CSV: "Wed Nov 15 08:28:41 PST 2017" (older) and
-    "2018-10-08 17:46:38 UTC" (newer), plus ISO 8601 as the API listing gives it.
-    """
-    from datetime import datetime, timedelta, timezone
-
-    t = clean_text(text)
-    if not t:
-        return None
-    m = _OLD_TIME_RE.match(t)
-    if m:
-        mon, day, hh, mm, ss, tz, year = m.groups()
-        if mon.title() not in _MONTHS or tz not in _TZ_OFFSETS:
-            return None
-        try:
-            return datetime(int(year), _MONTHS[mon.title()], int(day), int(hh), int(mm), int(ss),
-                            tzinfo=timezone(timedelta(hours=_TZ_OFFSETS[tz])))
-        except ValueError:
-            return None
-    m = _NEW_TIME_RE.match(t)
-    if m:
-        y, mo, d, hh, mm, ss, tz = m.groups()
-        if tz in (None, "UTC", "GMT", "Z"):
-            tzinfo = timezone.utc
-        else:
-            sign = 1 if tz[0] == "+" else -1
-            digits = tz[1:].replace(":", "")
-            tzinfo = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-        try:
-            return datetime(int(y), int(mo), int(d), int(hh), int(mm), int(ss), tzinfo=tzinfo)
-        except ValueError:
-            return None
-    try:
-        dt = datetime.fromisoformat(t)
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)

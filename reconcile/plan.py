@@ -13,6 +13,7 @@ from .bonus import BonusExpr, BonusResult, compute_bonus
 from .records import frozen_record, paused_gc
 from .match import MatchResult
 from .models import Plan, PlanRow, Response
+from .platform import Platform, Words
 
 
 def _replace(row: PlanRow, **changes) -> PlanRow:
@@ -29,16 +30,32 @@ def build_plan(
     max_bonus: Decimal | None = None,
     inputs: Sequence[str] = (),
     warnings: Sequence[str] = (),
+    platform: Platform,
 ) -> Plan:
-    """Attach bonuses to approved rows and assemble the Plan (rows in source order).
+    """Attach bonuses to approved rows and assemble the Plan (rows in source order), its reasons in
+    the platform's words (the reason codes its plans have always shown).
 
     `responses` are the ones given to match (the result already links each row to its response).
     """
     with paused_gc():
-        return _build_plan(result, responses, bonus=bonus, max_bonus=max_bonus, inputs=inputs, warnings=warnings)
+        return _build_plan(result, responses, bonus=bonus, max_bonus=max_bonus, inputs=inputs, warnings=warnings,
+                           platform=platform)
 
 
-def _build_plan(result, responses, *, bonus, max_bonus, inputs, warnings) -> Plan:
+def _reworded(rows, platform: Platform):
+    """Rows (or response outcomes) with their neutral reason codes as the platform writes them."""
+    codes = {r.reason for r in rows}
+    mapped = {c: platform.reason_code(c) for c in codes}
+    if all(k == v for k, v in mapped.items()):
+        return rows
+    return [x if mapped[x.reason] == x.reason else _replace_any(x, reason=mapped[x.reason]) for x in rows]
+
+
+def _replace_any(record, **changes):
+    return frozen_record(type(record), **{**record.__dict__, **changes})
+
+
+def _build_plan(result, responses, *, bonus, max_bonus, inputs, warnings, platform) -> Plan:
     rows: list[PlanRow] = list(result.rows)
     extra_warnings: list[str] = []
     if bonus is not None:
@@ -73,15 +90,17 @@ def _build_plan(result, responses, *, bonus, max_bonus, inputs, warnings) -> Pla
         if blank:
             extra_warnings.append(f"{blank} approved assignment(s) get no bonus because a --bonus column is empty.")
     return Plan(
-        rows=tuple(rows),
-        responses=result.responses,
+        rows=tuple(_reworded(rows, platform)),
+        responses=tuple(_reworded(result.responses, platform)),
         inputs=tuple(inputs),
         warnings=tuple(warnings) + result.warnings + tuple(extra_warnings),
+        platform=platform.capabilities.name,
+        currency=platform.capabilities.currency,
     )
 
 
-def summarize(plan: Plan) -> dict:
-    """The counts `reconcile match --json` prints (one JSON object)."""
+def summarize(plan: Plan, words: Words) -> dict:
+    """The counts `reconcile match --json` prints (one JSON object; the platform names what it counts)."""
     decisions = {d: 0 for d in ("approve", "reject", "review", "skip")}
     reasons: dict[str, int] = {}
     for row in plan.rows:
@@ -91,7 +110,7 @@ def summarize(plan: Plan) -> dict:
     for r in plan.responses:
         outcomes[r.outcome] = outcomes.get(r.outcome, 0) + 1
     return {
-        "assignments": len(plan.rows),
+        words.submissions: len(plan.rows),
         "decisions": decisions,
         "reasons": dict(sorted(reasons.items())),
         "responses": outcomes,

@@ -19,27 +19,48 @@ from .errors import InputError, RefusedError
 from .models import Plan, PlanRow
 from .money import format_amount
 
-PLAN_COLUMNS = (
-    "assignment_id",
-    "worker_id",
-    "hit_id",
-    "decision",
-    "reason",
-    "detail",
-    "code",
-    "response_id",
-    "bonus",
-    "feedback",
-    "source",
-    "flags",
-    "assignment_status",
-    "reward",
-    "max_assignments",
-    "auto_approval_time",
+# The plan's fields in the core's words, in file order.
+FIELDS = (
+    "submission_id", "participant_id", "group_id", "decision", "reason", "detail", "code", "response_id", "bonus",
+    "feedback", "source", "flags", "status", "reward", "group_size", "review_deadline",
 )
-REQUIRED_COLUMNS = ("assignment_id", "worker_id", "hit_id", "decision", "bonus", "feedback", "source")
+REQUIRED = ("submission_id", "participant_id", "group_id", "decision", "bonus", "feedback", "source")
+RESPONSE_FIELDS = ("response_id", "outcome", "reason", "detail", "code", "participant_id", "submission_id", "source")
 
-RESPONSE_COLUMNS = ("response_id", "outcome", "reason", "detail", "code", "worker_id", "assignment_id", "source")
+# The plan-header alias table: the file edge, where each platform's plan speaks its own words to the
+# people who edit it (neutral field -> column). A field a platform does not use is left out of its files.
+# The platform is recognised from the header itself, so a plan written before this table existed
+# (MTurk's) is read as it always was.
+PLAN_HEADERS: dict[str, dict[str, str]] = {
+    "mturk": {
+        "submission_id": "assignment_id", "participant_id": "worker_id", "group_id": "hit_id",
+        "status": "assignment_status", "group_size": "max_assignments", "review_deadline": "auto_approval_time",
+    },
+    "prolific": {"group_id": "study_id", "group_size": "", "review_deadline": ""},
+}
+RESPONSE_HEADERS: dict[str, dict[str, str]] = {
+    "mturk": {"participant_id": "worker_id", "submission_id": "assignment_id"},
+    "prolific": {},
+}
+
+
+def plan_columns(platform: str) -> dict[str, str]:
+    """Neutral field -> this platform's column, for every field its plans have (in file order)."""
+    aliases = PLAN_HEADERS[platform]
+    return {f: aliases.get(f, f) for f in FIELDS if aliases.get(f, f)}
+
+
+def response_columns(platform: str) -> dict[str, str]:
+    aliases = RESPONSE_HEADERS[platform]
+    return {f: aliases.get(f, f) for f in RESPONSE_FIELDS}
+
+
+def platform_of_header(header: Iterable[str]) -> str | None:
+    """The platform whose plan has this header (all of its required columns), or None."""
+    have = {h.strip() for h in header}
+    found = [name for name in PLAN_HEADERS if all(plan_columns(name)[f] in have for f in REQUIRED)]
+    return found[0] if len(found) == 1 else None
+
 
 # Excel opens a UTF-8 CSV correctly only with a BOM; we read with utf-8-sig so either works.
 PLAN_ENCODING = "utf-8-sig"
@@ -52,32 +73,16 @@ def responses_sidecar_path(plan_path: str | os.PathLike) -> Path:
 
 
 def plan_row_to_text(row: PlanRow) -> dict[str, str]:
-    return {
-        "assignment_id": row.assignment_id,
-        "worker_id": row.worker_id,
-        "hit_id": row.hit_id,
-        "decision": row.decision,
-        "reason": row.reason,
-        "detail": row.detail,
-        "code": row.code,
-        "response_id": row.response_id,
-        "bonus": "" if row.bonus is None else format_amount(row.bonus),
-        "feedback": row.feedback,
-        "source": row.source,
-        "flags": ";".join(row.flags),
-        "assignment_status": row.assignment_status,
-        "reward": row.reward,
-        "max_assignments": row.max_assignments,
-        "auto_approval_time": row.auto_approval_time,
-    }
+    """A row as the text cells of its fields (neutral names)."""
+    return dict(zip(FIELDS, _plan_row_cells(row)))
 
 
 def _plan_row_cells(row: PlanRow) -> tuple[str, ...]:
-    # Same order as PLAN_COLUMNS; test_planfile checks the two stay in step with plan_row_to_text.
+    # Same order as FIELDS; test_planfile checks the two stay in step.
     return (
-        row.assignment_id,
-        row.worker_id,
-        row.hit_id,
+        row.submission_id,
+        row.participant_id,
+        row.group_id,
         row.decision,
         row.reason,
         row.detail,
@@ -87,10 +92,10 @@ def _plan_row_cells(row: PlanRow) -> tuple[str, ...]:
         row.feedback,
         row.source,
         ";".join(row.flags),
-        row.assignment_status,
+        row.status,
         row.reward,
-        row.max_assignments,
-        row.auto_approval_time,
+        row.group_size,
+        row.review_deadline,
     )
 
 
@@ -99,15 +104,23 @@ def write_plan(plan: Plan, path: str | os.PathLike) -> Path:
     written by the tool (see refuse_unseen_edits). Returns the sidecar path."""
     # csv.writer over tuples, not DictWriter: DictWriter re-checks every key of every row,
     # which is most of the cost of a 100k-row plan.
+    if plan.platform not in PLAN_HEADERS:
+        raise ValueError(f"a plan for platform {plan.platform!r} cannot be written")
+    columns = plan_columns(plan.platform)
+    keep = [i for i, f in enumerate(FIELDS) if f in columns]
+    every = len(keep) == len(FIELDS)
     with atomic_open(path, "w", encoding=PLAN_ENCODING) as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow(PLAN_COLUMNS)
-        writer.writerows(_plan_row_cells(row) for row in plan.rows)
+        writer.writerow(columns.values())
+        if every:
+            writer.writerows(_plan_row_cells(row) for row in plan.rows)
+        else:
+            writer.writerows(tuple(cells[i] for i in keep) for cells in map(_plan_row_cells, plan.rows))
     sidecar = responses_sidecar_path(path)
     with atomic_open(sidecar, "w", encoding=PLAN_ENCODING) as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow(RESPONSE_COLUMNS)
-        writer.writerows(tuple(getattr(r, c) for c in RESPONSE_COLUMNS) for r in plan.responses)
+        writer.writerow(response_columns(plan.platform).values())
+        writer.writerows(tuple(getattr(r, c) for c in RESPONSE_FIELDS) for r in plan.responses)
     record_written(path, written_digest(plan))
     return sidecar
 
@@ -121,11 +134,25 @@ def written_digest(plan: Plan) -> str:
 @dataclass(frozen=True)
 class RawPlanRow:
     line: int  # 1-based CSV record number, header = 1
-    cells: dict[str, str]
+    cells: dict[str, str]  # neutral field -> text as in the file (unknown columns under their own names)
 
 
-def read_plan_rows(path: str | os.PathLike) -> list[RawPlanRow]:
-    """Read a plan CSV as text. Raises InputError for a missing/unreadable file or missing columns."""
+@dataclass(frozen=True)
+class PlanText:
+    """A plan file as text: whose it is, its columns, and its rows in the core's words."""
+
+    path: str
+    platform: str
+    columns: dict[str, str]  # neutral field -> the file's column name (for messages naming a column)
+    rows: list[RawPlanRow]
+
+    def column(self, field: str) -> str:
+        return self.columns.get(field, field)
+
+
+def read_plan(path: str | os.PathLike, platform: str | None = None) -> PlanText:
+    """Read a plan CSV as text; the platform is recognised from its header (or given).
+    Raises InputError for a missing/unreadable file, a repeated column or missing columns."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: no such plan file.", hint="Run `reconcile match` first to write one.")
@@ -143,39 +170,50 @@ def read_plan_rows(path: str | os.PathLike) -> list[RawPlanRow]:
                     f"{p}: the plan's header repeats the column{'s' if len(repeated) > 1 else ''} {', '.join(repeated)}; "
                     "which copy counts cannot be told, so remove the extra column."
                 )
-            missing = [c for c in REQUIRED_COLUMNS if c not in header]
-            if missing:
+            name = platform or platform_of_header(header)
+            closest = name or max(PLAN_HEADERS, key=lambda n: sum(c in header for c in plan_columns(n).values()))
+            missing = [c for f, c in plan_columns(closest).items() if f in REQUIRED and c not in header]
+            if name is None or missing:
                 raise InputError(
                     f"{p}: this is not a reconcile plan (missing column{'s' if len(missing) > 1 else ''} "
                     f"{', '.join(missing)})."
                 )
+            columns = plan_columns(name)
+            field_of = {c: f for f, c in columns.items()}
+            names = [field_of.get(h, h) for h in header]
             rows = []
             for i, rec in enumerate(reader, start=2):
                 if not any(cell.strip() for cell in rec):
                     continue
-                cells = {h: (rec[j] if j < len(rec) else "") for j, h in enumerate(header)}
+                cells = {h: (rec[j] if j < len(rec) else "") for j, h in enumerate(names)}
                 rows.append(RawPlanRow(i, cells))
-            return rows
+            return PlanText(str(p), name, columns, rows)
     except UnicodeDecodeError as exc:
         raise InputError(f"{p}: the plan file is not UTF-8 text (byte {exc.start}).") from None
 
 
+def read_plan_rows(path: str | os.PathLike) -> list[RawPlanRow]:
+    """The rows of a plan file, in the core's words (see read_plan)."""
+    return read_plan(path).rows
+
+
 def plan_digest(rows: Iterable[dict[str, str]]) -> str:
-    """A content hash of what the plan would *do*: every column that reaches an API call or decides
-    which assignment one names (assignment, worker, HIT, decision, bonus, feedback).
+    """A content hash of what the plan would *do*: every field that reaches an API call or decides
+    which submission one names (submission, participant, group, decision, bonus, feedback).
+    (The same hash as before the fields had neutral names: the same values in the same order.)
 
     Independent of row order and of columns that are only for people (detail, flags), so that
     re-sorting whole rows in Excel does not count as an edit, but changing any decision does, and so
-    does sorting one column on its own (which moves HITs or workers between rows).
+    does sorting one column on its own (which moves groups or participants between rows).
     """
     keyed = sorted(
         (
-            r.get("assignment_id", "").strip(),
+            r.get("submission_id", "").strip(),
             r.get("decision", "").strip().lower(),
             r.get("bonus", "").strip(),
             r.get("feedback", "").strip(),
-            r.get("worker_id", "").strip(),
-            r.get("hit_id", "").strip(),
+            r.get("participant_id", "").strip(),
+            r.get("group_id", "").strip(),
         )
         for r in rows
     )

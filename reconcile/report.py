@@ -1,18 +1,18 @@
-"""The PI's workbook: one .xlsx a person can read cold.
+"""The PI's workbook: one .xlsx a person can read cold, in the platform's words.
 
-Sheets: Summary (inputs, counts, money, warnings), Assignments (one row per assignment, coloured
-by decision), Responses without an assignment, Flags. Written atomically: a failed write leaves no
-half-written workbook.
+Sheets: Summary (inputs, counts, money, warnings), one row per submission (coloured by decision),
+Responses without a submission, Flags. Written atomically: a failed write leaves no half-written
+workbook.
 
 Why not openpyxl here: even in write-only (streaming) mode openpyxl serializes each cell through
-an element tree, about 30 microseconds a cell without lxml, so 100k assignments (1.5M cells) took
+an element tree, about 30 microseconds a cell without lxml, so 100k submissions (1.5M cells) took
 ~40 s. The sheets we write are simple (text, numbers, eight styles, a frozen header, a filter), so
 we stream the SpreadsheetML ourselves: the same streaming idea, a few seconds for 100k rows, and
 no third-party import at all. Tests read every workbook back with openpyxl.
 
 Every identifier and code is written as a text cell (inline string): Excel would otherwise show
 "597423122" as a number, turn long codes into 5.97E+08 and drop leading zeros, which is exactly
-the damage the importers warn about. Inline strings are never formulas, so text a worker typed
+the damage the importers warn about. Inline strings are never formulas, so text a participant typed
 ("=HYPERLINK(...)") stays text.
 """
 
@@ -26,25 +26,40 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from .errors import InputError
-from .fees import cost_summary
 from .models import DECISIONS, Plan, PlanRow
 from .money import AmountError, parse_amount
+from .platform import Platform, Words
 
-ASSIGNMENTS_SHEET = "Assignments"
-RESPONSES_SHEET = "Responses without an assignment"  # 31 characters: Excel's limit
 FLAGS_SHEET = "Flags"
 SUMMARY_SHEET = "Summary"
+_SYMBOLS = {"USD": "$", "GBP": "\u00a3", "EUR": "\u20ac"}
 
-ASSIGNMENT_COLUMNS = (
-    "Decision", "Reason", "Detail", "Code", "Worker ID", "Assignment ID", "HIT ID", "Matched response",
-    "Bonus", "Feedback", "Status", "Reward", "Auto-approval time", "Flags", "Source",
-)
-RESPONSE_COLUMNS = ("Outcome", "Reason", "Detail", "Response ID", "Code", "Worker ID", "Assignment ID", "Source")
-FLAG_COLUMNS = (
-    "Flag", "Decision", "Reason", "Detail", "Assignment ID", "Worker ID", "Code", "Matched response", "Source",
-)
 
-CURRENCY_FORMAT = '"$"#,##0.00'
+def submissions_sheet(words: Words) -> str:
+    return words.submissions[:1].upper() + words.submissions[1:]
+
+
+def responses_sheet(words: Words) -> str:
+    return f"Responses without {words.a_submission or 'a ' + words.submission}"[:31]  # 31 characters: Excel's limit
+
+
+def submission_columns(words: Words) -> tuple[str, ...]:
+    return ("Decision", "Reason", "Detail", "Code", f"{words.participant_label} ID", f"{words.submission_label} ID",
+            f"{words.group} ID", "Matched response", "Bonus", "Feedback", "Status", "Reward", words.deadline_column, "Flags", "Source")
+
+
+def response_columns(words: Words) -> tuple[str, ...]:
+    return ("Outcome", "Reason", "Detail", "Response ID", "Code", f"{words.participant_label} ID", f"{words.submission_label} ID", "Source")
+
+
+def flag_columns(words: Words) -> tuple[str, ...]:
+    return ("Flag", "Decision", "Reason", "Detail", f"{words.submission_label} ID", f"{words.participant_label} ID", "Code",
+            "Matched response", "Source")
+
+
+def currency_format(currency: str) -> str:
+    symbol = _SYMBOLS.get(currency.upper())
+    return f'"{symbol}"#,##0.00' if symbol else f'#,##0.00" {currency.upper()}"'
 DECISION_COLOURS = {  # light fills that keep black text readable
     "approve": "C6EFCE",
     "reject": "FFC7CE",
@@ -61,7 +76,7 @@ S_DEFAULT, S_BOLD, S_TITLE, S_HEADER, S_MONEY, S_MONEY_BOLD, S_FLAG = 0, 1, 2, 3
 S_DECISION = {"approve": 7, "reject": 8, "review": 9, "skip": 10}
 
 
-def write_workbook(path: Path, plan: Plan, *, dry_run: bool = False, title: str = "") -> None:
+def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool = False, title: str = "") -> None:
     """Write the plan as a workbook at `path`, atomically.
 
     `dry_run=True` (from `reconcile pay`) says on the Summary sheet that nothing has been done.
@@ -76,18 +91,19 @@ def write_workbook(path: Path, plan: Plan, *, dry_run: bool = False, title: str 
     if path.is_dir():
         raise InputError(f"{path}: is a folder; give a file name like report.xlsx.")
 
+    words = platform.words
     unmatched = [r for r in plan.responses if r.outcome != "matched"]
     flags = flag_entries(plan.rows)
-    summary = _summary_rows(plan, path=path, dry_run=dry_run, title=title)
+    summary = _summary_rows(plan, platform, path=path, dry_run=dry_run, title=title)
     sheets = [
         _Sheet(SUMMARY_SHEET, 3, len(summary), iter(summary), widths=[34, 18, 90], frozen=False, filtered=False),
-        _table(ASSIGNMENTS_SHEET, ASSIGNMENT_COLUMNS, plan.rows, _assignment_texts, _assignment_cells),
-        _table(RESPONSES_SHEET, RESPONSE_COLUMNS, unmatched, _response_texts, _response_cells),
-        _table(FLAGS_SHEET, FLAG_COLUMNS, flags, _flag_texts, _flag_cells),
+        _table(submissions_sheet(words), submission_columns(words), plan.rows, _assignment_texts, _assignment_cells),
+        _table(responses_sheet(words), response_columns(words), unmatched, _response_texts, _response_cells),
+        _table(FLAGS_SHEET, flag_columns(words), flags, _flag_texts, _flag_cells),
     ]
     try:
         with atomic_path(path) as tmp:
-            _write_xlsx(tmp, sheets, title=title or "reconcile report")
+            _write_xlsx(tmp, sheets, title=title or "reconcile report", currency=plan.currency)
     except PermissionError:
         raise InputError(f"{path}: permission denied; is the workbook open in Excel?") from None
     except OSError as exc:
@@ -107,8 +123,8 @@ def _amount(text: str) -> Decimal | None:
 
 def _assignment_texts(r: PlanRow) -> tuple[str, ...]:
     return (
-        r.decision, r.reason, r.detail, r.code, r.worker_id, r.assignment_id, r.hit_id, r.response_id,
-        "$0.00" if r.bonus is not None else "", r.feedback, r.assignment_status, r.reward, r.auto_approval_time,
+        r.decision, r.reason, r.detail, r.code, r.participant_id, r.submission_id, r.group_id, r.response_id,
+        "$0.00" if r.bonus is not None else "", r.feedback, r.status, r.reward, r.review_deadline,
         "; ".join(r.flags), r.source,
     )
 
@@ -116,15 +132,15 @@ def _assignment_texts(r: PlanRow) -> tuple[str, ...]:
 def _assignment_cells(r: PlanRow) -> list:
     reward = _amount(r.reward)
     return [
-        (r.decision, S_DECISION.get(r.decision, S_DEFAULT)), r.reason, r.detail, r.code, r.worker_id,
-        r.assignment_id, r.hit_id, r.response_id, None if r.bonus is None else (r.bonus, S_MONEY), r.feedback,
-        r.assignment_status, None if reward is None else (reward, S_MONEY), r.auto_approval_time,
+        (r.decision, S_DECISION.get(r.decision, S_DEFAULT)), r.reason, r.detail, r.code, r.participant_id,
+        r.submission_id, r.group_id, r.response_id, None if r.bonus is None else (r.bonus, S_MONEY), r.feedback,
+        r.status, None if reward is None else (reward, S_MONEY), r.review_deadline,
         ("; ".join(r.flags), S_FLAG) if r.flags else None, r.source,
     ]
 
 
 def _response_texts(r) -> tuple[str, ...]:
-    return (r.outcome, r.reason, r.detail, r.response_id, r.code, r.worker_id, r.assignment_id, r.source)
+    return (r.outcome, r.reason, r.detail, r.response_id, r.code, r.participant_id, r.submission_id, r.source)
 
 
 _response_cells = _response_texts
@@ -144,28 +160,31 @@ def flag_entries(rows: Iterable[PlanRow]) -> list[tuple[str, PlanRow]]:
 
 def _flag_texts(e) -> tuple[str, ...]:
     f, r = e
-    return (f, r.decision, r.reason, r.detail, r.assignment_id, r.worker_id, r.code, r.response_id, r.source)
+    return (f, r.decision, r.reason, r.detail, r.submission_id, r.participant_id, r.code, r.response_id, r.source)
 
 
 def _flag_cells(e) -> list:
     f, r = e
     return [
-        (f, S_FLAG), (r.decision, S_DECISION.get(r.decision, S_DEFAULT)), r.reason, r.detail, r.assignment_id,
-        r.worker_id, r.code, r.response_id, r.source,
+        (f, S_FLAG), (r.decision, S_DECISION.get(r.decision, S_DEFAULT)), r.reason, r.detail, r.submission_id,
+        r.participant_id, r.code, r.response_id, r.source,
     ]
 
 
-_DECISION_NOTES = {
-    "approve": "will be approved (the worker is paid the reward)",
-    "reject": "will be rejected with the feedback shown to the worker",
-    "review": "left alone until a person decides (edit the plan CSV)",
-    "skip": "nothing to do (already approved or rejected)",
-}
+def _decision_notes(words: Words) -> dict[str, str]:
+    return {
+        "approve": f"will be approved (the {words.participant} is paid the reward)",
+        "reject": f"will be rejected with the feedback shown to the {words.participant}",
+        "review": "left alone until a person decides (edit the plan CSV)",
+        "skip": "nothing to do (already approved or rejected)",
+    }
 
 
-def _summary_rows(plan: Plan, *, path: Path, dry_run: bool, title: str) -> list[list]:
+def _summary_rows(plan: Plan, platform: Platform, *, path: Path, dry_run: bool, title: str) -> list[list]:
+    words = platform.words
+    notes = _decision_notes(words)
     rows = plan.rows
-    cost = cost_summary(rows)
+    cost = platform.fees.cost(rows)
     decisions = Counter(r.decision for r in rows)
     reasons = Counter((r.reason, r.decision) for r in rows)
     flags = Counter(f for r in rows for f in r.flags)
@@ -176,7 +195,7 @@ def _summary_rows(plan: Plan, *, path: Path, dry_run: bool, title: str) -> list[
     out.append(["Written", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), f"as {path.name}"])
     if dry_run:
         out.append([bold("DRY RUN"), None, bold(
-            "Nothing has been done: no assignment was approved or rejected and no bonus was paid. "
+            f"Nothing has been done: no {words.submission} was approved or rejected and no bonus was paid. "
             "This workbook shows what `reconcile pay --execute` (or the upload CSV) would do.")])
     else:
         out.append([bold("PLAN"), None,
@@ -189,15 +208,15 @@ def _summary_rows(plan: Plan, *, path: Path, dry_run: bool, title: str) -> list[
     out.extend([desc] for desc in (plan.inputs or ("(not recorded)",)))
     out.append([])
 
-    out.append([bold("Assignments"), (len(rows), S_BOLD)])
+    out.append([bold(submissions_sheet(words)), (len(rows), S_BOLD)])
     for d in DECISIONS:
-        out.append([d, decisions.get(d, 0), _DECISION_NOTES[d]])
+        out.append([d, decisions.get(d, 0), notes[d]])
     for d, n in sorted(decisions.items()):
         if d not in DECISIONS:
             out.append([d, n, "not a known decision: `reconcile pay` will refuse this plan"])
     out.append([])
 
-    out.append([bold("Reason"), bold("Assignments"), bold("Decision")])
+    out.append([bold("Reason"), bold(submissions_sheet(words)), bold("Decision")])
     for (reason, decision), n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
         out.append([reason or "(none)", n, decision])
     out.append([])
@@ -212,19 +231,25 @@ def _summary_rows(plan: Plan, *, path: Path, dry_run: bool, title: str) -> list[
 
     unknown = f"; {cost.unknown_rewards} with an unknown reward are not included" if cost.unknown_rewards else ""
     out.append([bold("Money"), bold("Amount"), bold("What it is")])
-    out.append(["Rewards owed", (cost.rewards, S_MONEY), f"{cost.approvals_owed} approve row(s) still Submitted{unknown}"])
+    out.append(["Rewards owed", (cost.rewards, S_MONEY), f"{cost.approvals_owed} approve row(s) still {words.pending_status}{unknown}"])
     out.append(["Bonuses", (cost.bonuses, S_MONEY), f"{cost.bonus_count} bonus(es)"])
-    out.append(["MTurk fees", (cost.fees, S_MONEY),
-                "20% of rewards and bonuses, +20% of rewards on HITs with 10+ assignments, $0.01 minimum each"])
-    out.append([bold("Total cost"), (cost.total, S_MONEY_BOLD), "what the requester account must hold before paying"])
+    out.append([words.fees, (cost.fees, S_MONEY), words.fees_explained])
+    if cost.tax:
+        out.append(["Tax", (cost.tax, S_MONEY), "on the fees"])
+    if cost.rewards_prefunded:
+        out.append([bold("Total cost"), (cost.total, S_MONEY_BOLD),
+                    "rewards and their fees were funded when the work was published; paying draws the rest"])
+        out.append(["Drawn when paying", (cost.drawn, S_MONEY), f"what the {words.account} must still hold: bonuses and their fees"])
+    else:
+        out.append([bold("Total cost"), (cost.total, S_MONEY_BOLD), f"what the {words.account} must hold before paying"])
     out.append([])
 
     out.append([bold("Warnings")])
     warnings = list(plan.warnings)
     for f, n in sorted(flags.items(), key=lambda kv: (-kv[1], kv[0])):
-        warnings.append(f"{n} assignment(s) flagged {f} (see the {FLAGS_SHEET} sheet)")
+        warnings.append(f"{n} {words.submission}(s) flagged {f} (see the {FLAGS_SHEET} sheet)")
     if decisions.get("review"):
-        warnings.append(f"{decisions['review']} assignment(s) need a person: set their decision in the plan CSV")
+        warnings.append(f"{decisions['review']} {words.submission}(s) need a person: set their decision in the plan CSV")
     out.extend([w] for w in (warnings or ["none"]))
     return out
 
@@ -333,7 +358,7 @@ def _fill(rgb: str) -> str:
     return f'<fill><patternFill patternType="solid"><fgColor rgb="FF{rgb}"/><bgColor indexed="64"/></patternFill></fill>'
 
 
-def _styles_xml() -> str:
+def _styles_xml(currency: str = "USD") -> str:
     fills = [
         '<fill><patternFill patternType="none"/></fill>', '<fill><patternFill patternType="gray125"/></fill>',
         _fill(HEADER_COLOUR), _fill(FLAG_COLOUR),
@@ -347,7 +372,7 @@ def _styles_xml() -> str:
         + "/>"
         for n, f, fi in xfs
     )
-    fmt = CURRENCY_FORMAT.replace('"', "&quot;")
+    fmt = currency_format(currency).replace('"', "&quot;")
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
@@ -368,7 +393,7 @@ def _attr(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def _write_xlsx(target: Path, sheets: list[_Sheet], *, title: str) -> None:
+def _write_xlsx(target: Path, sheets: list[_Sheet], *, title: str, currency: str = "USD") -> None:
     import zipfile
 
     n = len(sheets)
@@ -444,7 +469,7 @@ def _write_xlsx(target: Path, sheets: list[_Sheet], *, title: str) -> None:
         zf.writestr("docProps/core.xml", core)
         zf.writestr("xl/workbook.xml", workbook)
         zf.writestr("xl/_rels/workbook.xml.rels", wb_rels)
-        zf.writestr("xl/styles.xml", _styles_xml())
+        zf.writestr("xl/styles.xml", _styles_xml(currency))
         for i, sheet in enumerate(sheets, 1):
             # ZIP64 only where a sheet could pass 4 GB: Excel may warn about ZIP64 on small files.
             with zf.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=sheet.nrows > 500_000) as fh:

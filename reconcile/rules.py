@@ -32,7 +32,7 @@ Rules file (all sections optional; see sample_data/rules.example.toml):
 A reject section is on when present (set `enabled = false` to keep it in the file but off).
 
 Guards, because a wrong rule would reject real work: feedback must pass the check `pay` makes
-(upload.reason_problem) when the file is loaded; a column a rule names must exist in the export
+(feedback.reason_problem) when the file is loaded; a column a rule names must exist in the export
 (check_rule_columns, at `match`); and a rule that would reject more than half as many assignments
 as matched needs confirmation (confirm_mass_rejections).
 """
@@ -47,7 +47,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .errors import InputError, RefusedError
-from .upload import reason_problem
+from .feedback import reason_problem
 
 # Reason codes: stable snake_case identifiers (they end up in plan files people keep), with the
 # sentence the README and the workbook show for each.

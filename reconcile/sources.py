@@ -1,25 +1,37 @@
-"""Where inputs come from: a file on disk, or a service (Qualtrics survey ID, MTurk HIT/batch IDs).
+"""Where inputs come from: a file on disk, or a service (a Qualtrics survey ID; a platform's API).
+A use-case module: files are identified by content among the survey and every platform.
 
 Commands call these so that `match` treats a fetched export exactly like a downloaded file: the
-fetched bytes go through the same importer (`read_qualtrics` / `read_mturk`).
+fetched bytes go through the same importer.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
-from .endpoints import MTurkEndpoint
 from .errors import InputError
-from .models import MTurkInput, QualtricsExport
+from .models import QualtricsExport, SubmissionInput
+from .platform import Endpoint, Platform
 
 SURVEY_ID_RE = re.compile(r"^SV_[A-Za-z0-9]+$")
 
 
-def load_qualtrics(
+def identify(path: str) -> tuple[str, object]:
+    """(kind, table): "qualtrics" or a platform's name, decided by the file's content; InputError otherwise."""
+    from . import platforms
+    from .importers.csvtext import load_table
+    from .importers.sniff import kind_of
+
+    table = load_table(path)
+    return kind_of(table, platforms.claims()), table
+
+
+def load_survey(
     spec: str,
     *,
     code_column: str | None = None,
-    worker_column: str | None = None,
+    participant_column: str | None = None,
     datacenter: str | None = None,
     show_progress: bool = True,
 ) -> QualtricsExport:
@@ -29,53 +41,51 @@ def load_qualtrics(
     Fetched responses point at `qualtrics-api:SV_...` rows numbered as in the export file.
     """
     if SURVEY_ID_RE.match(str(spec)):
+        from . import platforms
         from .importers.qualtrics_api import read_qualtrics_api, stderr_progress
 
         return read_qualtrics_api(
             str(spec),
             code_column=code_column,
-            worker_column=worker_column,
+            participant_column=participant_column,
             datacenter=datacenter,
             progress=stderr_progress(str(spec)) if show_progress else None,
+            claims=platforms.claims(),
         )
-    from .importers import read_qualtrics
+    from .importers.qualtrics_csv import read_table
 
-    return read_qualtrics(spec, code_column=code_column, worker_column=worker_column)
+    kind, table = identify(str(spec))
+    if kind != "qualtrics":
+        raise InputError(f"{spec} is a {kind} file, not a Qualtrics export; pass the survey export as the survey side.")
+    return read_table(table, code_column=code_column, participant_column=participant_column)
 
 
-def load_mturk(
-    paths: list[str],
+def load_submissions(
+    platform: Platform,
+    paths: Sequence[str],
     *,
-    hit_ids: tuple[str, ...] = (),
-    batch_ids: tuple[str, ...] = (),
-    endpoint: MTurkEndpoint | None = None,
+    group_ids: Sequence[str] = (),
+    batch_ids: Sequence[str] = (),
+    endpoint: Endpoint | None = None,
     code_column: str | None = None,
-    worker_column: str | None = None,
+    participant_column: str | None = None,
     show_progress: bool = True,
-) -> MTurkInput:
-    """Batch results files, plus assignments listed through the API for HIT IDs / batch IDs.
-
-    API-listed assignments are written in the batch-results format and read back by `read_mturk`
-    together with the files (so duplicates across a file and the API are caught the same way);
-    they point at `mturk-api:...` rows numbered as in `reconcile fetch mturk`'s file.
-    """
-    from .importers import read_mturk
-
-    if not (hit_ids or batch_ids):
-        return read_mturk(list(paths), code_column=code_column, worker_column=worker_column)
+) -> SubmissionInput:
+    """The platform's files, plus what its API lists for the given groups (read together, so the
+    same submission from a file and from the API is caught as a duplicate)."""
+    # (Each reader checks that its files are its own, by content, while reading them once.)
+    if not (group_ids or batch_ids):
+        return platform.read_files(list(paths), code_column=code_column, participant_column=participant_column)
     if endpoint is None:
-        raise InputError(
-            "--mturk-hit / --mturk-batch need an MTurk endpoint.",
-            hint="Pass --sandbox, --production, or --endpoint-url URL.",
-        )
-    from .importers.mturk_api import read_mturk_api, stderr_progress
+        raise InputError(f"listing {platform.words.submissions} through the API needs an endpoint.",
+                         hint="Pass --sandbox, --production, or --endpoint-url URL.")
+    progress = _stderr_line if show_progress else None
+    return platform.list_submissions(list(paths), endpoint, group_ids=tuple(group_ids), batch_ids=tuple(batch_ids),  # type: ignore[attr-defined]
+                                     code_column=code_column, participant_column=participant_column, progress=progress)
 
-    return read_mturk_api(
-        list(paths),
-        endpoint=endpoint,
-        hit_ids=tuple(hit_ids),
-        batch_ids=tuple(batch_ids),
-        code_column=code_column,
-        worker_column=worker_column,
-        progress=stderr_progress() if show_progress else None,
-    )
+
+def _stderr_line(message: str) -> None:
+    import sys
+
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()

@@ -1,4 +1,5 @@
 """`reconcile match` as a library call: load both sides, match, write the plan and the workbook.
+A use-case module: it works for any platform (the one given, or the one whose files these are).
 
 Everything a user can get wrong (rules file, --bonus, --max-bonus, endpoint flags) is checked
 before any input is read, and every output is written atomically.
@@ -16,7 +17,8 @@ from typing import Callable, Sequence
 from . import clock
 from .errors import InputError
 from .records import paused_gc
-from .models import MTurkInput, Plan, QualtricsExport
+from .models import Plan, QualtricsExport, SubmissionInput
+from .platform import Platform, Words
 
 DEFAULT_PLAN = "reconcile-plan.csv"
 DEFAULT_REPORT = "reconcile-report.xlsx"
@@ -35,21 +37,34 @@ class MatchSummary:
     counts: dict  # what --json prints: assignments, decisions, reasons, responses
 
 
-def describe_inputs(export: QualtricsExport, mturk: MTurkInput) -> tuple[str, ...]:
+def describe_inputs(export: QualtricsExport, submissions: SubmissionInput, words: Words) -> tuple[str, ...]:
     """Plan.inputs: one line per input file with its row count and the columns used."""
     lines = [
         f"{export.path}: {export.format}; {len(export.responses)} responses; code column "
-        f"{export.code_column or '(none)'}; worker column {export.worker_column or '(none)'}"
+        f"{export.code_column or '(none)'}; {words.participant} column {export.participant_column or '(none)'}"
     ]
-    for b in mturk.batches:
-        lines.append(f"{b.path}: {b.format}; {len(b.assignments)} rows; code column {b.code_column or '(none)'}")
-    if mturk.duplicates:
-        same = sum(d.identical for d in mturk.duplicates)
+    for b in submissions.files:
+        lines.append(f"{b.path}: {b.format}; {len(b.submissions)} rows; code column {b.code_column or '(none)'}")
+    if submissions.duplicates:
+        same = sum(d.identical for d in submissions.duplicates)
         lines.append(
-            f"{len(mturk.duplicates)} batch row(s) repeat an assignment already read "
-            f"({same} identical, {len(mturk.duplicates) - same} conflicting); {len(mturk.assignments)} unique assignments"
+            f"{len(submissions.duplicates)} row(s) repeat {words.submissions} already read "
+            f"({same} identical, {len(submissions.duplicates) - same} conflicting); {len(submissions.submissions)} unique {words.submissions}"
         )
     return tuple(lines)
+
+
+def platform_of(files: Sequence[str]) -> Platform:
+    """The platform whose files these are (by content); one platform per run."""
+    from . import platforms
+    from .sources import identify
+
+    if not files:
+        raise InputError("no platform given and no file to tell it from.")
+    kind, _table = identify(str(files[0]))
+    if kind == "qualtrics":
+        raise InputError(f"{files[0]} is a Qualtrics export, not a file of a crowd-work platform.")
+    return platforms.get(kind)
 
 
 # One pause for the whole pipeline: each stage pausing on its own still let the collector rescan
@@ -57,9 +72,11 @@ def describe_inputs(export: QualtricsExport, mturk: MTurkInput) -> tuple[str, ..
 @paused_gc()
 def run_match(
     qualtrics: str,
-    mturk: Sequence[str] = (),
+    files: Sequence[str] = (),
     *,
-    hit_ids: Sequence[str] = (),
+    platform: Platform | None = None,
+    files_option: str = "the platform's files",  # how the command line names `files` (e.g. "--mturk")
+    group_ids: Sequence[str] = (),
     batch_ids: Sequence[str] = (),
     endpoint_url: str | None = None,
     sandbox: bool = False,
@@ -72,20 +89,21 @@ def run_match(
     bonus: str | None = None,
     max_bonus: str | None = None,
     code_column: str | None = None,
-    mturk_code_column: str | None = None,
-    worker_column: str | None = None,
+    platform_code_column: str | None = None,
+    participant_column: str | None = None,
     confirm_rejections: bool = False,
     confirm: Callable[[str], bool] | None = None,
     now: datetime | None = None,
     show_progress: bool = True,
     log: Callable[[str], None] = _stderr,
 ) -> MatchSummary:
-    """Match a Qualtrics export against MTurk batch results; write the plan (+ responses sidecar) and workbook.
+    """Match a survey export against a platform's submissions; write the plan (+ responses sidecar) and workbook.
 
-    A reject rule that would reject more than half as many assignments as matched (see
-    rules.mass_rejections) needs `confirm_rejections`, or a yes from `confirm(question)`.
+    `platform` defaults to the one whose files `files` are (by content). A reject rule that would
+    reject more than half as many submissions as matched (see rules.mass_rejections) needs
+    `confirm_rejections`, or a yes from `confirm(question)`.
     """
-    refuse_lossy_outputs(qualtrics, mturk, rules_path, plan_path, report_path, force=force)
+    refuse_lossy_outputs(qualtrics, files, rules_path, plan_path, report_path, force=force, files_option=files_option)
     from . import sources
     from .bonus import parse_bonus, parse_max_bonus
     from .importers import require_columns
@@ -99,8 +117,8 @@ def run_match(
     cap = parse_max_bonus(max_bonus)
     if bonus is not None:
         parse_bonus(bonus)  # syntax only; column names are checked against the export below
-    if not mturk and not hit_ids and not batch_ids:
-        raise InputError("no MTurk input given.", hint="Pass --mturk BATCH.csv (or --mturk-hit / --mturk-batch).")
+    if not files and not group_ids and not batch_ids:
+        raise InputError("no submissions given: name the platform's files, or what to list through its API.")
     for option, target in (("--plan", plan_path), ("--report", report_path)):
         if target is None:
             continue
@@ -109,34 +127,36 @@ def run_match(
             raise InputError(f"{parent}: no such directory for {option} {target}.", hint="Create it first or choose another path.")
         if Path(target).is_dir():
             raise InputError(f"{target} is a directory; {option} needs a file name.")
+    if platform is None:
+        platform = platform_of(files)
+    words = platform.words
     endpoint = None
-    if hit_ids or batch_ids:
-        from .endpoints import resolve_mturk_endpoint
-
-        endpoint = resolve_mturk_endpoint(endpoint_url, sandbox, production)
+    if group_ids or batch_ids:
+        endpoint = platform.resolve_endpoint(endpoint_url, sandbox, production)
 
     if show_progress:
         log(f"reading Qualtrics {qualtrics} ...")
-    export = sources.load_qualtrics(
+    export = sources.load_survey(
         str(qualtrics),
         code_column=code_column,
-        worker_column=worker_column,
+        participant_column=participant_column,
         datacenter=datacenter,
         show_progress=show_progress,
     )
     require_columns(export)
     check_rule_columns(rules, export.columns, export.path)
     if show_progress:
-        log(f"reading MTurk {', '.join(map(str, mturk)) or '(API)'} ...")
-    batches = sources.load_mturk(
-        [str(p) for p in mturk],
-        hit_ids=tuple(hit_ids),
+        log(f"reading {words.platform} {', '.join(map(str, files)) or '(API)'} ...")
+    submissions = sources.load_submissions(
+        platform,
+        [str(p) for p in files],
+        group_ids=tuple(group_ids),
         batch_ids=tuple(batch_ids),
         endpoint=endpoint,
-        code_column=mturk_code_column,
+        code_column=platform_code_column,
         show_progress=show_progress,
     )
-    require_columns(batches)
+    platform.require_columns(submissions)
 
     bonus_expr = None
     if bonus is not None:
@@ -144,23 +164,25 @@ def run_match(
         bonus_expr.check_columns(export.columns, export.path)
 
     if show_progress:
-        log(f"matching {len(batches.assignments)} assignments against {len(export.responses)} responses ...")
+        log(f"matching {len(submissions.submissions)} {words.submissions} against {len(export.responses)} responses ...")
     result = match(
         export.responses,
-        batches.assignments,
+        submissions.submissions,
         now=now or clock.now(),
+        ids=platform.ids,
         rules=rules,
-        duplicates=batches.duplicates,
+        duplicates=submissions.duplicates,
     )
-    input_warnings = tuple(export.warnings) + tuple(w for b in batches.batches for w in b.warnings)
+    input_warnings = tuple(export.warnings) + tuple(w for b in submissions.files for w in b.warnings)
     input_warnings += confirm_mass_rejections(result.rows, rules, confirmed=confirm_rejections, ask=confirm)
     plan = build_plan(
         result,
         export.responses,
         bonus=bonus_expr,
         max_bonus=cap,
-        inputs=describe_inputs(export, batches),
+        inputs=describe_inputs(export, submissions, words),
         warnings=input_warnings,
+        platform=platform,
     )
 
     plan_path = Path(plan_path)
@@ -174,19 +196,20 @@ def run_match(
 
         if show_progress:
             log(f"writing {report_path} ...")
-        write_workbook(Path(report_path), plan)
+        write_workbook(Path(report_path), plan, platform=platform)
         written_report = Path(report_path)
-    return MatchSummary(plan, plan_path, sidecar, written_report, summarize(plan))
+    return MatchSummary(plan, plan_path, sidecar, written_report, summarize(plan, words))
 
 
 def refuse_lossy_outputs(
     qualtrics: str,
-    mturk: Sequence[str],
+    files: Sequence[str],
     rules_path: str | os.PathLike | None,
     plan_path: str | os.PathLike,
     report_path: str | os.PathLike | None,
     *,
     force: bool = False,
+    files_option: str = "the platform's files",
 ) -> None:
     """Before anything is read: no output of `match` may be one of its inputs or another of its
     outputs, the workbook must be an .xlsx, and an existing plan holding edits the tool has not
@@ -195,7 +218,7 @@ def refuse_lossy_outputs(
     from .planfile import refuse_unseen_edits, responses_sidecar_path, shown_path
 
     refuse_clobbering(
-        [("the --qualtrics input", qualtrics), *(("the --mturk input", m) for m in mturk), ("the --rules file", rules_path)],
+        [("the --qualtrics input", qualtrics), *((f"the {files_option} input", m) for m in files), ("the --rules file", rules_path)],
         [
             Output("--plan", plan_path),
             Output("the responses file beside --plan", responses_sidecar_path(plan_path), "--plan"),

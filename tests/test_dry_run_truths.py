@@ -15,7 +15,12 @@ import pytest
 from conftest import SAMPLE_DATA, run_cli
 from emulator_helpers import start_emulator
 from reconcile.errors import InputError, PlanError
-from reconcile.plan_check import check_plan
+from reconcile.plan_check import check_plan as _check_plan
+from reconcile.platforms.mturk import PLATFORM as MTURK
+
+
+def check_plan(path, **kw):
+    return _check_plan(path, MTURK, **kw)
 from test_executor_support import FAKE_ENV, checked_plan, emulator_snapshot_by_assignment, make_batch, plan_rows
 
 REASON = "The completion code you entered does not match any survey response."
@@ -81,10 +86,10 @@ def test_an_api_source_on_a_file_row_is_refused(study):
 
 
 @pytest.mark.parametrize("cell, words", [
-    ("1e30", "not a dollar amount"),
+    ("1e30", "not an amount with at most two decimals"),
     ("1000000000000000000000000000000", "not a plausible amount"),
-    ("\u0661.\u0665\u0660", "not a dollar amount"),  # Arabic-Indic digits: Decimal() would take them
-    ("\uff11.\uff15\uff10", "not a dollar amount"),  # full-width digits
+    ("\u0661.\u0665\u0660", "not an amount with at most two decimals"),  # Arabic-Indic digits: Decimal() would take them
+    ("\uff11.\uff15\uff10", "not an amount with at most two decimals"),  # full-width digits
 ])
 def test_money_cells_are_ascii_amounts(study, cell, words):
     tmp, batch, brows = study
@@ -129,7 +134,7 @@ def test_bonus_only_rows_are_paid_only_to_approved_work(study, monkeypatch):
         assert run_cli("pay", "plan.csv", cwd=tmp).returncode == 0
         r = run_cli("pay", "plan.csv", "--execute", "--endpoint-url", emu.url, "--rate", "100", cwd=tmp)
         assert r.returncode == 1  # the bonus on the still-Submitted assignment is not paid
-        assert "not paid: the assignment is Submitted, not Approved" in r.stdout
+        assert "not paid: it is Submitted, not approved" in r.stdout
         statuses, bonuses = emulator_snapshot_by_assignment(emu.state())
     assert [b["amount"] for b in bonuses[brows[0]["AssignmentId"]]] == ["0.75"]
     assert brows[1]["AssignmentId"] not in bonuses and statuses[brows[1]["AssignmentId"]] == "Submitted"
@@ -194,5 +199,5 @@ def test_a_full_disk_names_itself_and_the_rerun_finishes(tmp_path, small_disk):
         _, bonuses = emulator_snapshot_by_assignment(emu.state())
     assert paid_before < len(rows)
     assert sorted(len(v) for v in bonuses.values()) == [1] * len(rows)
-    assert all(Decimal(bonuses[r.assignment_id][0]["amount"]) == r.bonus for r in rows)
+    assert all(Decimal(bonuses[r.submission_id][0]["amount"]) == r.bonus for r in rows)
     assert os.path.exists(ledger)

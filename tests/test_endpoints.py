@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconcile.endpoints import PRODUCTION_URL, SANDBOX_URL, resolve_mturk_endpoint
+from reconcile.platforms.mturk.endpoints import PRODUCTION_URL, SANDBOX_URL, resolve_mturk_endpoint
 from reconcile.errors import ReconcileError
 
 

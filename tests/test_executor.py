@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 
 from emulator_helpers import mturk_client, start_emulator
 from reconcile.errors import RefusedError
-from reconcile.executor import execute_plan, plan_actions, remaining_cost
-from reconcile.ledger import Ledger, default_ledger_path
+from reconcile.payout.actions import plan_actions
+from reconcile.payout.run import remaining_rows
+from reconcile.payout.ledger import Ledger, default_ledger_path
 from reconcile.models import PlanRow
-from reconcile.platforms.mturk import MTurkPlatform
+from reconcile.platforms.mturk import PLATFORM as MTURK
 from test_executor_support import (
     FAKE_ENV,
     FAKE_KEY_ID,
@@ -25,6 +26,7 @@ from test_executor_support import (
     checked_plan,
     emulator_snapshot_by_assignment,
     make_batch,
+    payout,
     plan_rows,
 )
 
@@ -39,17 +41,17 @@ def fake_credentials(monkeypatch):
 def run(cp, emu, **kw):
     kw.setdefault("rate", 200.0)
     kw.setdefault("concurrency", 8)
-    return execute_plan(cp, platform=MTurkPlatform(emu.url), endpoint_url=emu.url, progress=False, **kw)
+    return payout(cp, emu.url, **kw)
 
 
 def assert_exactly_once(state: dict, rows: list[PlanRow]) -> None:
     statuses, bonuses = emulator_snapshot_by_assignment(state)
     for r in rows:
         want = {"approve": "Approved", "reject": "Rejected"}.get(r.decision, "Submitted")
-        assert statuses[r.assignment_id] == want, r.assignment_id
-        paid = bonuses.get(r.assignment_id, [])
+        assert statuses[r.submission_id] == want, r.submission_id
+        paid = bonuses.get(r.submission_id, [])
         if r.bonus:
-            assert [(b["worker_id"], b["amount"]) for b in paid] == [(r.worker_id, f"{r.bonus:.2f}")], r.assignment_id
+            assert [(b["worker_id"], b["amount"]) for b in paid] == [(r.participant_id, f"{r.bonus:.2f}")], r.submission_id
         else:
             assert paid == []
 
@@ -79,9 +81,9 @@ def test_pays_everything_once_and_a_second_run_calls_nothing_mutating(tmp_path):
         assert s.count("done", "qualify") == n_approve  # every approved worker is distinct here
         state = emu.state()
         assert_exactly_once(state, rows)
-        assert set(state["qualification_grants"][qual]) == {r.worker_id for r in rows if r.decision == "approve"}
+        assert set(state["qualification_grants"][qual]) == {r.participant_id for r in rows if r.decision == "approve"}
         rejected = [r for r in rows if r.decision == "reject"]
-        assert state["assignments"][rejected[0].assignment_id]["requester_feedback"] == rejected[0].feedback
+        assert state["assignments"][rejected[0].submission_id]["requester_feedback"] == rejected[0].feedback
         before = emu.stats()
 
         s2 = run(cp, emu, grant_qualification=qual)
@@ -149,35 +151,35 @@ def test_new_ledger_finds_bonus_already_paid_and_does_not_pay_again(tmp_path):
     cp = checked_plan(tmp_path / "plan.csv", rows, [batch])
     with start_emulator([str(batch)]) as emu:
         c = mturk_client(emu.url)
-        bonus_of = {ch.row.assignment_id: ch.actions[1] for ch in plan_actions(rows, emu.url)}
+        bonus_of = {ch.row.submission_id: ch.actions[1] for ch in plan_actions(rows, emu.url)}
         first, second, third = rows[0], rows[1], rows[2]
         # Paid by a run whose ledger was lost, beyond MTurk's 24 hours of token memory (another token):
         # the reason still carries the plan's reference.
-        c.approve_assignment(AssignmentId=first.assignment_id)
-        c.send_bonus(WorkerId=first.worker_id, AssignmentId=first.assignment_id, BonusAmount=f"{first.bonus:.2f}",
-                     Reason=bonus_of[first.assignment_id].bonus_reason, UniqueRequestToken="lost-ledger-1")
+        c.approve_assignment(AssignmentId=first.submission_id)
+        c.send_bonus(WorkerId=first.participant_id, AssignmentId=first.submission_id, BonusAmount=f"{first.bonus:.2f}",
+                     Reason=bonus_of[first.submission_id].bonus_reason, UniqueRequestToken="lost-ledger-1")
         # A different amount already paid: a conflict for a person, not a second payment.
-        c.approve_assignment(AssignmentId=second.assignment_id)
-        c.send_bonus(WorkerId=second.worker_id, AssignmentId=second.assignment_id, BonusAmount="9.99",
+        c.approve_assignment(AssignmentId=second.submission_id)
+        c.send_bonus(WorkerId=second.participant_id, AssignmentId=second.submission_id, BonusAmount="9.99",
                      Reason="by hand", UniqueRequestToken="manual-2")
         # A thank-you paid by hand of exactly the plan's amount is not the plan's bonus either.
-        c.send_bonus(WorkerId=third.worker_id, AssignmentId=third.assignment_id, BonusAmount=f"{third.bonus:.2f}",
+        c.send_bonus(WorkerId=third.participant_id, AssignmentId=third.submission_id, BonusAmount=f"{third.bonus:.2f}",
                      Reason="Thanks for the extra feedback!", UniqueRequestToken="manual-3")
         s = run(cp, emu)
-        by = {(r.action.kind, r.action.assignment_id): r for r in s.results}
-        assert by[("approve", first.assignment_id)].outcome == "already_done"
-        assert by[("bonus", first.assignment_id)].outcome == "already_done"
+        by = {(r.action.kind, r.action.submission_id): r for r in s.results}
+        assert by[("approve", first.submission_id)].outcome == "already_done"
+        assert by[("bonus", first.submission_id)].outcome == "already_done"
         for who in (second, third):
-            assert by[("bonus", who.assignment_id)].outcome == "failed"
-            assert "conflict" in by[("bonus", who.assignment_id)].detail
+            assert by[("bonus", who.submission_id)].outcome == "failed"
+            assert "conflict" in by[("bonus", who.submission_id)].detail
         assert s.count("failed") == 2
         _, bonuses = emulator_snapshot_by_assignment(emu.state())
-        assert len(bonuses[first.assignment_id]) == 1
-        assert [b["amount"] for b in bonuses[second.assignment_id]] == ["9.99"]
-        assert [b["reason"] for b in bonuses[third.assignment_id]] == ["Thanks for the extra feedback!"]
+        assert len(bonuses[first.submission_id]) == 1
+        assert [b["amount"] for b in bonuses[second.submission_id]] == ["9.99"]
+        assert [b["reason"] for b in bonuses[third.submission_id]] == ["Thanks for the extra feedback!"]
         for r in rows[3:]:
-            assert len(bonuses[r.assignment_id]) == 1
-            assert bonus_of[r.assignment_id].reference in bonuses[r.assignment_id][0]["reason"]
+            assert len(bonuses[r.submission_id]) == 1
+            assert bonus_of[r.submission_id].reference in bonuses[r.submission_id][0]["reason"]
 
 
 def test_crash_after_intent_is_settled_by_asking_mturk(tmp_path):
@@ -189,22 +191,22 @@ def test_crash_after_intent_is_settled_by_asking_mturk(tmp_path):
     cp = checked_plan(tmp_path / "plan.csv", rows, [batch])
     with start_emulator([str(batch)]) as emu:
         r0 = rows[0]
-        (chain,) = [c for c in plan_actions(rows, emu.url) if c.row.assignment_id == r0.assignment_id]
+        (chain,) = [c for c in plan_actions(rows, emu.url) if c.row.submission_id == r0.submission_id]
         approve, bonus = chain.actions
         with Ledger.open(default_ledger_path(cp.path)) as led:
             led.record_intent(approve.key, **approve.ledger_fields())
             led.record_intent(bonus.key, **bonus.ledger_fields())
         c = mturk_client(emu.url)
-        c.approve_assignment(AssignmentId=r0.assignment_id)
-        c.send_bonus(WorkerId=r0.worker_id, AssignmentId=r0.assignment_id, BonusAmount=bonus.amount,
+        c.approve_assignment(AssignmentId=r0.submission_id)
+        c.send_bonus(WorkerId=r0.participant_id, AssignmentId=r0.submission_id, BonusAmount=bonus.amount,
                      Reason=bonus.bonus_reason, UniqueRequestToken=bonus.token)
         s = run(cp, emu)
         assert s.complete
-        by = {(r.action.kind, r.action.assignment_id): r for r in s.results}
-        assert by[("approve", r0.assignment_id)].outcome == "already_done"  # ours, from the crashed run
-        assert "earlier run" in by[("approve", r0.assignment_id)].detail
-        assert by[("bonus", r0.assignment_id)].outcome == "already_done"
-        assert "earlier run" in by[("bonus", r0.assignment_id)].detail
+        by = {(r.action.kind, r.action.submission_id): r for r in s.results}
+        assert by[("approve", r0.submission_id)].outcome == "already_done"  # ours, from the crashed run
+        assert "earlier run" in by[("approve", r0.submission_id)].detail
+        assert by[("bonus", r0.submission_id)].outcome == "already_done"
+        assert "earlier run" in by[("bonus", r0.submission_id)].detail
         assert s.count("done") == 2 * (len(rows) - 1)
         assert_exactly_once(emu.state(), rows)
 
@@ -216,15 +218,15 @@ def test_one_failure_does_not_stop_the_others_and_blocks_only_its_bonus(tmp_path
     cp = checked_plan(tmp_path / "plan.csv", rows, [batch])
     with start_emulator([str(batch)]) as emu:
         victim = rows[2]
-        mturk_client(emu.url).reject_assignment(AssignmentId=victim.assignment_id, RequesterFeedback="rejected elsewhere")
+        mturk_client(emu.url).reject_assignment(AssignmentId=victim.submission_id, RequesterFeedback="rejected elsewhere")
         s = run(cp, emu)
-        failed = {(r.action.kind, r.action.assignment_id): r.detail for r in s.failures}
-        assert set(failed) == {("approve", victim.assignment_id), ("bonus", victim.assignment_id)}
-        assert "Rejected" in failed[("approve", victim.assignment_id)]
-        assert "not attempted" in failed[("bonus", victim.assignment_id)]
+        failed = {(r.action.kind, r.action.submission_id): r.detail for r in s.failures}
+        assert set(failed) == {("approve", victim.submission_id), ("bonus", victim.submission_id)}
+        assert "Rejected" in failed[("approve", victim.submission_id)]
+        assert "not attempted" in failed[("bonus", victim.submission_id)]
         _, bonuses = emulator_snapshot_by_assignment(emu.state())
-        assert victim.assignment_id not in bonuses
-        assert all(len(bonuses[r.assignment_id]) == 1 for r in rows if r is not victim)
+        assert victim.submission_id not in bonuses
+        assert all(len(bonuses[r.submission_id]) == 1 for r in rows if r is not victim)
         assert emu.stats()["calls"]["SendBonus"] == len(rows) - 1
 
 
@@ -250,16 +252,16 @@ def test_remaining_cost_counts_only_unfinished_actions(tmp_path):
     cp = checked_plan(tmp_path / "plan.csv", rows, [batch])
     chains = plan_actions(rows, "http://127.0.0.1:1")
     with Ledger.open(tmp_path / "l.sqlite") as led:
-        assert remaining_cost(cp, chains, led) == cp.total
+        assert MTURK.fees.cost(remaining_rows(chains, led)).total == cp.total
         for c in chains[:4]:
             for a in c.actions:
                 led.record_outcome(a.key, "done", **a.ledger_fields())
         # 6 of 10 left: $0.40 reward (+ 20% + 20% for a 10-assignment HIT) and $1.00 bonus (+ 20%) each.
-        assert remaining_cost(cp, chains, led) == 6 * (Decimal("0.40") + Decimal("0.16") + Decimal("1.00") + Decimal("0.20"))
+        assert MTURK.fees.cost(remaining_rows(chains, led)).total == 6 * (Decimal("0.40") + Decimal("0.16") + Decimal("1.00") + Decimal("0.20"))
 
 
 def _row(i: int, decision: str, bonus: str | None) -> PlanRow:
-    return PlanRow(assignment_id=f"A{i}", worker_id=f"W{i}", hit_id="H", decision=decision, reason="", detail="",
+    return PlanRow(submission_id=f"A{i}", participant_id=f"W{i}", group_id="H", decision=decision, reason="", detail="",
                    code="", response_id="", bonus=Decimal(bonus) if bonus else None, feedback="reason text here",
                    source=f"b.csv:{i + 2}")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from conftest import SAMPLE_DATA
 from reconcile import planfile
-from reconcile.fees import cost_summary
+from reconcile.platforms.mturk.fees import cost_summary
 from reconcile.models import CheckedPlan, Plan, PlanRow
 
 # The synthetic sample batch carries the exact header of a real requester-website download
@@ -88,25 +88,35 @@ def plan_rows(batch_path: Path, batch_rows: list[dict[str, str]], decide=None) -
     for i, r in enumerate(batch_rows):
         decision, bonus, feedback = decide(i, r) if decide else ("approve", f"{Decimal('0.50') + Decimal(i) / 100:.2f}", "")
         out.append(PlanRow(
-            assignment_id=r["AssignmentId"], worker_id=r["WorkerId"], hit_id=r["HITId"], decision=decision,
+            submission_id=r["AssignmentId"], participant_id=r["WorkerId"], group_id=r["HITId"], decision=decision,
             reason="code_match" if decision == "approve" else "test", detail="test row", code=r["Answer.surveycode"],
             response_id=f"R_{i}", bonus=Decimal(bonus) if bonus else None, feedback=feedback,
-            source=f"{batch_path}:{i + 2}", assignment_status=r["AssignmentStatus"], reward=r["Reward"],
-            max_assignments=r["MaxAssignments"], auto_approval_time=r["AutoApprovalTime"],
+            source=f"{batch_path}:{i + 2}", status=r["AssignmentStatus"], reward=r["Reward"],
+            group_size=r["MaxAssignments"], review_deadline=r["AutoApprovalTime"],
         ))
     return out
 
 
 def checked_plan(plan_path: Path, rows: list[PlanRow], batch_paths: list[Path]) -> CheckedPlan:
     """A CheckedPlan as the dry run would build it (written to disk too, so paths are real)."""
-    planfile.write_plan(Plan(rows=tuple(rows)), plan_path)
+    planfile.write_plan(Plan(platform="mturk", rows=tuple(rows)), plan_path)
     cost = cost_summary(rows)
     return CheckedPlan(
         path=str(plan_path), rows=tuple(rows),
         digest=planfile.plan_digest(planfile.plan_row_to_text(r) for r in rows),
         batch_paths=tuple(str(b) for b in batch_paths),
-        rewards=cost.rewards, bonuses=cost.bonuses, fees=cost.fees, total=cost.total,
+        rewards=cost.rewards, bonuses=cost.bonuses, fees=cost.fees, total=cost.total, platform="mturk", drawn=cost.drawn,
     )
+
+
+def payout(cp: CheckedPlan, url: str, **kw):
+    """The library's `pay --execute` on MTurk at `url` (an emulator): reconcile.payout.run.execute_plan."""
+    from reconcile.payout.run import execute_plan
+    from reconcile.platforms.mturk import PLATFORM
+
+    endpoint = PLATFORM.resolve_endpoint(url, False, False)
+    return execute_plan(cp, platform=PLATFORM, payer=PLATFORM.payer(endpoint, connections=kw.get("concurrency", 4) + 2),
+                        endpoint_url=url, **kw)
 
 
 def emulator_snapshot_by_assignment(state: dict) -> tuple[dict[str, str], dict[str, list[dict]]]:

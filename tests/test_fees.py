@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconcile.fees import bonus_fee, cost_summary, parse_max_assignments, reward_fee
+from reconcile.platforms.mturk.fees import bonus_fee, cost_summary, parse_max_assignments, reward_fee
 from reconcile.models import PlanRow
 
 D = Decimal
 
 
 @pytest.mark.parametrize(
-    "reward, max_assignments, masters, fee",
+    "reward, group_size, masters, fee",
     [
         ("0.40", 100, False, "0.16"),  # 40% of 0.40
         ("0.40", 9, False, "0.08"),  # small HIT: 20% only
@@ -34,8 +34,8 @@ D = Decimal
         ("0.40", None, False, "0.16"),  # unknown size: assume the higher rate
     ],
 )
-def test_reward_fee_worked_examples(reward, max_assignments, masters, fee):
-    assert reward_fee(D(reward), max_assignments, masters=masters) == D(fee)
+def test_reward_fee_worked_examples(reward, group_size, masters, fee):
+    assert reward_fee(D(reward), group_size, masters=masters) == D(fee)
 
 
 @pytest.mark.parametrize(
@@ -56,11 +56,11 @@ def test_parse_max_assignments(text, value):
     assert parse_max_assignments(text) == value
 
 
-def _row(aid, decision, *, status="Submitted", reward="$0.40", max_assignments="100", bonus=None, hit="H1"):
+def _row(aid, decision, *, status="Submitted", reward="$0.40", group_size="100", bonus=None, hit="H1"):
     return PlanRow(
-        assignment_id=aid, worker_id="AW" + aid, hit_id=hit, decision=decision, reason="r", detail="", code="1",
-        response_id="", bonus=bonus, feedback="", source="b.csv:2", assignment_status=status, reward=reward,
-        max_assignments=max_assignments,
+        submission_id=aid, participant_id="AW" + aid, group_id=hit, decision=decision, reason="r", detail="", code="1",
+        response_id="", bonus=bonus, feedback="", source="b.csv:2", status=status, reward=reward,
+        group_size=group_size,
     )
 
 
@@ -73,7 +73,7 @@ def test_cost_summary_counts_only_owed_rewards():
         _row("5", "reject"),
         _row("6", "skip", status="Approved"),
         _row("7", "approve", reward=""),  # unknown reward: counted, not summed
-        _row("8", "approve", reward="$0.25", max_assignments="4", hit="H2", status=""),  # 0.25 + 0.05
+        _row("8", "approve", reward="$0.25", group_size="4", hit="H2", status=""),  # 0.25 + 0.05
     ]
     s = cost_summary(rows)
     assert (s.approvals, s.approvals_owed, s.unknown_rewards, s.bonus_count) == (5, 4, 1, 1)

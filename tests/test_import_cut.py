@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from conftest import SAMPLE_DATA, run_cli
 from reconcile.errors import InputError
-from reconcile.importers import read_mturk, read_qualtrics
+from reconcile.importers import read_qualtrics
+from reconcile.platforms.mturk.batch_csv import read_mturk_csv as read_mturk
 from reconcile.importers.csvtext import load_table
 
 EXPORT = SAMPLE_DATA / "qualtrics_export.csv"
@@ -95,7 +96,7 @@ def test_batch_rows_two_cells_short_still_read(tmp_path):
     """MTurk omits the empty Approve/Reject cells: rows two short of the header are normal."""
     m = read_mturk([BATCH])
     raw = _rows(BATCH)
-    assert len(raw[-1]) == len(raw[0]) - 2 and len(m.assignments) == len(raw) - 1
+    assert len(raw[-1]) == len(raw[0]) - 2 and len(m.submissions) == len(raw) - 1
 
 
 def test_stray_quote_in_an_unquoted_cell_is_not_a_cut(tmp_path):

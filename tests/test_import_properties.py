@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconcile.errors import InputError
-from reconcile.importers import inspect_file, read_mturk, read_qualtrics, sniff_kind
+from reconcile.importers import read_qualtrics
+from reconcile.platforms.mturk.batch_csv import read_mturk_csv as read_mturk
+from reconcile.inspection import inspect_file, sniff_kind
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -88,9 +90,9 @@ def test_arbitrary_text_never_crash(tmp_path, head, text, encoding):
 def test_batch_cells_read_back_unchanged(tmp_path, rows, newline, bom, final_newline):
     aid = MTURK_HEADER.index("AssignmentId")
     records = []
-    for assignment_id, cells, drop in rows:
+    for submission_id, cells, drop in rows:
         rec = list(cells)
-        rec.insert(aid, assignment_id)
+        rec.insert(aid, submission_id)
         if drop:
             # The website leaves out empty trailing cells; those must come back as "".
             for j in range(len(rec) - drop, len(rec)):
@@ -106,16 +108,16 @@ def test_batch_cells_read_back_unchanged(tmp_path, rows, newline, bom, final_new
     path.write_bytes((codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8"))
 
     m = read_mturk([path])
-    assert len(m.assignments) == len(records)
-    for a, rec in zip(m.assignments, records):
+    assert len(m.submissions) == len(records)
+    for a, rec in zip(m.submissions, records):
         full = rec + [""] * (len(MTURK_HEADER) - len(rec))
         assert dict(a.fields) == dict(zip(MTURK_HEADER, full))
-        assert a.assignment_id == full[aid]
-        assert a.worker_id == full[MTURK_HEADER.index("WorkerId")]
+        assert a.submission_id == full[aid]
+        assert a.participant_id == full[MTURK_HEADER.index("WorkerId")]
         assert a.code == full[MTURK_HEADER.index("Answer.surveycode")]
         assert a.reward == full[MTURK_HEADER.index("Reward")]
-        assert a.auto_approval_time == full[MTURK_HEADER.index("AutoApprovalTime")]
-    assert [a.source.row for a in m.assignments] == list(range(2, len(records) + 2))
+        assert a.review_deadline == full[MTURK_HEADER.index("AutoApprovalTime")]
+    assert [a.source.row for a in m.submissions] == list(range(2, len(records) + 2))
 
 
 @SETTINGS
@@ -137,10 +139,10 @@ def test_qualtrics_cells_read_back_unchanged(tmp_path, rows, utf16_tsv):
     else:
         _write(path, [QUALTRICS_NAMES, QUALTRICS_NAMES, ids, *data])
     q = read_qualtrics(path)
-    assert q.code_column == "mTurkCode" and q.worker_column == "workerId"
+    assert q.code_column == "mTurkCode" and q.participant_column == "workerId"
     assert len(q.responses) == len(data)
     for r, rec in zip(q.responses, data):
         assert dict(r.fields) == dict(zip(QUALTRICS_NAMES, rec))
-        assert (r.response_id, r.status, r.finished, r.code, r.worker_id, r.ip_address) == (
+        assert (r.response_id, r.status, r.finished, r.code, r.participant_id, r.ip_address) == (
             rec[rid], rec[2], rec[6], rec[-1], rec[-3], rec[3])
     assert [r.source.row for r in q.responses] == list(range(4, len(data) + 4))

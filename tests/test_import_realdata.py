@@ -7,8 +7,10 @@ from collections import Counter
 
 import pytest
 
-from reconcile.importers import read_mturk, read_qualtrics, sniff_kind
-from reconcile.models import Assignment, Response
+from reconcile.importers import read_qualtrics
+from reconcile.platforms.mturk.batch_csv import read_mturk_csv as read_mturk
+from reconcile.inspection import sniff_kind
+from reconcile.models import Submission, Response
 
 CHUC = "Chucooleg__Field_Experiment_Human_Image_Classification"
 CLEF = "ielab__CLEF2017_AMT"
@@ -66,17 +68,17 @@ def test_realdata_file(realdata, name, kind, rows, code_col, worker_col, fmt):
         assert all(r.response_id.startswith("R_") for r in records)
     else:
         got = read_mturk([path])
-        assert len(got.batches) == 1
-        data = got.batches[0]
-        records = data.assignments
-        assert all(isinstance(a, Assignment) for a in records)
-        assert [a.assignment_id for a in got.assignments] == [a.assignment_id for a in records]
+        assert len(got.files) == 1
+        data = got.files[0]
+        records = data.submissions
+        assert all(isinstance(a, Submission) for a in records)
+        assert [a.submission_id for a in got.submissions] == [a.submission_id for a in records]
         assert got.duplicates == ()
         first_data_row = 2
-        assert all(a.worker_id and a.hit_id and a.status in ("Submitted", "Approved", "Rejected") for a in records)
+        assert all(a.participant_id and a.group_id and a.status in ("Submitted", "Approved", "Rejected") for a in records)
     assert len(records) == rows
     assert data.code_column == code_col
-    assert data.worker_column == worker_col
+    assert data.participant_column == worker_col
     assert fmt in data.format
     # Records point at their own file and CSV record; every row has every column.
     assert records[0].source.path == str(path)
@@ -101,35 +103,35 @@ def test_chucooleg_facts(realdata):
     assert all(r.status == "IP Address" for r in q.responses)
     assert q.responses[0].start_date[:4] == "2017" and q.responses[0].duration_seconds.isdigit()
     assert q.responses[0].ip_address.startswith("192.0.2.")
-    assert len(m.assignments) == 104 and m.duplicates == ()
+    assert len(m.submissions) == 104 and m.duplicates == ()
     codes = {r.code for r in q.responses if r.code}
-    misses = [a for a in m.assignments if a.code not in codes]
-    assert len(m.assignments) - len(misses) == 97
-    pasted_ids = [a for a in misses if a.code == a.worker_id]
+    misses = [a for a in m.submissions if a.code not in codes]
+    assert len(m.submissions) - len(misses) == 97
+    pasted_ids = [a for a in misses if a.code == a.participant_id]
     assert len(pasted_ids) == 2
-    typed = {r.worker_id for r in q.responses if r.finished == "True"}
-    assert all(a.worker_id in typed for a in pasted_ids)
+    typed = {r.participant_id for r in q.responses if r.finished == "True"}
+    assert all(a.participant_id in typed for a in pasted_ids)
     assert sum("validation code is" in a.code for a in misses) == 1
-    supplementary = [a for a in m.assignments if a.source.path.endswith("supplementary.csv")]
+    supplementary = [a for a in m.submissions if a.source.path.endswith("supplementary.csv")]
     assert len(supplementary) == 4 and all(a in misses for a in supplementary)
     # Short rows (28 of 30 fields) read as empty Approve/Reject, not as missing keys.
-    assert all(a.fields["Approve"] == "" and a.fields["Reject"] == "" for a in m.assignments)
-    assert m.assignments[0].reward == "$0.40" and m.assignments[0].requester_annotation.startswith("BatchId:3006652")
-    assert m.assignments[0].accept_time == "Sun Nov 12 08:19:59 PST 2017"
+    assert all(a.fields["Approve"] == "" and a.fields["Reject"] == "" for a in m.submissions)
+    assert m.submissions[0].reward == "$0.40" and m.submissions[0].fields["RequesterAnnotation"].startswith("BatchId:3006652")
+    assert m.submissions[0].started_at == "Sun Nov 12 08:19:59 PST 2017"
     # Typed worker IDs are kept exactly as typed (lower case, missing leading "A").
     assert any(w.islower() for w in typed) and any(w and not w.startswith("A") and w.isupper() for w in typed)
 
 
 def test_clef_facts(realdata):
-    final = read_mturk([realdata / CLEF / "final_after_review__Batch_3171474_batch_results.csv"]).assignments
+    final = read_mturk([realdata / CLEF / "final_after_review__Batch_3171474_batch_results.csv"]).submissions
     assert Counter(a.status for a in final) == {"Approved": 500, "Rejected": 60}
     assert all(a.fields["RequesterFeedback"] == "x" for a in final if a.status == "Rejected")
     assert sum(a.code == "{}" for a in final) == 3
-    assert Counter(a.max_assignments for a in final) == {"1": 440, "2": 120}
-    assert max(Counter(a.worker_id for a in final).values()) == 100
-    approve = read_mturk([realdata / CLEF / "approve_upload__Batch_3171474_batch_results.csv"]).assignments
+    assert Counter(a.group_size for a in final) == {"1": 440, "2": 120}
+    assert max(Counter(a.participant_id for a in final).values()) == 100
+    approve = read_mturk([realdata / CLEF / "approve_upload__Batch_3171474_batch_results.csv"]).submissions
     assert sum(a.fields["Approve"] == "x" for a in approve) == 155
-    reject = read_mturk([realdata / CLEF / "reject_upload__Batch_3171474_batch_results.csv"]).assignments
+    reject = read_mturk([realdata / CLEF / "reject_upload__Batch_3171474_batch_results.csv"]).submissions
     assert sum(a.fields["Reject"] == "x" for a in reject) == 24
 
 
@@ -139,28 +141,28 @@ def test_clef_review_files_together_conflict(realdata):
         realdata / CLEF / "final_after_review__Batch_3171474_batch_results.csv",
         realdata / CLEF / "approve_upload__Batch_3171474_batch_results.csv",
     ])
-    assert len(m.assignments) == 560
+    assert len(m.submissions) == 560
     assert len(m.duplicates) == 155
     assert not any(d.identical for d in m.duplicates)
-    first = {a.assignment_id: a.source for a in m.assignments}
-    assert all(d.duplicate_of == first[d.assignment_id] for d in m.duplicates)
+    first = {a.submission_id: a.source for a in m.submissions}
+    assert all(d.duplicate_of == first[d.submission_id] for d in m.duplicates)
     assert all(d.source.path.endswith("approve_upload__Batch_3171474_batch_results.csv") for d in m.duplicates)
 
 
 def test_same_file_twice_is_counted_once(realdata):
     p = realdata / CHUC / "20171112_mturk_results_order1_0.40.csv"
     m = read_mturk([p, p])
-    assert len(m.assignments) == 100
+    assert len(m.submissions) == 100
     assert len(m.duplicates) == 100 and all(d.identical for d in m.duplicates)
 
 
 def test_excel_resaved_batch_missing_columns(realdata):
-    b = read_mturk([realdata / KEV / "Batch_3849139_batch_results_norelationship.csv"]).batches[0]
+    b = read_mturk([realdata / KEV / "Batch_3849139_batch_results_norelationship.csv"]).files[0]
     assert "ApprovalTime" not in b.columns
     assert any("ApprovalTime" in w for w in b.warnings)
-    a = b.assignments[0]
+    a = b.submissions[0]
     assert a.fields["Answer._1donebf1.yes"] in ("TRUE", "FALSE")
-    assert a.hit_id == "37SDSEDIOCKDFHIRHX0KAUZPJK081M"  # the BOM is not part of the first column name
+    assert a.group_id == "37SDSEDIOCKDFHIRHX0KAUZPJK081M"  # the BOM is not part of the first column name
     assert b.columns[0] == "HITId"
 
 

@@ -11,7 +11,11 @@ import json
 import pytest
 
 from reconcile.errors import ColumnDetectionError, InputError
-from reconcile.importers import inspect_file, read_mturk, read_qualtrics, require_columns, sniff_kind
+from reconcile.importers import read_qualtrics, require_columns
+from reconcile.models import SubmissionInput
+from reconcile.platforms.mturk import PLATFORM as MTURK
+from reconcile.platforms.mturk.batch_csv import read_mturk_csv as read_mturk
+from reconcile.inspection import inspect_file, sniff_kind
 
 CHUC = "Chucooleg__Field_Experiment_Human_Image_Classification"
 Q_FILE = f"{CHUC}/20171112_qualtric_results_order1_0.40_redacted.csv"
@@ -55,11 +59,11 @@ def test_utf16_tsv_reads_like_the_csv(realdata, tmp_path):
     assert sniff_kind(tsv) == "qualtrics"
     assert "TSV" in b.format and "UTF-16 LE with BOM" in b.format
     assert b.columns == a.columns
-    assert (b.code_column, b.worker_column) == ("mTurkCode", "worker_id")
+    assert (b.code_column, b.participant_column) == ("mTurkCode", "worker_id")
     assert len(b.responses) == 117
     for x, y in zip(a.responses, b.responses):
         assert dict(x.fields) == dict(y.fields)
-        assert (x.response_id, x.code, x.worker_id, x.finished, x.source.row) == (y.response_id, y.code, y.worker_id, y.finished, y.source.row)
+        assert (x.response_id, x.code, x.participant_id, x.finished, x.source.row) == (y.response_id, y.code, y.participant_id, y.finished, y.source.row)
 
 
 def test_excel_resaved_export_lost_json_row(realdata, tmp_path):
@@ -142,9 +146,9 @@ def test_qualtrics_code_names(tmp_path, name):
 @pytest.mark.parametrize("name", ["workerId", "worker_id", "WorkerID", "MTurkID", "mturk_worker_id", "Worker ID", "Your MTurk worker ID"])
 def test_qualtrics_worker_names(tmp_path, name):
     q = read_qualtrics(write_csv(tmp_path / "e.csv", qualtrics_rows([name, "mTurkCode"], ["A1B2C3D4E5F6G7", "9"])))
-    assert q.worker_column == name and q.code_column == "mTurkCode"
-    assert q.responses[0].worker_id == "A1B2C3D4E5F6G7"
-    require_columns(q, need_worker=True)
+    assert q.participant_column == name and q.code_column == "mTurkCode"
+    assert q.responses[0].participant_id == "A1B2C3D4E5F6G7"
+    require_columns(q, need_participant=True)
 
 
 def test_two_filled_code_columns_are_ambiguous(tmp_path):
@@ -168,7 +172,7 @@ def test_only_filled_candidate_is_chosen_with_a_note(tmp_path):
 def test_captured_worker_id_beats_typed_one(tmp_path):
     rows = qualtrics_rows(["workerId", "worker_id", "code"], [lambda i: f"A{i}BCDEFGHIJKLM", lambda i: f" a{i}bcdefghijklm please", "1"])
     q = read_qualtrics(write_csv(tmp_path / "e.csv", rows))
-    assert q.worker_column == "workerId" and q.worker_candidates == ("workerId", "worker_id")
+    assert q.participant_column == "workerId" and q.participant_candidates == ("workerId", "worker_id")
     assert any("look most like MTurk worker IDs" in w for w in q.warnings)
 
 
@@ -185,8 +189,8 @@ def test_no_code_column_error_lists_columns(tmp_path):
 def test_worker_required_but_missing(tmp_path):
     q = read_qualtrics(write_csv(tmp_path / "e.csv", qualtrics_rows(["code"], ["1"])))
     require_columns(q)
-    with pytest.raises(ColumnDetectionError, match="worker ID.*--worker-column"):
-        require_columns(q, need_worker=True)
+    with pytest.raises(ColumnDetectionError, match="participant ID.*--id-column"):
+        require_columns(q, need_participant=True)
 
 
 MTURK_NAMES = ["HITId", "HITTypeId", "Title", "Reward", "CreationTime", "MaxAssignments", "RequesterAnnotation",
@@ -206,20 +210,20 @@ def mturk_rows(answer_names, answer_values, n=3, *, aid=lambda i: f"3ASSIGN{i:02
 
 @pytest.mark.parametrize("name", ["Answer.surveycode", "Answer.surveyCode", "Answer.completion_code", "Answer.validationCode", "Answer.Code"])
 def test_mturk_code_names(tmp_path, name):
-    b = read_mturk([write_csv(tmp_path / "b.csv", mturk_rows(["Answer.feedback", name], ["fine", "42"]))]).batches[0]
-    assert b.code_column == name and b.worker_column == "WorkerId"
-    assert b.assignments[0].code == "42" and b.assignments[0].accept_time == "2018-10-08 17:46:38 UTC"
-    require_columns(b)
+    b = read_mturk([write_csv(tmp_path / "b.csv", mturk_rows(["Answer.feedback", name], ["fine", "42"]))]).files[0]
+    assert b.code_column == name and b.participant_column == "WorkerId"
+    assert b.submissions[0].code == "42" and b.submissions[0].started_at == "2018-10-08 17:46:38 UTC"
+    MTURK.require_columns(SubmissionInput((b,), b.submissions, ()))
 
 
 def test_mturk_without_code_and_override(tmp_path):
     p = write_csv(tmp_path / "b.csv", mturk_rows(["Answer.feedback", "Answer.Q1"], ["fine", "42"]))
     m = read_mturk([p])
-    assert m.batches[0].code_column is None
+    assert m.files[0].code_column is None
     with pytest.raises(ColumnDetectionError, match=r"'Answer.feedback', 'Answer.Q1'.*--mturk-code-column"):
-        require_columns(m)
+        MTURK.require_columns(m)
     m = read_mturk([p], code_column="Q1")  # "Answer." may be left out
-    assert m.batches[0].code_column == "Answer.Q1" and m.assignments[0].code == "42"
+    assert m.files[0].code_column == "Answer.Q1" and m.submissions[0].code == "42"
 
 
 def test_mturk_conflicting_duplicates_across_files(tmp_path):
@@ -228,8 +232,8 @@ def test_mturk_conflicting_duplicates_across_files(tmp_path):
     b_rows[2][-1] = "999"  # same AssignmentId, different code
     b = write_csv(tmp_path / "b.csv", b_rows, newline="\n", final_newline=False)
     m = read_mturk([a, b])
-    assert [x.assignment_id for x in m.assignments] == [f"3ASSIGN{i:023d}" for i in range(4)]
-    assert m.assignments[3].source.path == str(b)
+    assert [x.submission_id for x in m.submissions] == [f"3ASSIGN{i:023d}" for i in range(4)]
+    assert m.submissions[3].source.path == str(b)
     assert [(d.source.row, d.duplicate_of.row, d.identical) for d in m.duplicates] == [(2, 2, True), (3, 3, False), (4, 4, True)]
     assert all(d.duplicate_of.path == str(a) and d.source.path == str(b) for d in m.duplicates)
 
@@ -237,28 +241,28 @@ def test_mturk_conflicting_duplicates_across_files(tmp_path):
 def test_mturk_duplicate_within_one_file(tmp_path):
     rows = mturk_rows(["Answer.surveycode"], ["1"], aid=lambda i: "3SAME")
     m = read_mturk([write_csv(tmp_path / "b.csv", rows)])
-    assert len(m.assignments) == 1 and len(m.batches[0].assignments) == 3
+    assert len(m.submissions) == 1 and len(m.files[0].submissions) == 3
     assert [d.identical for d in m.duplicates] == [False, False]  # worker IDs differ
     assert inspect_file(tmp_path / "b.csv")["duplicate_rows"] == 2
 
 
 def test_mturk_damaged_codes_warned(tmp_path):
     rows = mturk_rows(["Answer.surveycode"], [lambda i: ["1.23457E+11", "987654.0", "0012"][i]])
-    b = read_mturk([write_csv(tmp_path / "b.csv", rows)]).batches[0]
+    b = read_mturk([write_csv(tmp_path / "b.csv", rows)]).files[0]
     (w,) = b.warnings
     assert "2 values" in w and "'1.23457E+11'" in w and "cannot be recovered" in w
-    assert [a.code for a in b.assignments] == ["1.23457E+11", "987654.0", "0012"]
+    assert [a.code for a in b.submissions] == ["1.23457E+11", "987654.0", "0012"]
 
 
 def test_mturk_long_rows_with_empty_extra_cells_are_fine(tmp_path):
     rows = mturk_rows(["Answer.surveycode"], ["5", "", "", "", ""])
     m = read_mturk([write_csv(tmp_path / "b.csv", rows)])
-    assert len(m.assignments) == 3 and m.assignments[0].code == "5"
+    assert len(m.submissions) == 3 and m.submissions[0].code == "5"
 
 
 def test_utf16_without_bom_is_read(tmp_path):
     p = write_csv(tmp_path / "b.csv", mturk_rows(["Answer.surveycode"], ["7"]), encoding="utf-16-le")
-    assert read_mturk([p]).assignments[0].code == "7"
+    assert read_mturk([p]).submissions[0].code == "7"
 
 
 def test_survey_capturing_assignment_id_is_still_qualtrics(tmp_path):
@@ -267,17 +271,17 @@ def test_survey_capturing_assignment_id_is_still_qualtrics(tmp_path):
     p = write_csv(tmp_path / "e.csv", rows)
     assert sniff_kind(p) == "qualtrics"
     q = read_qualtrics(p)
-    assert (q.code_column, q.worker_column) == ("mTurkCode", "workerId")
+    assert (q.code_column, q.participant_column) == ("mTurkCode", "workerId")
 
 
 def test_batch_header_with_stray_spaces(tmp_path):
     rows = mturk_rows(["Answer.surveycode"], ["42"])
     rows[0] = [f" {n} " if n in ("AssignmentId", "AssignmentStatus") else n for n in rows[0]]
-    b = read_mturk([write_csv(tmp_path / "b.csv", rows)]).batches[0]
-    assert b.assignments[0].assignment_id == "3ASSIGN" + "0" * 23 and b.assignments[0].status == "Submitted"
+    b = read_mturk([write_csv(tmp_path / "b.csv", rows)]).files[0]
+    assert b.submissions[0].submission_id == "3ASSIGN" + "0" * 23 and b.submissions[0].status == "Submitted"
     assert not [w for w in b.warnings if "missing" in w]
 
 
 def test_loose_worker_name_needs_worker_like_values(tmp_path):
     rows = qualtrics_rows(["worker_satisfaction", "code"], ["very happy", "1"])
-    assert read_qualtrics(write_csv(tmp_path / "e.csv", rows)).worker_column is None
+    assert read_qualtrics(write_csv(tmp_path / "e.csv", rows)).participant_column is None

@@ -15,10 +15,10 @@ def test_inspect_json_on_all_realdata(realdata):
     out = json.loads(proc.stdout)
     assert [o["path"] for o in out] == [str(p) for p in paths]
     for o, (name, kind, rows, code_col, worker_col, fmt) in zip(out, EXPECTED):
-        assert (o["kind"], o["rows"], o["code_column"], o["worker_column"]) == (kind, rows, code_col, worker_col), name
+        assert (o["kind"], o["rows"], o["code_column"], o["participant_column"]) == (kind, rows, code_col, worker_col), name
         assert fmt in o["format"]
         assert isinstance(o["warnings"], list) and isinstance(o["code_candidates"], list)
-        assert isinstance(o["worker_candidates"], list)
+        assert isinstance(o["participant_candidates"], list)
     chuc_q = out[0]
     assert chuc_q["finished_counts"] == {"False": 15, "True": 102}
     clef = out[3]
@@ -31,7 +31,7 @@ def test_inspect_text_output(realdata):
     proc = run_cli("inspect", q, m)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert str(q) in out and "117 responses" in out and "completion code: mTurkCode" in out and "worker ID:       worker_id" in out
+    assert str(q) in out and "117 responses" in out and "completion code: mTurkCode" in out and "participant ID:  worker_id" in out
     assert str(m) in out and "115 assignments" in out and "none found (name it with --mturk-code-column" in out
     assert proc.stderr == ""
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconcile.errors import InputError
-from reconcile.ledger import Ledger, action_key, default_ledger_path, endpoint_identity, request_token
+from reconcile.payout.ledger import Ledger, action_key, default_ledger_path, endpoint_identity, request_token
 
 EP = "http://127.0.0.1:5555"
 
@@ -177,7 +177,7 @@ def test_intent_survives_sigkill(tmp_path):
     path = tmp_path / "l.sqlite"
     code = (
         "import os, signal\n"
-        "from reconcile.ledger import Ledger, action_key\n"
+        "from reconcile.payout.ledger import Ledger, action_key\n"
         f"led = Ledger.open({str(path)!r})\n"
         f"k = action_key(endpoint={EP!r}, kind='bonus', submission_id='A1', participant_id='W1', amount='1.50', purpose='plan bonus')\n"
         f"led.record_intent(k, endpoint={EP!r}, kind='bonus', group_id='H1', submission_id='A1', participant_id='W1', amount='1.50', purpose='plan bonus')\n"
@@ -195,7 +195,7 @@ def test_one_payer_at_a_time_per_ledger(tmp_path):
     with Ledger.open(path) as first:
         first.lock_for_run()
         code = (
-            "from reconcile.ledger import Ledger\n"
+            "from reconcile.payout.ledger import Ledger\n"
             "from reconcile.errors import RefusedError\n"
             f"led = Ledger.open({str(path)!r})\n"
             "try:\n    led.lock_for_run()\nexcept RefusedError as e:\n    print('refused:', e)\n"
@@ -209,7 +209,7 @@ def test_one_payer_at_a_time_per_ledger(tmp_path):
 
 def test_ledger_command_shows_done_in_flight_failed_and_not_done(tmp_path):
     from conftest import run_cli
-    from reconcile.executor import plan_actions
+    from reconcile.payout.actions import plan_actions
     from test_executor_support import checked_plan, make_batch, plan_rows
 
     batch = tmp_path / "batch.csv"
@@ -232,7 +232,7 @@ def test_ledger_command_shows_done_in_flight_failed_and_not_done(tmp_path):
     out = r.stdout
     assert "(interrupted)" in out
     assert "approve      1 done,     0 already done,     1 failed,     0 in flight" in out
-    assert "In flight when a run stopped (1" in out and rows[0].assignment_id in out
+    assert "In flight when a run stopped (1" in out and rows[0].submission_id in out
     assert "Failed (1):" in out and "cannot be approved" in out
     assert "Not done yet from plan.csv on http://loopback:5555: 7 actions" in out
     assert "re-run the same" in out

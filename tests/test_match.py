@@ -12,7 +12,10 @@ from hypothesis import strategies as st
 
 from reconcile.bonus import parse_bonus
 from reconcile.match import match, response_exclusion, response_finished
-from reconcile.models import Assignment, DuplicateRow, Response, SourceRef, frozen_mapping
+from reconcile.platforms.mturk import PLATFORM as MTURK
+from reconcile.platforms.mturk.ids import WorkerIds
+from reconcile.platforms.mturk.states import state_of
+from reconcile.models import Submission, DuplicateRow, Response, SourceRef, frozen_mapping
 from reconcile.money import format_amount, parse_amount
 from reconcile.plan import build_plan, summarize
 from reconcile.rules import ASSIGNMENT_REASONS, FLAGS, RESPONSE_REASONS, parse_rules
@@ -35,35 +38,36 @@ def resp(row, code, worker="", *, rid=None, status="IP Address", finished="True"
         end_date="",
         duration_seconds=duration,
         code=code,
-        worker_id=worker,
+        participant_id=worker,
         fields=frozen_mapping(base),
     )
 
 
-def asg(row, code, worker, *, aid=None, status="Submitted", auto=LATER, path="batch.csv") -> Assignment:
-    return Assignment(
+def asg(row, code, worker, *, aid=None, status="Submitted", auto=LATER, path="batch.csv") -> Submission:
+    return Submission(
         source=SourceRef(path, row),
-        assignment_id=aid or f"ASG{row:04d}{path[:1].upper()}",
-        worker_id=worker,
-        hit_id="HIT1",
+        platform="mturk",
+        state=state_of(status),
+        submission_id=aid or f"ASG{row:04d}{path[:1].upper()}",
+        participant_id=worker,
+        group_id="HIT1",
         status=status,
         reward="$0.40",
-        max_assignments="9",
-        requester_annotation="",
-        accept_time="",
-        submit_time="",
-        auto_approval_time=auto,
-        work_time_seconds="100",
+        group_size="9",
+        started_at="",
+        submitted_at="",
+        review_deadline=auto,
+        duration_seconds="100",
         code=code,
     )
 
 
-def run(responses, assignments, rules=None, **kw):
-    kwargs = {"now": NOW, **kw}
+def run(responses, submissions, rules=None, **kw):
+    kwargs = {"now": NOW, "ids": WorkerIds(), **kw}
     if rules is not None:
         kwargs["rules"] = rules
-    result = match(responses, assignments, **kwargs)
-    return {r.assignment_id: r for r in result.rows}, {o.response_id: o for o in result.responses}, result
+    result = match(responses, submissions, **kwargs)
+    return {r.submission_id: r for r in result.rows}, {o.response_id: o for o in result.responses}, result
 
 
 W1, W2, W3 = "A1B2C3D4E5F6G7", "A2ZZYYXX998877", "A3QQWWEERRTT55"
@@ -73,9 +77,9 @@ def test_exact_match_approves_and_matches_response():
     rows, outs, _ = run([resp(4, "123456789", W1)], [asg(2, " 123456789\u200b", W1)])
     row = rows["ASG0002B"]
     assert (row.decision, row.reason, row.response_id) == ("approve", "code_match", "R_0004")
-    assert row.source == "batch.csv:2" and row.reward == "$0.40" and row.assignment_status == "Submitted"
-    assert row.max_assignments == "9" and row.auto_approval_time == LATER and row.bonus is None
-    assert outs["R_0004"].outcome == "matched" and outs["R_0004"].assignment_id == "ASG0002B"
+    assert row.source == "batch.csv:2" and row.reward == "$0.40" and row.status == "Submitted"
+    assert row.group_size == "9" and row.review_deadline == LATER and row.bonus is None
+    assert outs["R_0004"].outcome == "matched" and outs["R_0004"].submission_id == "ASG0002B"
 
 
 def test_alphanumeric_code_is_case_folded_and_nbsp_stripped():
@@ -192,7 +196,7 @@ def test_shared_code_worker_on_response_keeps_the_match():
     rows, outs, _ = run([resp(4, "42424242", W2)], [asg(2, "42424242", W1), asg(3, "42424242", W2)])
     assert rows["ASG0003B"].decision == "approve"
     assert rows["ASG0002B"].reason == "shared_code" and rows["ASG0002B"].decision == "review"
-    assert outs["R_0004"].assignment_id == "ASG0003B"
+    assert outs["R_0004"].submission_id == "ASG0003B"
 
 
 def test_unfinished_response_goes_to_review_and_unclaimed_unfinished_is_excluded():
@@ -262,12 +266,12 @@ def test_worker_with_two_finished_responses_goes_to_review():
 def test_conflicting_duplicate_rows_go_to_review_identical_are_flagged():
     a, b = asg(2, "12121212", W1), asg(3, "34343434", W2)
     dups = [
-        DuplicateRow(SourceRef("other.csv", 5), a.assignment_id, a.source, identical=False),
-        DuplicateRow(SourceRef("other.csv", 6), b.assignment_id, b.source, identical=True),
+        DuplicateRow(SourceRef("other.csv", 5), a.submission_id, a.source, identical=False),
+        DuplicateRow(SourceRef("other.csv", 6), b.submission_id, b.source, identical=True),
     ]
     rows, _, result = run([resp(4, "12121212", W1), resp(5, "34343434", W2)], [a, b], duplicates=dups)
-    assert rows[a.assignment_id].reason == "conflicting_rows" and rows[a.assignment_id].decision == "review"
-    assert rows[b.assignment_id].decision == "approve" and "duplicate_row" in rows[b.assignment_id].flags
+    assert rows[a.submission_id].reason == "conflicting_rows" and rows[a.submission_id].decision == "review"
+    assert rows[b.submission_id].decision == "approve" and "duplicate_row" in rows[b.submission_id].flags
     assert any("several batch rows" in w for w in result.warnings)
 
 
@@ -323,11 +327,11 @@ def test_opt_in_reject_rules_carry_feedback():
         resp(6, "40000003", AC1="blue", duration="30"),
         resp(7, "40000004", AC1="blue"),
     ]
-    assignments = [
+    submissions = [
         asg(2, "40000001", W1), asg(3, "40000002", W2), asg(4, "40000003", W3),
         asg(5, "", "A9NOCODE99999"), asg(6, "88887777", "A9NOMATCH9999"), asg(7, "40000005", "A9NEARMISS999"),
     ]
-    rows, outs, _ = run(responses, assignments, rules=rules)
+    rows, outs, _ = run(responses, submissions, rules=rules)
     got = {aid: (r.decision, r.reason, r.feedback) for aid, r in rows.items()}
     assert got["ASG0002B"] == ("approve", "code_match", "")
     assert got["ASG0003B"] == ("reject", "reject_attention_check", "Attention check failed.")
@@ -336,7 +340,7 @@ def test_opt_in_reject_rules_carry_feedback():
     assert got["ASG0006B"] == ("reject", "reject_no_match", "Your code does not match any survey response.")
     # a near miss is never rejected by the no_match rule: a person must look at it
     assert got["ASG0007B"][:2] == ("review", "near_miss")
-    assert outs["R_0005"].outcome == "matched" and outs["R_0005"].assignment_id == "ASG0003B"
+    assert outs["R_0005"].outcome == "matched" and outs["R_0005"].submission_id == "ASG0003B"
 
 
 def test_status_and_finished_readings():
@@ -352,8 +356,8 @@ def test_status_and_finished_readings():
 def test_every_reason_used_is_documented():
     rules = parse_rules(REJECTS)
     responses = [resp(i, f"5{i:07d}", f"A{i:013d}") for i in range(4, 30)]
-    assignments = [asg(i, f"5{i:07d}", f"A{i:013d}") for i in range(2, 40)]
-    rows, outs, _ = run(responses, assignments, rules=rules)
+    submissions = [asg(i, f"5{i:07d}", f"A{i:013d}") for i in range(2, 40)]
+    rows, outs, _ = run(responses, submissions, rules=rules)
     assert {r.reason for r in rows.values()} <= set(ASSIGNMENT_REASONS)
     assert {o.reason for o in outs.values()} <= set(RESPONSE_REASONS)
 
@@ -381,7 +385,7 @@ def study(draw):
             )
         )
     n_asg = draw(st.integers(0, 14))
-    assignments = []
+    submissions = []
     for j in range(n_asg):
         choice = draw(st.sampled_from(["exact", "exact", "typo", "worker", "none", "sentence"]))
         base = draw(st.sampled_from(codes)) if codes else "1234567"
@@ -392,7 +396,7 @@ def study(draw):
             "none": "",
             "sentence": f"my code is {base}",
         }[choice]
-        assignments.append(
+        submissions.append(
             asg(
                 2 + j,
                 code,
@@ -403,21 +407,21 @@ def study(draw):
             )
         )
     # AssignmentIds are unique in an MTurkInput
-    unique = {a.assignment_id: a for a in assignments}
+    unique = {a.submission_id: a for a in submissions}
     return responses, list(unique.values()), draw(st.randoms(use_true_random=False))
 
 
-def _plan(responses, assignments, bonus=None, cap=None, rules=None):
-    result = match(responses, assignments, now=NOW, **({"rules": rules} if rules else {}))
-    return build_plan(result, responses, bonus=bonus, max_bonus=cap)
+def _plan(responses, submissions, bonus=None, cap=None, rules=None):
+    result = match(responses, submissions, now=NOW, ids=WorkerIds(), **({"rules": rules} if rules else {}))
+    return build_plan(result, responses, bonus=bonus, max_bonus=cap, platform=MTURK)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(study())
 def test_shuffling_inputs_gives_the_same_plan(data):
-    responses, assignments, rnd = data
-    plan = _plan(responses, assignments)
-    r2, a2 = list(responses), list(assignments)
+    responses, submissions, rnd = data
+    plan = _plan(responses, submissions)
+    r2, a2 = list(responses), list(submissions)
     rnd.shuffle(r2)
     rnd.shuffle(a2)
     shuffled = _plan(r2, a2)
@@ -429,16 +433,16 @@ def test_shuffling_inputs_gives_the_same_plan(data):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(study())
 def test_every_assignment_once_every_response_once(data):
-    responses, assignments, _ = data
-    plan = _plan(responses, assignments, rules=parse_rules(REJECTS.replace('"AC1"', '"score"').replace('["blue"]', '["1"]')))
-    assert sorted(r.assignment_id for r in plan.rows) == sorted(a.assignment_id for a in assignments)
+    responses, submissions, _ = data
+    plan = _plan(responses, submissions, rules=parse_rules(REJECTS.replace('"AC1"', '"score"').replace('["blue"]', '["1"]')))
+    assert sorted(r.submission_id for r in plan.rows) == sorted(a.submission_id for a in submissions)
     assert sorted(o.source for o in plan.responses) == sorted(str(r.source) for r in responses)
     for row in plan.rows:
         assert row.decision in ("approve", "reject", "review", "skip")
         assert row.reason in ASSIGNMENT_REASONS
         assert set(row.flags) <= set(FLAGS)
         assert (row.decision == "reject") == bool(row.feedback)
-    by_src = {str(a.source): a for a in assignments}
+    by_src = {str(a.source): a for a in submissions}
     for row in plan.rows:
         if row.decision == "skip":
             assert by_src[row.source].status in ("Approved", "Rejected")
@@ -447,12 +451,12 @@ def test_every_assignment_once_every_response_once(data):
     # a response is matched to at most one assignment, and matched responses are the approved ones' responses
     matched = [o for o in plan.responses if o.outcome == "matched"]
     assert len({o.source for o in matched}) == len(matched)
-    approved = {r.assignment_id for r in plan.rows if r.decision == "approve"}
-    assert approved <= {o.assignment_id for o in matched}
+    approved = {r.submission_id for r in plan.rows if r.decision == "approve"}
+    assert approved <= {o.submission_id for o in matched}
     for o in plan.responses:
         assert o.reason in RESPONSE_REASONS
-    counts = summarize(plan)
-    assert sum(counts["decisions"].values()) == len(assignments)
+    counts = summarize(plan, MTURK.words)
+    assert sum(counts["decisions"].values()) == len(submissions)
     assert sum(counts["responses"].values()) == len(responses)
 
 
@@ -460,8 +464,8 @@ def test_every_assignment_once_every_response_once(data):
 @given(study(), st.sampled_from(["score / 100", "score * 0.0137 + 0.005", "0.75", "max(0, score - 500) / 333"]),
        st.one_of(st.none(), st.decimals(min_value=0, max_value=20, places=2)))
 def test_bonuses_only_on_approve_and_never_above_cap(data, expr, cap):
-    responses, assignments, _ = data
-    plan = _plan(responses, assignments, bonus=parse_bonus(expr), cap=cap)
+    responses, submissions, _ = data
+    plan = _plan(responses, submissions, bonus=parse_bonus(expr), cap=cap)
     for row in plan.rows:
         if row.bonus is None:
             continue
@@ -477,8 +481,8 @@ def test_property_generator_reaches_the_interesting_cases():
     rnd = random.Random(7)
     codes = [str(rnd.randrange(10**6, 10**7)) for _ in range(10)]
     responses = [resp(4 + i, c, f"A{i:013d}", score=str(i * 100)) for i, c in enumerate(codes)]
-    assignments = [asg(2 + i, c, f"A{i:013d}") for i, c in enumerate(codes)]
-    plan = _plan(responses, assignments, bonus=parse_bonus("score / 100"), cap=Decimal("5.00"))
-    assert summarize(plan)["decisions"]["approve"] == 10
+    submissions = [asg(2 + i, c, f"A{i:013d}") for i, c in enumerate(codes)]
+    plan = _plan(responses, submissions, bonus=parse_bonus("score / 100"), cap=Decimal("5.00"))
+    assert summarize(plan, MTURK.words)["decisions"]["approve"] == 10
     assert [r.bonus for r in plan.rows] == [None] + [Decimal(f"{i}.00") for i in range(1, 6)] + [Decimal("5.00")] * 4
     assert sum("bonus_capped" in r.flags for r in plan.rows) == 4

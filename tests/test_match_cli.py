@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.planfile import PLAN_COLUMNS, RESPONSE_COLUMNS, read_plan_rows, responses_sidecar_path
+from reconcile.planfile import plan_columns, read_plan_rows, response_columns, responses_sidecar_path
+
+PLAN_COLUMNS = tuple(plan_columns("mturk").values())
+RESPONSE_COLUMNS = tuple(response_columns("mturk").values())
 
 from conftest import run_cli
 

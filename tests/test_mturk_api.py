@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 from conftest import run_cli
 from emulator_helpers import DUMMY_KEY_ID, DUMMY_SECRET, STUDY_DAYS, start_emulator
-from reconcile.endpoints import resolve_mturk_endpoint
+from reconcile.platforms.mturk.endpoints import resolve_mturk_endpoint
 from reconcile.errors import InputError, ServiceError
-from reconcile.importers import mturk_api, read_mturk
-from reconcile.importers.mturk_api import batch_annotation_id, format_reward, list_assignments, parse_answer
+from reconcile.platforms.mturk.batch_csv import read_mturk_csv as read_mturk
+from reconcile.platforms.mturk import api as mturk_api
+from reconcile.platforms.mturk.api import batch_annotation_id, format_reward, list_assignments, parse_answer
 
 AWS_ENV = {"AWS_ACCESS_KEY_ID": DUMMY_KEY_ID, "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET, "AWS_EC2_METADATA_DISABLED": "true"}
 MAIN_BATCH = "3006652"
@@ -112,9 +113,9 @@ def test_fetch_batch_writes_the_batch_results_format(chuc, tmp_path):
     assert raw.startswith(b'"HITId","HITTypeId","Title"') and b"\r\n" in raw
     # ... and the project's importer reads it like a downloaded batch.
     fetched, direct = read_mturk([str(out)]), read_mturk([str(main)])
-    assert fetched.batches[0].code_column == direct.batches[0].code_column == "Answer.surveycode"
-    assert [(a.assignment_id, a.worker_id, a.hit_id, a.status, a.reward, a.code, a.work_time_seconds) for a in fetched.assignments] == [
-        (a.assignment_id, a.worker_id, a.hit_id, a.status, a.reward, a.code, a.work_time_seconds) for a in direct.assignments
+    assert fetched.files[0].code_column == direct.files[0].code_column == "Answer.surveycode"
+    assert [(a.submission_id, a.participant_id, a.group_id, a.status, a.reward, a.code, a.duration_seconds) for a in fetched.submissions] == [
+        (a.submission_id, a.participant_id, a.group_id, a.status, a.reward, a.code, a.duration_seconds) for a in direct.submissions
     ]
 
 
@@ -180,30 +181,38 @@ def test_server_faults_are_retried(chuc, tmp_path):
 
 
 def test_load_mturk_reads_files_and_api_together(chuc):
-    from reconcile.sources import load_mturk
+    from reconcile.platforms.mturk import PLATFORM
+    from reconcile.sources import load_submissions
+
+    def load_mturk(paths, *, hit_ids=(), **kw):
+        return load_submissions(PLATFORM, paths, group_ids=hit_ids, **kw)
 
     main, supp = chuc
     with start_emulator([str(main), str(supp)], as_of=STUDY_DAYS) as emu:
         ep = resolve_mturk_endpoint(emu.url, False, False)
         data = load_mturk([str(supp)], batch_ids=(MAIN_BATCH,), endpoint=ep, show_progress=False)
-        both = load_mturk([], batch_ids=(MAIN_BATCH,), hit_ids=tuple({a.hit_id for a in read_mturk([str(supp)]).assignments}), endpoint=ep, show_progress=False)
-    assert len(data.assignments) == 104 and not data.duplicates
-    api = [a for a in data.assignments if a.source.path != str(supp)]
+        both = load_mturk([], batch_ids=(MAIN_BATCH,), hit_ids=tuple({a.group_id for a in read_mturk([str(supp)]).submissions}), endpoint=ep, show_progress=False)
+    assert len(data.submissions) == 104 and not data.duplicates
+    api = [a for a in data.submissions if a.source.path != str(supp)]
     assert len(api) == 100
     assert all(a.source.path == f"mturk-api:batch-{MAIN_BATCH}" for a in api)
     assert [a.source.row for a in api] == list(range(2, 102))
-    assert {a.code for a in api} == {a.code for a in read_mturk([str(main)]).assignments}
-    assert len(both.assignments) == 104 and both.batches[0].path.startswith("mturk-api:batch-")
+    assert {a.code for a in api} == {a.code for a in read_mturk([str(main)]).submissions}
+    assert len(both.submissions) == 104 and both.files[0].path.startswith("mturk-api:batch-")
 
 
 def test_listing_the_same_assignments_as_a_file_reports_duplicates(chuc):
-    from reconcile.sources import load_mturk
+    from reconcile.platforms.mturk import PLATFORM
+    from reconcile.sources import load_submissions
+
+    def load_mturk(paths, *, hit_ids=(), **kw):
+        return load_submissions(PLATFORM, paths, group_ids=hit_ids, **kw)
 
     main, _ = chuc
     with start_emulator([str(main)], as_of=STUDY_DAYS) as emu:
         ep = resolve_mturk_endpoint(emu.url, False, False)
         data = load_mturk([str(main)], batch_ids=(MAIN_BATCH,), endpoint=ep, show_progress=False)
-    assert len(data.assignments) == 100 and len(data.duplicates) == 100
+    assert len(data.submissions) == 100 and len(data.duplicates) == 100
     assert all(d.source.path.startswith("mturk-api:") and d.duplicate_of.path == str(main) for d in data.duplicates)
 
 

@@ -16,15 +16,12 @@ from reconcile.normalize import (
     confusion_fold,
     excel_damage,
     excel_damage_prefix,
-    looks_like_worker_id,
     near_misses,
     normalize_code,
-    parse_mturk_time,
     within_one_edit,
-    worker_ids_agree,
-    worker_key,
-    worker_lookup_keys,
 )
+from reconcile.platforms.mturk.ids import looks_like_worker_id, worker_ids_agree, worker_key, worker_lookup_keys
+from reconcile.times import parse_timestamp as parse_mturk_time
 
 
 @pytest.mark.parametrize(

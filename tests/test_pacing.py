@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconcile.pacing import AdaptivePacer, TokenBucket, backoff_delay
+from reconcile.payout.pacing import AdaptivePacer, TokenBucket, backoff_delay
 
 
 class FakeClock:

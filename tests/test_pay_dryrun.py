@@ -212,11 +212,11 @@ def test_quiet_summary_before_execute_does_not_count_as_shown(plan, capsys):
     from reconcile.payment import dry_run
     from reconcile.planfile import was_shown
 
-    checked = dry_run(plan, batch_paths=[], quiet_summary=True, json_output=True)
+    checked, _ = dry_run(plan, batch_paths=[], quiet_summary=True, json_output=True)
     captured = capsys.readouterr()
     assert captured.out == "" and "97 approve" in captured.err and "$54.32" in captured.err
     assert not was_shown(plan, checked.digest)
-    checked = dry_run(plan, batch_paths=[])
+    checked, _ = dry_run(plan, batch_paths=[])
     assert was_shown(plan, checked.digest)
     assert "Dry run" in capsys.readouterr().out
 

@@ -13,8 +13,9 @@ from conftest import run_cli
 from emulator_helpers import mturk_client, start_emulator
 from reconcile import planfile
 from reconcile.errors import RefusedError
-from reconcile.executor import execute_from_cli
-from reconcile.ledger import Ledger
+from reconcile.cli.pay_cmd import _execute
+from reconcile.platforms.mturk import PLATFORM as MTURK
+from reconcile.payout.ledger import Ledger
 from test_executor_support import (
     FAKE_ENV,
     FAKE_KEY_ID,
@@ -71,8 +72,8 @@ def test_execute_pays_once_and_second_run_makes_no_mutating_call(study):
         assert out["by_kind"]["bonus"]["done"] == n_approve
         statuses, bonuses = emulator_snapshot_by_assignment(emu.state())
         for x in rows:
-            assert statuses[x.assignment_id] == ("Approved" if x.decision == "approve" else "Rejected")
-            assert [b["amount"] for b in bonuses.get(x.assignment_id, [])] == ([f"{x.bonus:.2f}"] if x.bonus else [])
+            assert statuses[x.submission_id] == ("Approved" if x.decision == "approve" else "Rejected")
+            assert [b["amount"] for b in bonuses.get(x.submission_id, [])] == ([f"{x.bonus:.2f}"] if x.bonus else [])
         before = emu.stats()
 
         r2 = pay(plan, "--execute", "--endpoint-url", emu.url)
@@ -136,20 +137,20 @@ def test_edited_plan_needs_confirmation_again(study, monkeypatch, capsys):
     cp = checked_plan(plan, edited, [batch])
     assert not planfile.was_shown(plan, cp.digest)
     with start_emulator([str(batch)]) as emu:
-        kw = dict(endpoint_url=emu.url, sandbox=False, production=False, ledger_path=None, concurrency=2, rate=50.0,
+        kw = dict(endpoint_url=emu.url, sandbox=False, production=False, ledger=None, concurrency=2, rate=50.0,
                   grant_qualification=None, max_bonus=None, budget=None, json_output=False)
         monkeypatch.setattr("sys.stdin", __import__("io").StringIO("no\n"))
         with pytest.raises(RefusedError):
-            execute_from_cli(cp, yes=False, **kw)
+            _execute(cp, MTURK, yes=False, **kw)
         assert "changed since its last dry run" in capsys.readouterr().err
         assert emu.stats()["total_calls"] == 0
         monkeypatch.setattr("sys.stdin", __import__("io").StringIO("yes\n"))
-        execute_from_cli(cp, yes=False, **kw)
+        _execute(cp, MTURK, yes=False, **kw)
         assert emu.stats()["effective_mutations"] > 0
         # Once shown by a dry run, no question is asked (stdin would answer "no").
         planfile.record_shown(plan, cp.digest)
         monkeypatch.setattr("sys.stdin", __import__("io").StringIO("no\n"))
-        execute_from_cli(cp, yes=False, **kw)
+        _execute(cp, MTURK, yes=False, **kw)
 
 
 def test_edited_plan_needs_confirmation_again_through_the_cli(study):
@@ -171,7 +172,7 @@ def test_grant_qualification_to_every_approved_worker(study):
         r = pay(plan, "--execute", "--endpoint-url", emu.url, "--yes", "--rate", "100", "--grant-qualification", qual)
         assert r.returncode == 0, r.stderr
         grants = emu.state()["qualification_grants"][qual]
-        assert set(grants) == {x.worker_id for x in rows if x.decision == "approve"}
+        assert set(grants) == {x.participant_id for x in rows if x.decision == "approve"}
         with Ledger.open(tmp / "plan.ledger.sqlite") as led:
             assert sum(e.kind == "qualify" and e.state == "done" for e in led.entries()) == len(grants)
 
@@ -180,14 +181,14 @@ def test_failures_are_listed_with_what_to_do_and_exit_nonzero(study):
     tmp, batch, plan, rows = study
     victim = next(x for x in rows if x.decision == "approve")
     with start_emulator([str(batch)]) as emu:
-        mturk_client(emu.url).reject_assignment(AssignmentId=victim.assignment_id, RequesterFeedback="done elsewhere")
+        mturk_client(emu.url).reject_assignment(AssignmentId=victim.submission_id, RequesterFeedback="done elsewhere")
         r = pay(plan, "--execute", "--endpoint-url", emu.url, "--yes", "--rate", "100")
         assert r.returncode == 1, r.stderr
-        assert victim.assignment_id in r.stdout and "Rejected" in r.stdout
+        assert victim.submission_id in r.stdout and "Rejected" in r.stdout
         assert "re-run the same command" in r.stderr
         statuses, bonuses = emulator_snapshot_by_assignment(emu.state())
-        assert all(statuses[x.assignment_id] != "Submitted" for x in rows)
-        assert victim.assignment_id not in bonuses
+        assert all(statuses[x.submission_id] != "Submitted" for x in rows)
+        assert victim.submission_id not in bonuses
 
 
 def test_credentials_and_tokens_never_appear_in_output_ledger_or_workbook(study):

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import run_cli
 from emulator_helpers import emulator_stats, mturk_client, start_emulator_process, stop_emulator_process
-from reconcile.ledger import Ledger
+from reconcile.payout.ledger import Ledger
 from test_executor_support import FAKE_ENV, checked_plan, make_batch, plan_rows
 
 N = 30
@@ -57,9 +57,9 @@ def test_sigkill_at_random_moments_then_rerun_pays_everything_exactly_once(tmp_p
 
         c = mturk_client(url)
         for r in rows:
-            assert c.get_assignment(AssignmentId=r.assignment_id)["Assignment"]["AssignmentStatus"] == "Approved"
+            assert c.get_assignment(AssignmentId=r.submission_id)["Assignment"]["AssignmentStatus"] == "Approved"
         paid: dict[str, list[tuple[str, str]]] = {}
-        for hit in sorted({r.hit_id for r in rows}):
+        for hit in sorted({r.group_id for r in rows}):
             token = None
             while True:
                 kw = {"HITId": hit, "MaxResults": 100, **({"NextToken": token} if token else {})}
@@ -70,7 +70,7 @@ def test_sigkill_at_random_moments_then_rerun_pays_everything_exactly_once(tmp_p
                 if not token:
                     break
         for r in rows:
-            assert [(w, Decimal(a)) for w, a in paid[r.assignment_id]] == [(r.worker_id, r.bonus)]
+            assert [(w, Decimal(a)) for w, a in paid[r.submission_id]] == [(r.participant_id, r.bonus)]
         effective = emulator_stats(url)["effective"]
         assert effective.get("ApproveAssignment") == N and effective.get("SendBonus") == N
 

@@ -12,9 +12,17 @@ from hypothesis import strategies as st
 
 from reconcile.errors import InputError, PlanError
 from reconcile.models import Plan, PlanRow
-from reconcile.plan_check import check_plan, parse_limit
-from reconcile.planfile import PLAN_COLUMNS, plan_digest, read_plan_rows, write_plan
-from reconcile.upload import read_batch
+from reconcile.plan_check import check_plan as _check_plan
+from reconcile.plan_check import parse_limit
+from reconcile.planfile import plan_columns, plan_digest, read_plan_rows, write_plan
+from reconcile.platforms.mturk import PLATFORM as MTURK
+
+PLAN_COLUMNS = tuple(plan_columns("mturk").values())
+
+
+def check_plan(path, **kw):
+    return _check_plan(path, MTURK, **kw)
+from reconcile.platforms.mturk.upload import read_batch
 
 D = Decimal
 CHUC = "Chucooleg__Field_Experiment_Human_Image_Classification"
@@ -28,17 +36,17 @@ def plan_rows(batch_path, n=None, decide=lambda i: "approve"):
     out = []
     for i in range(len(b.records) if n is None else n):
         out.append(PlanRow(
-            assignment_id=b.cell(i, "AssignmentId"), worker_id=b.cell(i, "WorkerId"), hit_id=b.cell(i, "HITId"),
+            submission_id=b.cell(i, "AssignmentId"), participant_id=b.cell(i, "WorkerId"), group_id=b.cell(i, "HITId"),
             decision=decide(i), reason="code_match", detail="", code=b.cell(i, "Answer.surveycode"),
             response_id="", bonus=None, feedback=REASON if decide(i) == "reject" else "",
-            source=f"{batch_path}:{b.lines[i]}", assignment_status=b.cell(i, "AssignmentStatus"),
-            reward=b.cell(i, "Reward"), max_assignments=b.cell(i, "MaxAssignments"),
+            source=f"{batch_path}:{b.lines[i]}", status=b.cell(i, "AssignmentStatus"),
+            reward=b.cell(i, "Reward"), group_size=b.cell(i, "MaxAssignments"),
         ))
     return out
 
 
 def write(path, rows):
-    write_plan(Plan(rows=tuple(rows)), path)
+    write_plan(Plan(platform="mturk", rows=tuple(rows)), path)
     return path
 
 
@@ -76,7 +84,7 @@ def test_valid_real_plan(real_plan, realdata):
     assert c.rewards == D("40.00") and c.fees == D("16.00") and c.bonuses == 0
     assert c.total == D("56.00")
     assert c.digest == plan_digest(r.cells for r in read_plan_rows(real_plan))
-    assert pc.row_batch[c.rows[-1].assignment_id] == str(realdata / CHUC / SUPP)
+    assert pc.file_of[c.rows[-1].submission_id] == str(realdata / CHUC / SUPP)
 
 
 def test_every_problem_reported_together(real_plan):
@@ -222,13 +230,13 @@ def test_problem_count_matches_bad_rows(realdata, tmp_path, choice, bad):
 def test_api_listed_rows_are_checked_against_the_plan_only(tmp_path):
     rows = [
         PlanRow("3A1", "AW1", "3H", "approve", "code_match", "", "1", "R_1", D("0.50"), "", "mturk-api:hit-3H:2",
-                assignment_status="Submitted", reward="$0.40", max_assignments="100"),
+                status="Submitted", reward="$0.40", group_size="100"),
         PlanRow("3A2", "AW2", "3H", "skip", "already_approved", "", "2", "", None, "", "mturk-api:hit-3H:3",
-                assignment_status="Approved", reward="$0.40", max_assignments="100"),
+                status="Approved", reward="$0.40", group_size="100"),
     ]
     plan = write(tmp_path / "api.csv", rows)
     pc = check_plan(plan)
-    assert pc.api_listed == 2 and pc.batches == ()
+    assert pc.api_listed == 2 and pc.files == ()
     assert pc.checked.total == D("0.40") + D("0.16") + D("0.50") + D("0.10")
     edit(plan, {3: {"decision": "approve"}})  # the plan's own status still counts
     with pytest.raises(PlanError, match="already Approved"):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from reconcile.errors import InputError, RefusedError
 from reconcile.models import Plan, PlanRow, SourceRef
 from reconcile.planfile import (
-    PLAN_COLUMNS,
+    FIELDS,
     plan_digest,
     read_plan_rows,
     record_shown,
@@ -27,9 +27,9 @@ from reconcile.planfile import (
 
 def _row(i: int, decision="approve", bonus: Decimal | None = Decimal("0.50"), feedback="") -> PlanRow:
     return PlanRow(
-        assignment_id=f"A{i:05d}",
-        worker_id=f"AW{i:05d}",
-        hit_id="HIT1",
+        submission_id=f"A{i:05d}",
+        participant_id=f"AW{i:05d}",
+        group_id="HIT1",
         decision=decision,
         reason="code_match",
         detail="The code matches response R_1.",
@@ -44,13 +44,13 @@ def _row(i: int, decision="approve", bonus: Decimal | None = Decimal("0.50"), fe
 def test_write_then_read_keeps_every_cell(tmp_path):
     rows = (_row(1), _row(2, "reject", None, 'Code "123", not ours,\nsorry'), _row(3, "review", None))
     path = tmp_path / "plan.csv"
-    write_plan(Plan(rows=rows), path)
+    write_plan(Plan(platform="mturk", rows=rows), path)
     read = read_plan_rows(path)
     assert [r.line for r in read] == [2, 3, 4]
     assert read[0].cells["code"] == "0000001"  # leading zeros kept: text, not numbers
     assert read[1].cells["feedback"] == 'Code "123", not ours,\nsorry'
     assert read[0].cells["bonus"] == "0.50" and read[1].cells["bonus"] == ""
-    assert list(read[0].cells) == list(PLAN_COLUMNS)
+    assert list(read[0].cells) == list(FIELDS)
     assert responses_sidecar_path(path).is_file()
 
 
@@ -73,7 +73,7 @@ def test_not_a_plan_names_missing_columns(tmp_path):
 
 def test_digest_ignores_order_and_notes_but_not_decisions(tmp_path):
     path = tmp_path / "plan.csv"
-    write_plan(Plan(rows=(_row(1), _row(2))), path)
+    write_plan(Plan(platform="mturk", rows=(_row(1), _row(2))), path)
     cells = [r.cells for r in read_plan_rows(path)]
     base = plan_digest(cells)
     assert plan_digest(list(reversed(cells))) == base
@@ -93,7 +93,7 @@ def test_written_and_shown_digests_live_side_by_side(tmp_path):
     """write_plan remembers what it wrote without counting it as shown (the executor still asks),
     and a dry run's record keeps what match wrote."""
     path = tmp_path / "plan.csv"
-    plan = Plan(rows=(_row(1), _row(2, "reject", None, "Your code is from another study.")))
+    plan = Plan(platform="mturk", rows=(_row(1), _row(2, "reject", None, "Your code is from another study.")))
     write_plan(plan, path)
     digest = plan_digest(r.cells for r in read_plan_rows(path))
     assert written_digest(plan) == digest  # what was written is what a reader gets back
@@ -110,13 +110,13 @@ def test_written_and_shown_digests_live_side_by_side(tmp_path):
 def test_refuse_unseen_edits(tmp_path):
     path = tmp_path / "plan.csv"
     refuse_unseen_edits(path)  # nothing there yet
-    write_plan(Plan(rows=(_row(1),)), path)
+    write_plan(Plan(platform="mturk", rows=(_row(1),)), path)
     path.write_text(path.read_text(encoding="utf-8-sig").replace(",approve,", ",skip,"), encoding="utf-8")
     with pytest.raises(RefusedError, match="holds edits"):
         refuse_unseen_edits(path)
     refuse_unseen_edits(path, force=True)
     shown_path(path).write_text("not json")  # a damaged record remembers nothing
-    write_plan(Plan(rows=(_row(1),)), path)
+    write_plan(Plan(platform="mturk", rows=(_row(1),)), path)
     refuse_unseen_edits(path)
     path.write_bytes(b"\xff\xfe binary")
     with pytest.raises(RefusedError, match="is not a reconcile plan"):
@@ -131,18 +131,18 @@ def test_written_digest_matches_the_file(tmp_path_factory, cells):
         for i, (feedback, decision) in enumerate(cells)
     )
     path = tmp_path_factory.mktemp("p") / "plan.csv"
-    write_plan(Plan(rows=rows), path)
-    assert written_digest(Plan(rows=rows)) == plan_digest(r.cells for r in read_plan_rows(path))
+    write_plan(Plan(platform="mturk", rows=rows), path)
+    assert written_digest(Plan(platform="mturk", rows=rows)) == plan_digest(r.cells for r in read_plan_rows(path))
 
 
 def test_failed_write_leaves_old_file(tmp_path):
     path = tmp_path / "plan.csv"
-    write_plan(Plan(rows=(_row(1),)), path)
+    write_plan(Plan(platform="mturk", rows=(_row(1),)), path)
     before = path.read_bytes()
 
     bad = PlanRow(**{**_row(2).__dict__, "bonus": Decimal("0.125")})  # more than cents: refused mid-write
     with pytest.raises(Exception):
-        write_plan(Plan(rows=(_row(1), bad)), path)
+        write_plan(Plan(platform="mturk", rows=(_row(1), bad)), path)
     assert path.read_bytes() == before
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
@@ -158,7 +158,7 @@ def test_any_text_round_trips(tmp_path_factory, cells):
         for i, (detail, code, c) in enumerate(cells)
     )
     path = tmp_path_factory.mktemp("p") / "plan.csv"
-    write_plan(Plan(rows=rows), path)
+    write_plan(Plan(platform="mturk", rows=rows), path)
     read = read_plan_rows(path)
     # Blank rows are skipped on read only when every cell is blank, which never happens (assignment_id).
     assert len(read) == len(rows)
@@ -175,4 +175,4 @@ def test_fast_writer_and_dict_view_agree():
         "A1", "W1", "H1", "approve", "code_match", "d", "0012", "R_1", Decimal("1.50"), "fb", "b.csv:2",
         ("duplicate_ip", "short_duration"), "Submitted", "$0.40", "100", "Wed Nov 15 08:28:41 PST 2017",
     )
-    assert dict(zip(PLAN_COLUMNS, _plan_row_cells(row))) == plan_row_to_text(row)
+    assert dict(zip(FIELDS, _plan_row_cells(row))) == plan_row_to_text(row)

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from conftest import run_cli
 from reconcile.emulators.qualtrics import bomb_zip, start_qualtrics_emulator
 from reconcile.errors import InputError, ServiceError
+
 from reconcile.importers import qualtrics_api
 from reconcile.importers.qualtrics_api import export_responses, normalize_date, resolve_base_url
 
@@ -75,7 +76,7 @@ def nothing_written(folder: Path) -> None:
 
 def test_fetched_export_reads_like_the_file_record_for_record(realdata, monkeypatch):
     from reconcile.importers import read_qualtrics
-    from reconcile.sources import load_qualtrics
+    from reconcile.sources import load_survey as load_qualtrics
 
     monkeypatch.setenv("QUALTRICS_API_TOKEN", TOKEN)
     files = real_exports(realdata)
@@ -86,7 +87,7 @@ def test_fetched_export_reads_like_the_file_record_for_record(realdata, monkeypa
             fetched = load_qualtrics(sid, datacenter=emu.url, show_progress=False)
             assert fetched.path == f"qualtrics-api:{sid}"
             assert len(fetched.responses) == len(direct.responses) > 0
-            for name in ("format", "columns", "code_column", "worker_column", "code_candidates", "worker_candidates"):
+            for name in ("format", "columns", "code_column", "participant_column", "code_candidates", "participant_candidates"):
                 assert getattr(fetched, name) == getattr(direct, name), name
             for a, b in zip(fetched.responses, direct.responses):
                 assert a.source.path == f"qualtrics-api:{sid}"
@@ -507,7 +508,7 @@ def test_an_mturk_file_served_as_the_export_is_refused(realdata, tmp_path):
         out_dir = tmp_path / "out"
         out_dir.mkdir()
         proc = fetch(emu.url, out_dir / "export.csv")
-    assert_error(proc, "not a Qualtrics CSV export", "is an MTurk batch results file")
+    assert_error(proc, "not a Qualtrics CSV export", "is a mturk file")
     nothing_written(out_dir)
 
 

@@ -13,15 +13,20 @@ from hypothesis import strategies as st
 
 from reconcile.errors import InputError
 from reconcile.models import Plan, PlanRow, ResponseOutcome
+from reconcile.platforms.mturk import PLATFORM as MTURK
 from reconcile.report import (
-    ASSIGNMENT_COLUMNS,
-    ASSIGNMENTS_SHEET,
     DECISION_COLOURS,
     FLAGS_SHEET,
-    RESPONSES_SHEET,
     SUMMARY_SHEET,
+    responses_sheet,
+    submission_columns,
+    submissions_sheet,
     write_workbook,
 )
+
+ASSIGNMENTS_SHEET = submissions_sheet(MTURK.words)
+RESPONSES_SHEET = responses_sheet(MTURK.words)
+ASSIGNMENT_COLUMNS = submission_columns(MTURK.words)
 
 D = Decimal
 
@@ -29,10 +34,10 @@ D = Decimal
 def row(aid, decision="approve", *, code="597423122", bonus=None, flags=(), reason="code_match", feedback="",
         status="Submitted", reward="$0.40", worker="AJAXUZFCLSER6R", detail="matches"):
     return PlanRow(
-        assignment_id=aid, worker_id=worker, hit_id="3PGQRAZX02KSXFVMRF51W2NSTKZSYT", decision=decision,
+        submission_id=aid, participant_id=worker, group_id="3PGQRAZX02KSXFVMRF51W2NSTKZSYT", decision=decision,
         reason=reason, detail=detail, code=code, response_id="R_zbRcoOosrbFERIB", bonus=bonus, feedback=feedback,
-        source=f"batch.csv:{aid}", flags=tuple(flags), assignment_status=status, reward=reward, max_assignments="100",
-        auto_approval_time="Wed Nov 15 08:28:41 PST 2017",
+        source=f"batch.csv:{aid}", flags=tuple(flags), status=status, reward=reward, group_size="100",
+        review_deadline="Wed Nov 15 08:28:41 PST 2017",
     )
 
 
@@ -66,7 +71,7 @@ def values(ws):
 
 def test_sheets_and_assignments(tmp_path, plan):
     p = tmp_path / "r.xlsx"
-    write_workbook(p, plan)
+    write_workbook(p, plan, platform=MTURK)
     wb = load(p)
     assert wb.sheetnames == [SUMMARY_SHEET, ASSIGNMENTS_SHEET, RESPONSES_SHEET, FLAGS_SHEET]
     ws = wb[ASSIGNMENTS_SHEET]
@@ -97,7 +102,7 @@ def test_sheets_and_assignments(tmp_path, plan):
 
 def test_no_formulas_anywhere(tmp_path, plan):
     p = tmp_path / "r.xlsx"
-    write_workbook(p, plan)
+    write_workbook(p, plan, platform=MTURK)
     with zipfile.ZipFile(p) as zf:
         for name in zf.namelist():
             assert b"<f>" not in zf.read(name), name
@@ -105,7 +110,7 @@ def test_no_formulas_anywhere(tmp_path, plan):
 
 def test_responses_and_flags_sheets(tmp_path, plan):
     p = tmp_path / "r.xlsx"
-    write_workbook(p, plan)
+    write_workbook(p, plan, platform=MTURK)
     wb = load(p)
     resp = wb[RESPONSES_SHEET]
     assert resp.freeze_panes == "A2" and resp.auto_filter.ref == "A1:H3"
@@ -120,7 +125,7 @@ def test_responses_and_flags_sheets(tmp_path, plan):
 
 def test_summary_counts_money_and_warnings(tmp_path, plan):
     p = tmp_path / "r.xlsx"
-    write_workbook(p, plan, title="Study X")
+    write_workbook(p, plan, title="Study X", platform=MTURK)
     ws = load(p)[SUMMARY_SHEET]
     rows = values(ws)
     assert rows[0][0] == "Study X"
@@ -143,7 +148,7 @@ def test_summary_counts_money_and_warnings(tmp_path, plan):
 
 def test_dry_run_says_nothing_was_done(tmp_path, plan):
     p = tmp_path / "r.xlsx"
-    write_workbook(p, plan, dry_run=True)
+    write_workbook(p, plan, dry_run=True, platform=MTURK)
     rows = values(load(p)[SUMMARY_SHEET])
     banner = [r for r in rows if r[0] == "DRY RUN"]
     assert banner and "Nothing has been done" in banner[0][2]
@@ -151,7 +156,7 @@ def test_dry_run_says_nothing_was_done(tmp_path, plan):
 
 def test_empty_plan(tmp_path):
     p = tmp_path / "r.xlsx"
-    write_workbook(p, Plan(rows=()))
+    write_workbook(p, Plan(platform="mturk", rows=()), platform=MTURK)
     wb = load(p)
     assert wb[ASSIGNMENTS_SHEET].max_row == 1
     assert wb[ASSIGNMENTS_SHEET].auto_filter.ref == "A1:O1"
@@ -159,9 +164,9 @@ def test_empty_plan(tmp_path):
 
 def test_missing_folder_is_an_input_error(tmp_path, plan):
     with pytest.raises(InputError, match="does not exist"):
-        write_workbook(tmp_path / "no" / "r.xlsx", plan)
+        write_workbook(tmp_path / "no" / "r.xlsx", plan, platform=MTURK)
     with pytest.raises(InputError, match="folder"):
-        write_workbook(tmp_path, plan)
+        write_workbook(tmp_path, plan, platform=MTURK)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -169,18 +174,18 @@ def test_failed_write_leaves_the_old_workbook(tmp_path, plan, monkeypatch):
     import reconcile.report as report
 
     p = tmp_path / "r.xlsx"
-    write_workbook(p, plan)
+    write_workbook(p, plan, platform=MTURK)
     before = p.read_bytes()
     real = report._assignment_cells
 
     def breaks_mid_stream(r):
-        if r.assignment_id == "4":
+        if r.submission_id == "4":
             raise RuntimeError("disk on fire")
         return real(r)
 
     monkeypatch.setattr(report, "_assignment_cells", breaks_mid_stream)
     with pytest.raises(RuntimeError):
-        write_workbook(p, plan)
+        write_workbook(p, plan, platform=MTURK)
     assert p.read_bytes() == before
     assert sorted(x.name for x in tmp_path.iterdir()) == ["r.xlsx"]
 
@@ -196,12 +201,12 @@ def test_any_text_round_trips_as_text(tmp_path, items):
 
     rows = tuple(row(str(i), d, code=c, worker=w) for i, (c, w, d) in enumerate(items))
     p = tmp_path / "prop.xlsx"
-    write_workbook(p, Plan(rows=rows))
+    write_workbook(p, Plan(platform="mturk", rows=rows), platform=MTURK)
     ws = load(p)[ASSIGNMENTS_SHEET]
     assert ws.max_row == len(rows) + 1
     illegal = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
     for r, got in zip(rows, ws.iter_rows(min_row=2)):
-        for want, cell in ((r.code, got[3]), (r.worker_id, got[4]), (r.decision, got[0])):
+        for want, cell in ((r.code, got[3]), (r.participant_id, got[4]), (r.decision, got[0])):
             expect = illegal.sub("\ufffd", want.replace("\r\n", "\n").replace("\r", "\n"))
             assert (cell.value or "") == expect
             if want:

@@ -16,6 +16,7 @@ import pytest
 
 from conftest import SAMPLE_DATA, run_cli
 from reconcile.errors import RefusedError
+from reconcile.platforms.mturk.ids import WorkerIds
 from reconcile.rules import _REJECT_KEYS, load_rules, parse_rules
 
 EXAMPLE = SAMPLE_DATA / "rules.example.toml"
@@ -71,7 +72,7 @@ def test_example_has_every_reject_rule_and_all_are_off():
 
 
 def test_example_turned_on_parses_and_its_feedback_would_pass_pay(tmp_path):
-    from reconcile.upload import reason_problem
+    from reconcile.feedback import reason_problem
 
     rules = load_rules(_all_on(tmp_path))
     assert {r.name for r in rules.reject} == set(_REJECT_KEYS)
@@ -312,7 +313,7 @@ def _matched_study(n_matched: int, n_unmatched: int, rules_text: str = ""):
     from datetime import datetime, timezone
 
     from reconcile.match import match
-    from reconcile.models import Assignment, Response, SourceRef
+    from reconcile.models import Submission, Response, SourceRef
 
     def worker(i):
         return f"A{i:013d}"
@@ -323,13 +324,13 @@ def _matched_study(n_matched: int, n_unmatched: int, rules_text: str = ""):
         for i in range(n_matched)
     ]
     codes = [f"7{i:07d}" for i in range(n_matched)] + [f"{9000 + i}ZZQ" for i in range(n_unmatched)]
-    assignments = [
-        Assignment(SourceRef("b.csv", 2 + i), f"ASG{i:05d}", worker(i), "HIT", "Submitted", "$0.40", "9", "", "", "",
-                   "Sun Mar 10 08:00:00 PST 2099", "100", code)
+    submissions = [
+        Submission(SourceRef("b.csv", 2 + i), "mturk", f"ASG{i:05d}", worker(i), "HIT", "pending", "Submitted", "$0.40", "9",
+                   "", "", "Sun Mar 10 08:00:00 PST 2099", "100", code)
         for i, code in enumerate(codes)
     ]
     rules = parse_rules(rules_text, "r.toml")
-    return match(responses, assignments, now=datetime(2024, 3, 1, tzinfo=timezone.utc), rules=rules), rules
+    return match(responses, submissions, now=datetime(2024, 3, 1, tzinfo=timezone.utc), ids=WorkerIds(), rules=rules), rules
 
 
 @pytest.mark.parametrize("matched, unmatched, warned", [(3, 1, False), (5, 2, True), (0, 3, True), (10, 0, False)])

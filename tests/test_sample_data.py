@@ -14,7 +14,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from conftest import SAMPLE_DATA, run_cli
-from reconcile.importers import read_mturk, read_qualtrics, require_columns
+from reconcile.importers import read_qualtrics, require_columns
+from reconcile.platforms.mturk import PLATFORM as MTURK
+from reconcile.platforms.mturk.batch_csv import read_mturk_csv as read_mturk
 
 OUTPUTS = ["qualtrics_export.csv", "mturk_batch_results.csv", "cases.json", "README.md"]
 
@@ -25,7 +27,7 @@ def sample():
     m = read_mturk([SAMPLE_DATA / "mturk_batch_results.csv"])
     doc = json.loads((SAMPLE_DATA / "cases.json").read_text(encoding="utf-8"))
     by_row_q = {r.source.row: r for r in q.responses}
-    by_row_m = {a.source.row: a for a in m.assignments}
+    by_row_m = {a.source.row: a for a in m.submissions}
     return q, m, doc, by_row_q, by_row_m
 
 
@@ -39,17 +41,17 @@ def test_generator_reproduces_committed_files(tmp_path):
 def test_sample_reads_as_a_real_study(sample):
     q, m, doc, _, _ = sample
     assert len(q.responses) == len(doc["responses"]) == 148
-    assert len(m.assignments) == len(doc["assignments"]) == 131 and m.duplicates == ()
-    assert (q.code_column, q.worker_column) == ("mTurkCode", "worker_id")
-    assert (m.batches[0].code_column, m.batches[0].worker_column) == ("Answer.surveycode", "WorkerId")
-    require_columns(q, need_worker=True)
-    require_columns(m, need_worker=True)
+    assert len(m.submissions) == len(doc["assignments"]) == 131 and m.duplicates == ()
+    assert (q.code_column, q.participant_column) == ("mTurkCode", "worker_id")
+    assert (m.files[0].code_column, m.files[0].participant_column) == ("Answer.surveycode", "WorkerId")
+    require_columns(q, need_participant=True)
+    MTURK.require_columns(m)
     assert "3 header rows, JSON ImportIds" in q.format
-    fmt = m.batches[0].format
+    fmt = m.files[0].format
     assert "CRLF" in fmt and "131 short rows" in fmt and "no final newline" in fmt
-    assert [w for w in q.warnings if "'84719265.0'" in w] and [w for w in m.batches[0].warnings if "'2.95061E+08'" in w]
-    assert {a.reward for a in m.assignments} == {"$0.50"}
-    assert {a.requester_annotation for a in m.assignments} == {"BatchId:4812345;OriginalHitTemplateId:928390865;"}
+    assert [w for w in q.warnings if "'84719265.0'" in w] and [w for w in m.files[0].warnings if "'2.95061E+08'" in w]
+    assert {a.reward for a in m.submissions} == {"$0.50"}
+    assert {a.fields["RequesterAnnotation"] for a in m.submissions} == {"BatchId:4812345;OriginalHitTemplateId:928390865;"}
     assert all(r.fields["score"].isdigit() for r in q.responses if r.finished == "True")
 
 
@@ -71,7 +73,7 @@ def test_cases_point_at_the_right_rows(sample):
     assert sorted(r["row"] for r in doc["responses"]) == sorted(by_row_q)
     for a in doc["assignments"]:
         got = by_row_m[a["row"]]
-        assert (got.assignment_id, got.worker_id, got.code) == (a["assignment_id"], a["worker_id"], a["code"])
+        assert (got.submission_id, got.participant_id, got.code) == (a["assignment_id"], a["worker_id"], a["code"])
         assert a["case"] in doc["case_descriptions"]
         if a["response_row"]:
             assert by_row_q[a["response_row"]].response_id == a["response_id"]
@@ -89,7 +91,7 @@ def _norm_worker(w):
 def test_every_case_is_really_in_the_files(sample):
     q, m, doc, by_row_q, by_row_m = sample
     codes = Counter(r.code for r in q.responses if r.code)
-    claimed = Counter(a.code for a in m.assignments)
+    claimed = Counter(a.code for a in m.submissions)
     cases: dict[str, list] = {}
     for a in doc["assignments"]:
         cases.setdefault(a["case"], []).append((by_row_m[a["row"]], by_row_q.get(a["response_row"])))
@@ -99,15 +101,15 @@ def test_every_case_is_really_in_the_files(sample):
         for a, r in cases[case]:
             assert a.code == r.code and codes[a.code] == 1 and a.status == "Submitted"
             assert r.finished == "True" and r.status == "IP Address"
-            assert r.worker_id in ("", a.worker_id)
-    assert sum(1 for a, r in cases["exact"] if r.worker_id == "") == 10
+            assert r.participant_id in ("", a.participant_id)
+    assert sum(1 for a, r in cases["exact"] if r.participant_id == "") == 10
     assert all(r.fields["Q1"] == "Purple" for a, r in cases["exact"])
     assert all(r.fields["Q1"] != "Purple" for a, r in cases["attention_failed"])
     for case, how in (("worker_lowercase", str.lower), ("worker_spaces", None), ("worker_missing_a", lambda w: w[1:])):
         (a, r), = cases[case]
-        assert a.code == r.code and r.worker_id != a.worker_id and _norm_worker(r.worker_id) == a.worker_id
+        assert a.code == r.code and r.participant_id != a.participant_id and _norm_worker(r.participant_id) == a.participant_id
         if how:
-            assert r.worker_id == how(a.worker_id)
+            assert r.participant_id == how(a.participant_id)
     (a, r), = cases["code_in_sentence"]
     assert r.code in a.code and a.code != r.code and " " in a.code
     (a, r), = cases["code_nbsp_zero_width"]
@@ -120,9 +122,9 @@ def test_every_case_is_really_in_the_files(sample):
 
     (owner, r), = cases["shared_code_owner"]
     (other, none), = cases["shared_code_other"]
-    assert none is None and other.code == owner.code and claimed[owner.code] == 2 and other.worker_id != owner.worker_id
+    assert none is None and other.code == owner.code and claimed[owner.code] == 2 and other.participant_id != owner.participant_id
     for a, r in cases["workerid_as_code"]:
-        assert a.code == a.worker_id and r.worker_id == a.worker_id and r.finished == "True" and claimed[r.code] == 0
+        assert a.code == a.participant_id and r.participant_id == a.participant_id and r.finished == "True" and claimed[r.code] == 0
     (a, r), = cases["typo_one_char"]
     assert len(a.code) == len(r.code) and sum(x != y for x, y in zip(a.code, r.code)) == 1 and a.code not in codes
     (a, r), = cases["typo_transposition"]
@@ -141,13 +143,13 @@ def test_every_case_is_really_in_the_files(sample):
     (a, r), = cases["spam_response"]
     assert r.status == "Spam" and r.code == a.code
     (a, r), = cases["worker_mismatch"]
-    assert r.code == a.code and r.worker_id and _norm_worker(r.worker_id) != a.worker_id
+    assert r.code == a.code and r.participant_id and _norm_worker(r.participant_id) != a.participant_id
     (a, r), = cases["excel_damaged_mturk"]
     assert a.code == "2.95061E+08" and r.code == "295061234"
     (a, r), = cases["excel_damaged_qualtrics"]
     assert r.code == "84719265.0" and a.code == "84719265" and a.code not in codes
     (a, r), = cases["retake"]
-    retakes = [x for x in q.responses if x.worker_id == a.worker_id]
+    retakes = [x for x in q.responses if x.participant_id == a.participant_id]
     assert len(retakes) == 2 and all(x.finished == "True" for x in retakes) and r is retakes[1]
     for a, _ in cases["already_approved"]:
         assert a.status == "Approved" and a.fields["ApprovalTime"]
@@ -159,12 +161,12 @@ def test_every_case_is_really_in_the_files(sample):
 
     now = datetime.strptime(doc["reference_now"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     (a, _), = cases["auto_approval_passed"]
-    assert when(a.auto_approval_time) < now
+    assert when(a.review_deadline) < now
     for a, _ in cases["auto_approval_soon"]:
-        assert now < when(a.auto_approval_time) < now + timedelta(hours=24)
-    far = [a for a in m.assignments if a.max_assignments == "130"]
-    assert len(far) == 128 and all(when(a.auto_approval_time) > now + timedelta(days=20) for a in far)
-    assert all(when(a.auto_approval_time) > datetime.now(timezone.utc) for a in m.assignments)
+        assert now < when(a.review_deadline) < now + timedelta(hours=24)
+    far = [a for a in m.submissions if a.group_size == "130"]
+    assert len(far) == 128 and all(when(a.review_deadline) > now + timedelta(days=20) for a in far)
+    assert all(when(a.review_deadline) > datetime.now(timezone.utc) for a in m.submissions)
 
     assert rcases["survey_preview"] == 2 and rcases["survey_test"] == 2 and rcases["spam_unclaimed"] == 1
     assert Counter(r.status for r in q.responses) == {"IP Address": 142, "Survey Preview": 2, "Survey Test": 2, "Spam": 2}

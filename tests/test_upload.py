@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from reconcile.errors import InputError
 from reconcile.models import PlanRow
-from reconcile.upload import (
+from reconcile.platforms.mturk.upload import (
     is_real_reason,
     prepare_uploads,
     read_batch,
@@ -34,8 +34,8 @@ REASON = "The validation code you entered does not match the document you were g
 
 def _row(batch, pos, decision, feedback=""):
     return PlanRow(
-        assignment_id=batch.cell(pos, "AssignmentId"), worker_id=batch.cell(pos, "WorkerId"),
-        hit_id=batch.cell(pos, "HITId"), decision=decision, reason="test", detail="", code="", response_id="",
+        submission_id=batch.cell(pos, "AssignmentId"), participant_id=batch.cell(pos, "WorkerId"),
+        group_id=batch.cell(pos, "HITId"), decision=decision, reason="test", detail="", code="", response_id="",
         bonus=None, feedback=feedback, source=f"{batch.path}:{batch.lines[pos]}",
     )
 
@@ -153,7 +153,7 @@ def test_upload_paths():
 def test_prepare_refuses_missing_folder_and_writes_atomically(realdata, tmp_path):
     batch = read_batch(realdata / CHUC / MAIN)
     rows = list(_decisions(batch, lambda i: ("approve",)).values())
-    mapping = {r.assignment_id: batch.path for r in rows}
+    mapping = {r.submission_id: batch.path for r in rows}
     with pytest.raises(InputError, match="does not exist"):
         prepare_uploads(tmp_path / "nope" / "up.csv", [batch], rows, mapping)
     written = write_uploads(prepare_uploads(tmp_path / "up.csv", [batch], rows, mapping))

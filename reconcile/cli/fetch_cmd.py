@@ -28,6 +28,7 @@ def fetch_qualtrics(
     The download is refused unless it is a zip holding one Qualtrics CSV export of at most 2 GiB.
     """
     from ..importers.qualtrics_api import save_export, stderr_progress
+    from ..platforms import claims
 
     saved = save_export(
         survey_id,
@@ -38,6 +39,7 @@ def fetch_qualtrics(
         end_date=end_date,
         timeout=timeout,
         progress=stderr_progress(survey_id),
+        claims=claims(),
     )
     typer.echo(f"saved {saved.size:,} bytes of {survey_id} to {output}; next: reconcile inspect {output}")
 
@@ -56,8 +58,8 @@ def fetch_mturk(
     The file works wherever a downloaded batch CSV does (`match --mturk`, `pay --upload-csv`).
     Credentials come from the standard AWS chain (environment, ~/.aws profiles).
     """
-    from ..endpoints import resolve_mturk_endpoint
-    from ..importers.mturk_api import save_batch_csv, stderr_progress
+    from ..platforms.mturk.endpoints import resolve_mturk_endpoint
+    from ..platforms.mturk.api import save_batch_csv, stderr_progress
 
     refuse_clobbering((), [Output("-o", output)])  # before the service is called: not a directory
     endpoint = resolve_mturk_endpoint(endpoint_url, sandbox, production)

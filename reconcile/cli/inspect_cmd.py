@@ -14,12 +14,12 @@ from . import app
 @app.command()
 def inspect(
     files: list[Path] = typer.Argument(..., metavar="FILE", show_default=False, help="Qualtrics exports and/or MTurk batch results files (CSV or TSV)."),
-    json_output: bool = typer.Option(False, "--json", help="Print a JSON list with one object per file (path, kind, format, rows, code_column, worker_column, candidates, warnings)."),
+    json_output: bool = typer.Option(False, "--json", help="Print a JSON list with one object per file (path, kind, format, rows, code_column, participant_column, candidates, warnings)."),
 ) -> None:
     """Tell what each file is (Qualtrics export or MTurk batch), how many rows it has and which
     completion-code and worker-ID columns were detected. Use it before `reconcile match` to check
     the detection; override it there with --code-column / --mturk-code-column / --worker-column."""
-    from ..importers import inspect_file
+    from ..inspection import inspect_file
 
     results: list[dict] = []
     failed = 0
@@ -40,18 +40,24 @@ def inspect(
         raise typer.Exit(2)
 
 
+# The command line's words for each kind of file (the CLI may speak every platform's language).
+STATUS_COLUMN = {"qualtrics": "Status", "mturk": "AssignmentStatus"}
+CODE_OPTION = {"qualtrics": "--code-column", "mturk": "--mturk-code-column"}
+ID_OPTION = {"qualtrics": "--worker-column", "mturk": "--worker-column"}
+
+
 def _describe(r: dict) -> str:
-    noun = "responses" if r["kind"] == "qualtrics" else "assignments"
+    noun = {"qualtrics": "responses", "mturk": "assignments"}.get(r["kind"], "submissions")
     lines = [r["path"], f"  {r['format']}", f"  {r['rows']} {noun}, {r['columns']} columns"]
     if r.get("status_counts"):
         counts = ", ".join(f"{k or '(blank)'}: {v}" for k, v in r["status_counts"].items())
-        lines.append(f"  {'Status' if r['kind'] == 'qualtrics' else 'AssignmentStatus'}: {counts}")
+        lines.append(f"  {STATUS_COLUMN.get(r['kind'], 'Status')}: {counts}")
     if r.get("finished_counts"):
         counts = ", ".join(f"{k or '(blank)'}: {v}" for k, v in r["finished_counts"].items())
         lines.append(f"  Finished: {counts}")
-    code_opt = "--code-column" if r["kind"] == "qualtrics" else "--mturk-code-column"
+    code_opt = CODE_OPTION.get(r["kind"], "--code-column")
     lines.append(f"  completion code: {_found(r['code_column'], r['code_candidates'], code_opt)}")
-    lines.append(f"  worker ID:       {_found(r['worker_column'], r['worker_candidates'], '--worker-column')}")
+    lines.append(f"  participant ID:  {_found(r['participant_column'], r['participant_candidates'], ID_OPTION.get(r['kind'], '--id-column'))}")
     if r.get("duplicate_rows"):
         lines.append(f"  {r['duplicate_rows']} rows repeat an AssignmentId seen earlier in the file")
     for w in r.get("warnings", []):

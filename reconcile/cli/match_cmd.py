@@ -31,7 +31,7 @@ def match(
     max_bonus: Optional[str] = typer.Option(None, "--max-bonus", metavar="AMOUNT", help="Cap each bonus at this amount (capped rows are flagged)."),
     code_column: Optional[str] = typer.Option(None, "--code-column", metavar="COL", help="Qualtrics completion-code column, when detection is ambiguous."),
     mturk_code_column: Optional[str] = typer.Option(None, "--mturk-code-column", metavar="COL", help="MTurk column holding the code (default: detected, usually Answer.surveycode)."),
-    worker_column: Optional[str] = typer.Option(None, "--worker-column", metavar="COL", help="Qualtrics column holding the worker ID (captured or typed)."),
+    participant_column: Optional[str] = typer.Option(None, "--worker-column", metavar="COL", help="Qualtrics column holding the worker ID (captured or typed)."),
     confirm_rejections: bool = typer.Option(False, "--confirm-rejections", help="Go ahead when a reject rule would reject more than half as many assignments as matched (otherwise asked on a terminal, refused without one)."),
 ) -> None:
     """Match completion codes and decide every assignment: approve, reject (only by opt-in rules),
@@ -40,12 +40,18 @@ def match(
     Writes the plan CSV and the workbook; nothing is paid. Exit 0 when the plan was written.
     No output may be an input or another output; an edited plan is kept unless --force.
     """
+    from ..errors import InputError
+    from ..platforms import get
     from ..study import run_match
 
+    if not mturk and not mturk_hit and not mturk_batch:
+        raise InputError("no MTurk input given.", hint="Pass --mturk BATCH.csv (or --mturk-hit / --mturk-batch).")
     summary = run_match(
         qualtrics,
         [str(p) for p in mturk],
-        hit_ids=tuple(mturk_hit),
+        platform=get("mturk"),
+        files_option="--mturk",
+        group_ids=tuple(mturk_hit),
         batch_ids=tuple(mturk_batch),
         endpoint_url=endpoint_url,
         sandbox=sandbox,
@@ -58,8 +64,8 @@ def match(
         bonus=bonus,
         max_bonus=max_bonus,
         code_column=code_column,
-        mturk_code_column=mturk_code_column,
-        worker_column=worker_column,
+        platform_code_column=mturk_code_column,
+        participant_column=participant_column,
         confirm_rejections=confirm_rejections,
         confirm=_ask_on_terminal(),
     )
@@ -81,8 +87,9 @@ def format_summary(summary) -> str:
     c = summary.counts
     d = c["decisions"]
     r = c["responses"]
+    noun = next(k for k in c if k not in ("decisions", "reasons", "responses"))
     lines = [
-        f"{c['assignments']} assignments: {d['approve']} approve, {d['reject']} reject, {d['review']} review, {d['skip']} skip.",
+        f"{c[noun]} {noun}: {d['approve']} approve, {d['reject']} reject, {d['review']} review, {d['skip']} skip.",
         f"Qualtrics responses: {r['matched']} matched, {r['unmatched']} unmatched, {r['excluded']} excluded.",
         "Reasons: " + ", ".join(f"{k} {v}" for k, v in c["reasons"].items()) + ".",
     ]

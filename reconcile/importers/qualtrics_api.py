@@ -29,7 +29,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import IO, Callable, Iterator, Optional
+from typing import Mapping, IO, Callable, Iterator, Optional
 from urllib.parse import quote
 
 from ..atomic import atomic_path
@@ -411,8 +411,10 @@ def _export_to(
     sleep: Callable[[float], None] = time.sleep,
     max_bytes: int = DEFAULT_MAX_EXPORT_BYTES,
     max_ratio: float = MAX_COMPRESSION_RATIO,
+    claims: Mapping | None = None,
 ) -> tuple[str, str]:
     """Export `survey_id` and write the file inside the zip to `dest`; (its name in the zip, the base URL).
+    `claims`: the platforms' claims on files (importers.sniff.kind_of), to say what a wrong file is.
 
     What a server sends is not trusted: the zip is streamed to a temporary file beside `dest` (never
     whole in memory), it must hold one file of at most `max_bytes` that packs no tighter than
@@ -433,7 +435,7 @@ def _export_to(
                 _download(client, f"{root}/{quote(file_id, safe='')}/file", zipped, limit=max_bytes + ZIP_OVERHEAD_BYTES)
                 client.close()  # nothing more to ask; unpacking may take a while
                 name = _unpack_single_file(zipped, dest, client=client, max_bytes=max_bytes, max_ratio=max_ratio)
-            _check_is_qualtrics_export(dest, client=client, shown=name)
+            _check_is_qualtrics_export(dest, client=client, shown=name, claims=claims)
         except OSError as exc:  # writing beside `dest` (disk full, folder gone); network errors are ServiceErrors
             raise InputError(f"could not write the export of {survey_id} to {dest.parent} ({exc.strerror or exc}).") from None
     finally:
@@ -602,7 +604,7 @@ def _unpack_single_file(zipped: IO[bytes], dest: Path, *, client: _Client, max_b
     return member.filename
 
 
-def _check_is_qualtrics_export(path: Path, *, client: _Client, shown: str) -> None:
+def _check_is_qualtrics_export(path: Path, *, client: _Client, shown: str, claims: Mapping | None = None) -> None:
     """Refuse anything but a Qualtrics export, judged by content with the importers' own sniffer.
 
     Only the first SNIFF_BYTES are judged (cut at a line end), so a large export is never read whole
@@ -619,7 +621,7 @@ def _check_is_qualtrics_export(path: Path, *, client: _Client, shown: str) -> No
             probe = Path(name)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(_head(path, SNIFF_BYTES))
-        kind = sniff_kind(probe, partial=probe != path)
+        kind = sniff_kind(probe, partial=probe != path, claims=claims)
     except InputError as err:
         # The sniffer's sentences are "<file> <what it is>; <advice for a file on disk>": keep the fact.
         fact = err.message.replace(str(probe), "\0").split("; ", 1)[0].rstrip(". ").replace("\0", f"its file {shown}")
@@ -632,7 +634,7 @@ def _check_is_qualtrics_export(path: Path, *, client: _Client, shown: str) -> No
             probe.unlink(missing_ok=True)
     if kind != "qualtrics":
         raise ServiceError(
-            f"what Qualtrics sent for {survey_id} is not a Qualtrics CSV export: its file {shown} is an MTurk batch results file.",
+            f"what Qualtrics sent for {survey_id} is not a Qualtrics CSV export: its file {shown} is a {kind} file.",
             hint="Nothing was saved.",
         )
 
@@ -737,13 +739,14 @@ def read_qualtrics_api(
     survey_id: str,
     *,
     code_column: str | None = None,
-    worker_column: str | None = None,
+    participant_column: str | None = None,
     datacenter: str | None = None,
     use_labels: bool = True,
     progress: Optional[ProgressFn] = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     max_bytes: int = DEFAULT_MAX_EXPORT_BYTES,
     max_ratio: float = MAX_COMPRESSION_RATIO,
+    claims: Mapping | None = None,
 ):
     """Fetch `survey_id` and read it with `read_qualtrics`, exactly like a downloaded file.
 
@@ -756,10 +759,10 @@ def read_qualtrics_api(
         path = Path(tmp) / "export.csv"
         _export_to(
             survey_id, path, datacenter=datacenter, use_labels=use_labels, progress=progress, timeout=timeout,
-            max_bytes=max_bytes, max_ratio=max_ratio,
+            max_bytes=max_bytes, max_ratio=max_ratio, claims=claims,
         )
         try:
-            export = read_qualtrics(str(path), code_column=code_column, worker_column=worker_column)
+            export = read_qualtrics(str(path), code_column=code_column, participant_column=participant_column)
         except ReconcileError as err:
             raise _relabel_error(err, str(path), pseudo_path(survey_id)) from None
     return relabel_export(export, str(path), pseudo_path(survey_id))

@@ -16,7 +16,7 @@ from ..models import QualtricsExport, Response, SourceRef
 from . import columns as cols
 from ..records import paused_gc
 from .csvtext import RowFields, Table, is_blank, load_table, shape_rows, unique_names, used_width
-from .sniff import _V_NAME, is_importid_row, is_legacy_header, kind_of
+from .sniff import _V_NAME, is_importid_row, is_legacy_header, is_survey_export, kind_of
 
 # ImportId (modern exports) -> Response attribute.
 _ROLE_BY_IMPORTID = {
@@ -96,11 +96,11 @@ def _layout(table: Table) -> tuple[list[str], int, str, list[str] | None]:
     return names, n, f"export ({n} header row{'s' if n != 1 else ''}, no ImportId row)", None
 
 
-def read_table(table: Table, *, code_column: str | None = None, worker_column: str | None = None) -> QualtricsExport:
+def read_table(table: Table, *, code_column: str | None = None, participant_column: str | None = None) -> QualtricsExport:
     path = table.path
-    kind = kind_of(table)
-    if kind != "qualtrics":
-        raise InputError(f"{path} looks like an MTurk batch results file, not a Qualtrics export; pass it with --mturk.")
+    if not is_survey_export(table):
+        kind_of(table)  # the sentence saying what it is instead
+        raise InputError(f"{path} is not a Qualtrics export.")  # pragma: no cover - kind_of raised
     raw_names, header_rows, variant, import_ids = _layout(table)
     recs = table.records
     data_idx = [i for i in range(header_rows, len(recs)) if not is_blank(recs[i])]
@@ -132,7 +132,7 @@ def read_table(table: Table, *, code_column: str | None = None, worker_column: s
     values = cols.column_values(rows, index)
     code_det = cols.override_or_detect(path, names, code_column, "--code-column", lambda: cols.qualtrics_code(names, values))
     worker_det = cols.override_or_detect(
-        path, names, worker_column, "--worker-column",
+        path, names, participant_column, "--worker-column",
         lambda: cols.qualtrics_worker([n for n in names if n != code_det.column], values),
     )
     for det in (code_det, worker_det):
@@ -178,14 +178,14 @@ def read_table(table: Table, *, code_column: str | None = None, worker_column: s
         format=fmt,
         columns=tuple(names),
         code_column=code_det.column,
-        worker_column=worker_det.column,
+        participant_column=worker_det.column,
         code_candidates=code_det.candidates,
-        worker_candidates=worker_det.candidates,
+        participant_candidates=worker_det.candidates,
         responses=tuple(responses),
         warnings=tuple(warnings),
     )
 
 
-def read_qualtrics_csv(path: str | os.PathLike, *, code_column: str | None = None, worker_column: str | None = None) -> QualtricsExport:
+def read_qualtrics_csv(path: str | os.PathLike, *, code_column: str | None = None, participant_column: str | None = None) -> QualtricsExport:
     with paused_gc():
-        return read_table(load_table(path), code_column=code_column, worker_column=worker_column)
+        return read_table(load_table(path), code_column=code_column, participant_column=participant_column)

@@ -1,9 +1,10 @@
-"""Tell a Qualtrics export from an MTurk batch results file by its header names, never its file name."""
+"""Tell a survey export from a platform's file by its content (header names), never its file name."""
 
 from __future__ import annotations
 
 import os
 import re
+from typing import Callable, Mapping
 
 from ..errors import InputError
 from .columns import norm
@@ -31,38 +32,41 @@ def is_legacy_header(record: list[str]) -> bool:
     return len(record) >= 2 and record[0].strip() == "V1" and record[1].strip() == "V2"
 
 
-_MTURK_ONLY = {
-    "assignmentstatus", "hittypeid", "accepttime", "submittime", "autoapprovaltime", "worktimeinseconds",
-    "requesterannotation", "autoapprovaldelayinseconds", "assignmentdurationinseconds", "lifetimeapprovalrate",
-}
 _QUALTRICS_META = {"startdate", "enddate", "status", "finished", "ipaddress", "progress", "recordeddate", "durationinseconds"}
 
+# A platform's claim on a file: given its decoded records, "this is one of mine" (by content, never by name).
+Claim = Callable[[Table], bool]
 
-def kind_of(table: Table) -> str:
+
+def is_survey_export(table: Table) -> bool:
+    """A Qualtrics export: ResponseId (or three of its metadata columns), the legacy V1.. row, or ImportIds."""
     recs = table.records
     head = recs[0]
     names = {norm(c) for c in head}
-    # A survey that captures assignmentId/workerId/hitId from the link has those names too, so MTurk
-    # needs a column only the batch download has (or its Answer.*/Input.* fields).
-    mturk = "assignmentid" in names and (
-        bool(names & _MTURK_ONLY) or any(c.startswith(("Answer.", "Input.")) for c in head)
-    )
-    qualtrics = False
-    if is_legacy_header(head) and len(recs) > 1:
-        qualtrics = "responseid" in {norm(c) for c in recs[1]}
+    if is_legacy_header(head) and len(recs) > 1 and "responseid" in {norm(c) for c in recs[1]}:
+        return True
     if "responseid" in names or len(names & _QUALTRICS_META) >= 3:
-        qualtrics = True
-    if any(is_importid_row(r) for r in recs[1:3]):
-        qualtrics = True
-    if mturk and qualtrics:
+        return True
+    return any(is_importid_row(r) for r in recs[1:3])
+
+
+def kind_of(table: Table, claims: Mapping[str, Claim] | None = None) -> str:
+    """"qualtrics", or the name of the one platform (of `claims`) whose file this is.
+
+    Identified by content. Two kinds claiming one file is refused (beangulp style): a wrong guess
+    would turn a survey into payments or the other way round. So is none, with what the first row holds.
+    """
+    recs = table.records
+    head = recs[0]
+    found = ["qualtrics"] if is_survey_export(table) else []
+    found += [name for name, claim in (claims or {}).items() if claim(table)]
+    if len(found) > 1:
         raise InputError(
-            f"{table.path} has both MTurk columns (AssignmentId) and Qualtrics columns (ResponseId/Status/Finished); "
-            "cannot tell which kind of file it is: pass the original download."
+            f"{table.path} has the columns of {' and of '.join(found)} files; cannot tell which kind of file it is: "
+            "pass the original download."
         )
-    if mturk:
-        return "mturk"
-    if qualtrics:
-        return "qualtrics"
+    if found:
+        return found[0]
     if not any(c.strip() for c in head):
         raise InputError(f"{table.path}: the first line is empty; the column names must be on line 1 (remove the blank lines above them).")
     if head[0].lstrip().startswith(("{", "[")):
@@ -71,13 +75,13 @@ def kind_of(table: Table) -> str:
             "pass the exported CSV/TSV file, or use `reconcile fetch` for the API."
         )
     shown = ", ".join(repr(c if len(c) <= 40 else c[:37] + "...") for c in head[:12]) + (", ..." if len(head) > 12 else "")
+    others = " nor ".join(f"a {n} file" for n in (claims or {}))
     raise InputError(
-        f"{table.path} is neither a Qualtrics export (no ResponseId column) nor an MTurk batch results file "
-        f"(no AssignmentId column); its first row is {shown}."
+        f"{table.path} is neither a Qualtrics export (no ResponseId column)" + (f" nor {others}" if others else "")
+        + f"; its first row is {shown}."
     )
 
 
-def sniff_kind(path: str | os.PathLike, *, partial: bool = False) -> str:
-    """"qualtrics" or "mturk", from the header names; InputError for anything else or both.
-    `partial`: the file is only the start of a longer one (see csvtext.load_table)."""
-    return kind_of(load_table(path, partial=partial))
+def sniff_kind(path: str | os.PathLike, *, partial: bool = False, claims: Mapping[str, Claim] | None = None) -> str:
+    """kind_of a file on disk. `partial`: the file is only the start of a longer one (see csvtext.load_table)."""
+    return kind_of(load_table(path, partial=partial), claims)

@@ -19,12 +19,12 @@ estimate errs on the side of the higher cost (a budget check must never be optim
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable
 
-from .models import PlanRow
-from .money import AmountError, ZERO, parse_amount, round_cents
+from ...models import PlanRow
+from ...money import ZERO, AmountError, parse_amount, round_cents
+from ...platform import CostSummary
 
 COMMISSION = Decimal("0.20")
 LARGE_HIT_EXTRA = Decimal("0.20")
@@ -41,19 +41,19 @@ def _apply(amount: Decimal, rate: Decimal) -> Decimal:
     return max(round_cents(amount * rate), MINIMUM_FEE)
 
 
-def reward_rate(max_assignments: int | None, *, masters: bool = False) -> Decimal:
+def reward_rate(group_size: int | None, *, masters: bool = False) -> Decimal:
     """The combined fee rate on one assignment's reward. None (unknown size) counts as a large HIT."""
     rate = COMMISSION
-    if max_assignments is None or max_assignments >= LARGE_HIT_ASSIGNMENTS:
+    if group_size is None or group_size >= LARGE_HIT_ASSIGNMENTS:
         rate += LARGE_HIT_EXTRA
     if masters:
         rate += MASTERS_EXTRA
     return rate
 
 
-def reward_fee(reward: Decimal, max_assignments: int | None, *, masters: bool = False) -> Decimal:
+def reward_fee(reward: Decimal, group_size: int | None, *, masters: bool = False) -> Decimal:
     """MTurk's fee for approving one assignment: $0.40 reward on a 100-assignment HIT -> $0.16."""
-    return _apply(reward, reward_rate(max_assignments, masters=masters))
+    return _apply(reward, reward_rate(group_size, masters=masters))
 
 
 def bonus_fee(amount: Decimal) -> Decimal:
@@ -67,33 +67,21 @@ def parse_max_assignments(text: str) -> int | None:
     return int(t) if t.isdigit() else None
 
 
-@dataclass(frozen=True)
-class CostSummary:
-    """What a plan costs. `rewards` counts only approve rows whose assignment is still Submitted
-    (an Approved assignment was paid already; a Rejected one is not paid by approving it here)."""
-
-    approvals: int  # approve rows
-    approvals_owed: int  # approve rows still Submitted (or of unknown status): their rewards are owed
-    rewards: Decimal
-    reward_fees: Decimal
-    bonus_count: int
-    bonuses: Decimal
-    bonus_fees: Decimal
-    unknown_rewards: int  # approve rows owed whose reward could not be read: not in `rewards`
-
-    @property
-    def fees(self) -> Decimal:
-        return self.reward_fees + self.bonus_fees
-
-    @property
-    def total(self) -> Decimal:
-        return self.rewards + self.bonuses + self.fees
-
-
 def row_reward_owed(row: PlanRow) -> bool:
     """Approving this row pays its reward: decision approve and status Submitted (blank counts as
     Submitted: a batch file edited in Excel may have lost the column; better to over-estimate)."""
-    return row.decision == "approve" and row.assignment_status.strip() in ("", "Submitted")
+    return row.decision == "approve" and row.status.strip() in ("", "Submitted")
+
+
+class MTurkFees:
+    """platform.FeeSchedule for MTurk. MTurk is prepaid: a HIT's rewards and their fees leave the
+    available balance when the HIT is published, so a payout draws only its bonuses and their fees."""
+
+    def __init__(self, masters_hits: frozenset[str] = frozenset()) -> None:
+        self.masters_hits = masters_hits
+
+    def cost(self, rows: Iterable[PlanRow]) -> CostSummary:
+        return cost_summary(rows, masters_hits=self.masters_hits)
 
 
 def cost_summary(rows: Iterable[PlanRow], *, masters_hits: frozenset[str] = frozenset()) -> CostSummary:
@@ -110,14 +98,14 @@ def cost_summary(rows: Iterable[PlanRow], *, masters_hits: frozenset[str] = froz
             approvals += 1
             if row_reward_owed(row):
                 owed += 1
-                key = (row.reward, row.max_assignments, row.hit_id in masters_hits)
+                key = (row.reward, row.group_size, row.group_id in masters_hits)
                 if key not in seen:
                     try:
                         reward = parse_amount(row.reward) if row.reward.strip() else None
                     except AmountError:
                         reward = None
                     seen[key] = None if reward is None else (
-                        reward, reward_fee(reward, parse_max_assignments(row.max_assignments), masters=key[2]))
+                        reward, reward_fee(reward, parse_max_assignments(row.group_size), masters=key[2]))
                 paid = seen[key]
                 if paid is None:
                     unknown += 1
@@ -137,4 +125,5 @@ def cost_summary(rows: Iterable[PlanRow], *, masters_hits: frozenset[str] = froz
         bonuses=bonuses,
         bonus_fees=bonus_fees,
         unknown_rewards=unknown,
+        rewards_prefunded=True,
     )

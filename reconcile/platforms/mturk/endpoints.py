@@ -8,33 +8,18 @@ spelled (`HTTPS://MTURK-REQUESTER...`, a trailing dot, an explicit :443), is ref
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .errors import ReconcileError
-from .urls import canonical_host, endpoint_identity, redact_url
+from ...errors import ReconcileError
+from ...platform import Endpoint
+from ...urls import canonical_host, redact_url
 
 PRODUCTION_URL = "https://mturk-requester.us-east-1.amazonaws.com"
 SANDBOX_URL = "https://mturk-requester-sandbox.us-east-1.amazonaws.com"
-REGION = "us-east-1"
 _AMAZON_DOMAIN = "amazonaws.com"
 
 
-@dataclass(frozen=True)
-class MTurkEndpoint:
-    url: str = field(repr=False)  # may hold user:password@ as typed: print `shown`
-    name: str  # "production" | "sandbox" | "local" | "custom"
-    is_production: bool
-
-    @property
-    def identity(self) -> str:
-        """One spelling per server (ledger keys, payout locks)."""
-        return endpoint_identity(self.url)
-
-    @property
-    def shown(self) -> str:
-        """The URL as safe to print: never a user:password part."""
-        return redact_url(self.url)
+MTurkEndpoint = Endpoint  # (the platform-neutral record; kept under this name for MTurk callers)
 
 
 def is_amazon_host(url: str) -> bool:

@@ -18,8 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .errors import InputError
-from .models import PlanRow
+from ...errors import InputError
+from ...feedback import reason_problem as _reason_problem
+
+MIN_REASON_CHARS = 10
+MAX_REASON_CHARS = 1024  # RequesterFeedback limit
+from ...models import PlanRow
 
 APPROVE_MARK = "x"
 
@@ -55,7 +59,7 @@ def read_batch(path: str | os.PathLike) -> RawBatch:
     anything else refused with one sentence; a cut-off file refused), so `pay` never reads a file
     `match` would not.
     """
-    from .importers.csvtext import load_table
+    from ...importers.csvtext import load_table
 
     p = Path(path)
     table = load_table(p)  # the same decoding, parsing and cut-file check as `match`
@@ -142,24 +146,9 @@ def upload_text(batch: RawBatch, decisions: dict[str, PlanRow]) -> tuple[str, in
     return buf.getvalue(), approvals, rejections, untouched
 
 
-MIN_REASON_CHARS = 10
-MAX_REASON_CHARS = 1024  # RequesterFeedback limit
-
-
 def reason_problem(feedback: str) -> str | None:
-    """Why a feedback text is not a real reason to show a rejected worker (None if it is one).
-
-    Workers read this on their record; "x" (which real uploads contain) tells them nothing, so we
-    ask for at least two words and ten characters.
-    """
-    text = (feedback or "").strip()
-    if not text:
-        return "a reject needs feedback: the reason the worker will read"
-    if len(text) < MIN_REASON_CHARS or len(text.split()) < 2:
-        return f"feedback {text!r} is too short to be a real reason (at least two words, {MIN_REASON_CHARS} characters)"
-    if len(text) > MAX_REASON_CHARS:
-        return f"feedback is {len(text)} characters; MTurk accepts at most {MAX_REASON_CHARS}"
-    return None
+    """Why a feedback text is not a reason MTurk (and a worker) should get; None if it is one."""
+    return _reason_problem(feedback, min_chars=MIN_REASON_CHARS, max_chars=MAX_REASON_CHARS, where="MTurk")
 
 
 def is_real_reason(feedback: str) -> bool:
@@ -181,9 +170,9 @@ def prepare_uploads(
         raise InputError(f"{out}: is a folder; give a file name like approve.csv.")
     per_batch: dict[str, dict[str, PlanRow]] = {b.path: {} for b in batches}
     for r in rows:
-        bp = row_batch.get(r.assignment_id)
+        bp = row_batch.get(r.submission_id)
         if bp in per_batch:
-            per_batch[bp][r.assignment_id] = r
+            per_batch[bp][r.submission_id] = r
     result = []
     for batch, path in zip(batches, upload_paths(out, [b.path for b in batches])):
         text, a, rj, u = upload_text(batch, per_batch[batch.path])
@@ -193,7 +182,7 @@ def prepare_uploads(
 
 def write_uploads(prepared: list[tuple[UploadFile, str, str]]) -> list[UploadFile]:
     """Write the prepared files atomically (each one whole or not at all)."""
-    from .atomic import atomic_open
+    from ...atomic import atomic_open
 
     written = []
     for info, text, encoding in prepared:

@@ -29,16 +29,22 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import InputError, RefusedError
-from .urls import endpoint_identity
+from ..errors import InputError, RefusedError
+from ..urls import endpoint_identity
 
 SCHEMA_VERSION = "2"
 
-STATES = ("intent", "done", "already_done", "failed")
+# intent: a call is about to be made (or was, and the process died): ask the platform before retrying.
+# prepared: a bonus set up under a reference, not paid yet. in_doubt: a pay call that is not safe to
+# retry may have gone through; only what the platform shows as paid, or a person, settles it.
+# unpaid: a person said an in-doubt (or conflicting) action was not paid; the next run attempts it.
+RESOLVED_UNPAID = "unpaid"
+STATES = ("intent", "prepared", "done", "already_done", "failed", "in_doubt", RESOLVED_UNPAID)
 FINISHED = ("done", "already_done")
+OUTCOMES = ("done", "already_done", "failed", "in_doubt")
 
 _ACTIONS_TABLE = (
     """CREATE TABLE IF NOT EXISTS actions (
@@ -234,7 +240,7 @@ class Ledger:
         Two payers working from one ledger at once would each see the other's work as pending.
         The lock is an OS file lock, so a killed process never leaves it behind.
         """
-        from .locks import hold_lock
+        from ..locks import hold_lock
 
         self._run_lock = hold_lock(
             self.path.with_name(self.path.name + ".lock"),
@@ -298,91 +304,93 @@ class Ledger:
 
     # ------------------------------------------------------------ writing
 
-    def record_intent(
-        self,
-        key: str,
-        *,
-        endpoint: str,
-        kind: str,
-        group_id: str,
-        submission_id: str,
-        participant_id: str,
-        amount: str,
-        purpose: str,
-    ) -> LedgerEntry:
-        """Journal that a call for this action is about to be made (committed before returning).
+    def _write(self, items: Sequence[tuple[str, Mapping[str, str] | None]], state: str, detail: str = "",
+               reference: str | None = None, *, attempt: bool = False) -> None:
+        """Move every (key, descriptive fields) to `state` in ONE transaction (committed on return).
 
-        A finished action stays finished: recording intent for it is refused (the caller has a bug).
+        Rules that keep money safe: a finished action is never attempted again (an intent for one is
+        a bug) and never downgraded by a late failure; `attempt` counts a call about to be made.
+        `reference` (None: keep) is what the platform pays under (a set-up's bulk ID).
         """
         now = _now()
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                row = self._conn.execute("SELECT state FROM actions WHERE key=?", (key,)).fetchone()
-                if row is not None and row[0] in FINISHED:
-                    raise RuntimeError(f"action {key} is already {row[0]}; refusing to record a new attempt")
-                if row is None:
-                    self._conn.execute(
-                        "INSERT INTO actions (key, endpoint, kind, group_id, submission_id, participant_id, amount, purpose,"
-                        " state, detail, attempts, first_at, updated_at) VALUES (?,?,?,?,?,?,?,?,'intent','',1,?,?)",
-                        (key, *_describes(endpoint, kind, group_id, submission_id, participant_id, amount, purpose), now, now),
-                    )
-                else:
-                    self._conn.execute(
-                        "UPDATE actions SET state='intent', attempts=attempts+1, updated_at=? WHERE key=?", (now, key)
-                    )
-                self._conn.execute("INSERT INTO events (at, key, event, detail) VALUES (?,?,'intent','')", (now, key))
+                for key, fields in items:
+                    row = self._conn.execute("SELECT state FROM actions WHERE key=?", (key,)).fetchone()
+                    if row is not None and row[0] in FINISHED:
+                        if attempt:
+                            raise RuntimeError(f"action {key} is already {row[0]}; refusing to record a new attempt")
+                        if state not in FINISHED and state != RESOLVED_UNPAID:
+                            # A late failure of a retry does not undo a finished action.
+                            self._conn.execute("INSERT INTO events (at, key, event, detail) VALUES (?,?,?,?)",
+                                               (now, key, state, detail))
+                            continue
+                    if row is None:
+                        if fields is None:
+                            raise RuntimeError(f"outcome for unknown action {key}")
+                        f = fields
+                        self._conn.execute(
+                            "INSERT INTO actions (key, endpoint, kind, group_id, submission_id, participant_id, amount, purpose,"
+                            " reference, state, detail, attempts, first_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            (key, *_describes(f["endpoint"], f["kind"], f["group_id"], f["submission_id"], f["participant_id"],
+                                              f["amount"], f["purpose"]), reference or "", state, detail, int(attempt), now, now),
+                        )
+                    else:
+                        self._conn.execute(
+                            "UPDATE actions SET state=?, detail=?, attempts=attempts+?, updated_at=?,"
+                            " reference=COALESCE(?, reference) WHERE key=?",
+                            (state, detail, int(attempt), now, reference, key),
+                        )
+                    self._conn.execute("INSERT INTO events (at, key, event, detail) VALUES (?,?,?,?)", (now, key, state, detail))
                 self._conn.execute("COMMIT")
             except BaseException:
                 _rollback(self._conn)
                 raise
+
+    def record_intent(self, key: str, *, reference: str | None = None, **fields: str) -> LedgerEntry:
+        """Journal that a call for this action is about to be made (committed before returning)."""
+        self._write([(key, fields)], "intent", reference=reference, attempt=True)
         entry = self.get(key)
         assert entry is not None
         return entry
 
-    def record_outcome(
-        self,
-        key: str,
-        state: str,
-        detail: str = "",
-        *,
-        endpoint: str | None = None,
-        kind: str = "",
-        group_id: str = "",
-        submission_id: str = "",
-        participant_id: str = "",
-        amount: str = "",
-        purpose: str = "",
-    ) -> None:
-        """Journal an outcome. For an action with no intent yet (found done by a look-up), the
-        descriptive fields create its row."""
-        if state not in ("done", "already_done", "failed"):
+    def record_intents(self, items: Sequence[tuple[str, Mapping[str, str]]], *, reference: str | None = None) -> None:
+        """One intent for every action one call covers (a bulk call), in one transaction."""
+        self._write(items, "intent", reference=reference, attempt=True)
+
+    def record_prepared(self, items: Sequence[tuple[str, Mapping[str, str]]], reference: str) -> None:
+        """The platform set these bonuses up under `reference` (no money moved yet): paying it is next."""
+        self._write(items, "prepared", reference=reference)
+
+    def record_outcome(self, key: str, state: str, detail: str = "", *, reference: str | None = None,
+                       endpoint: str | None = None, **fields: str) -> None:
+        """Journal an outcome. For an action with no row yet (found done by a look-up), the
+        descriptive fields create it."""
+        if state not in OUTCOMES:
             raise ValueError(f"unknown outcome {state!r}")
-        now = _now()
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._conn.execute("SELECT state FROM actions WHERE key=?", (key,)).fetchone()
-                if row is None:
-                    if endpoint is None:
-                        raise RuntimeError(f"outcome for unknown action {key}")
-                    self._conn.execute(
-                        "INSERT INTO actions (key, endpoint, kind, group_id, submission_id, participant_id, amount, purpose,"
-                        " state, detail, attempts, first_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,0,?,?)",
-                        (key, *_describes(endpoint, kind, group_id, submission_id, participant_id, amount, purpose), state, detail, now, now),
-                    )
-                elif row[0] in FINISHED and state == "failed":
-                    # Never downgrade a finished action: a late failure of a retry does not undo it.
-                    pass
-                else:
-                    self._conn.execute(
-                        "UPDATE actions SET state=?, detail=?, updated_at=? WHERE key=?", (state, detail, now, key)
-                    )
-                self._conn.execute("INSERT INTO events (at, key, event, detail) VALUES (?,?,?,?)", (now, key, state, detail))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                _rollback(self._conn)
-                raise
+        described = None if endpoint is None else {"endpoint": endpoint, **fields}
+        self._write([(key, described)], state, detail, reference)
+
+    def resolve(self, key: str, paid: bool, note: str = "") -> LedgerEntry:
+        """A person settles an action the tool could not (in doubt, a conflict, a failure): `paid`
+        marks it already done; unpaid clears its reference and lets the next run attempt it anew."""
+        entry = self.get(key)
+        if entry is None:
+            raise InputError(f"{self.path}: no action with the key {key!r}.", hint="`reconcile ledger --all` lists every key.")
+        if entry.finished and not paid:
+            raise InputError(
+                f"{self.path}: {key} is {entry.state.replace('_', ' ')}; a finished action is never undone here.",
+                hint="If it really was not paid, pay it by hand on the platform's website.",
+            )
+        detail = f"settled by a person as {'paid' if paid else 'unpaid'}" + (f": {note}" if note else "")
+        if paid:
+            self._write([(key, None)], "already_done", detail)
+        else:
+            self._write([(key, None)], RESOLVED_UNPAID, detail, reference="")
+        out = self.get(key)
+        assert out is not None
+        return out
 
     def start_run(self, *, plan_path: str, plan_digest: str, endpoint: str) -> int:
         with self._lock:

@@ -21,9 +21,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
-from ..atomic import atomic_open
-from ..endpoints import REGION, MTurkEndpoint
-from ..errors import InputError, ReconcileError, ServiceError
+from ...atomic import atomic_open
+from .client import REGION
+from .endpoints import MTurkEndpoint
+from ...errors import InputError, ReconcileError, ServiceError
 
 # The requester website's batch-results columns, in its order (e.g. the header of the Chucooleg
 # batch in shared/realdata). Input.* columns are not available through the API; Answer.* follow.
@@ -53,7 +54,7 @@ class Listing:
     """What the API listed: the HITs (in the order found) and each HIT's assignments."""
 
     hits: tuple[dict, ...]
-    assignments: tuple[tuple[dict, dict], ...]  # (HIT, assignment) pairs, HIT order then API order
+    submissions: tuple[tuple[dict, dict], ...]  # (HIT, assignment) pairs, HIT order then API order
 
 
 def batch_annotation_id(annotation: str) -> str | None:
@@ -185,17 +186,17 @@ def list_assignments(
             )
 
     pairs: list[tuple[dict, dict]] = []
-    for n, (hit_id, hit) in enumerate(hits.items(), start=1):
+    for n, (group_id, hit) in enumerate(hits.items(), start=1):
         count = 0
         try:
             paginator = client.get_paginator("list_assignments_for_hit")
-            for page in paginator.paginate(HITId=hit_id, AssignmentStatuses=STATUSES, PaginationConfig={"PageSize": page_size}):
+            for page in paginator.paginate(HITId=group_id, AssignmentStatuses=STATUSES, PaginationConfig={"PageSize": page_size}):
                 for a in page.get("Assignments", []):
                     pairs.append((hit, a))
                     count += 1
         except (ClientError, BotoCoreError) as exc:
-            raise _service_error(exc, endpoint, f"list the assignments of HIT {hit_id}") from None
-        say(f"HIT {n}/{len(hits)} {hit_id}: {count} assignment(s)")
+            raise _service_error(exc, endpoint, f"list the assignments of HIT {group_id}") from None
+        say(f"HIT {n}/{len(hits)} {group_id}: {count} assignment(s)")
     return Listing(tuple(hits.values()), tuple(pairs))
 
 
@@ -300,7 +301,7 @@ def _flatten_task_answers(text: str) -> list[tuple[str, str]] | None:
 
 def batch_table(listing: Listing) -> tuple[list[str], list[list[str]]]:
     """(header, rows) in the batch-results format for the listed assignments."""
-    answers = [dict(parse_answer(a.get("Answer", ""))) for _h, a in listing.assignments]
+    answers = [dict(parse_answer(a.get("Answer", ""))) for _h, a in listing.submissions]
     answer_names: list[str] = []
     seen: set[str] = set()
     for d in answers:
@@ -310,7 +311,7 @@ def batch_table(listing: Listing) -> tuple[list[str], list[list[str]]]:
                 answer_names.append(k)
     header = [*HIT_COLUMNS, *ASSIGNMENT_COLUMNS, *(f"Answer.{k}" for k in answer_names), *TRAILING_COLUMNS]
     rows: list[list[str]] = []
-    for (hit, a), ans in zip(listing.assignments, answers):
+    for (hit, a), ans in zip(listing.submissions, answers):
         row = {
             "HITId": hit.get("HITId", ""),
             "HITTypeId": hit.get("HITTypeId", ""),
@@ -364,7 +365,7 @@ def batch_csv_text(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _nonempty(listing: Listing, hit_ids, batch_ids) -> None:
-    if not listing.assignments:
+    if not listing.submissions:
         what = ", ".join([*(f"batch {b}" for b in batch_ids), *(f"HIT {h}" for h in hit_ids)])
         raise ServiceError(f"MTurk lists no assignments for {what}; there is nothing to write.", hint="Wait until workers have submitted.")
 
@@ -398,7 +399,7 @@ def read_mturk_api(
     hit_ids: tuple[str, ...] = (),
     batch_ids: tuple[str, ...] = (),
     code_column: str | None = None,
-    worker_column: str | None = None,
+    participant_column: str | None = None,
     page_size: int = PAGE_SIZE,
     progress: Optional[ProgressFn] = None,
 ):
@@ -406,7 +407,7 @@ def read_mturk_api(
 
     API-listed records point at `pseudo_path(...)`, rows numbered as in the file `fetch mturk` writes.
     """
-    from . import read_mturk
+    from .batch_csv import read_mturk_csv as read_mturk
 
     listing = list_assignments(endpoint, hit_ids=hit_ids, batch_ids=batch_ids, page_size=page_size, progress=progress)
     _nonempty(listing, hit_ids, batch_ids)
@@ -415,12 +416,12 @@ def read_mturk_api(
     with tempfile.TemporaryDirectory(prefix="reconcile-mturk-") as tmp:
         tmp_path = str(Path(tmp) / "mturk-api.csv")
         Path(tmp_path).write_text(batch_csv_text(header, rows), encoding="utf-8", newline="")
-        data = read_mturk([*map(str, paths), tmp_path], code_column=code_column, worker_column=worker_column)
+        data = read_mturk([*map(str, paths), tmp_path], code_column=code_column, participant_column=participant_column)
     return relabel_input(data, tmp_path, label)
 
 
 def relabel_input(data, old_path: str, new_path: str):
-    """The same MTurkInput with every mention of the temporary file replaced by `new_path`."""
+    """The same SubmissionInput with every mention of the temporary file replaced by `new_path`."""
 
     def ref(r):
         return dataclasses.replace(r, path=new_path) if r.path == old_path else r
@@ -432,15 +433,15 @@ def relabel_input(data, old_path: str, new_path: str):
         dataclasses.replace(
             b,
             path=new_path if b.path == old_path else b.path,
-            assignments=tuple(assignment(a) for a in b.assignments),
+            submissions=tuple(assignment(a) for a in b.submissions),
             warnings=tuple(w.replace(old_path, new_path) for w in b.warnings),
         )
-        for b in data.batches
+        for b in data.files
     )
     return dataclasses.replace(
         data,
-        batches=batches,
-        assignments=tuple(assignment(a) for a in data.assignments),
+        files=batches,
+        submissions=tuple(assignment(a) for a in data.submissions),
         duplicates=tuple(dataclasses.replace(d, source=ref(d.source), duplicate_of=ref(d.duplicate_of)) for d in data.duplicates),
     )
 

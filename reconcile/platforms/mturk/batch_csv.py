@@ -9,27 +9,48 @@ from __future__ import annotations
 import os
 from operator import itemgetter
 
-from ..errors import InputError
-from ..models import Assignment, DuplicateRow, MTurkBatch, MTurkInput, SourceRef
-from . import columns as cols
-from ..records import paused_gc
-from .csvtext import RowFields, Table, is_blank, load_table, shape_rows, unique_names, used_width
-from .sniff import kind_of
+from ...errors import InputError
+from ...importers import columns as cols
+from ...importers.csvtext import RowFields, Table, is_blank, load_table, shape_rows, unique_names, used_width
+from ...importers.sniff import kind_of
+from ...models import DuplicateRow, SourceRef, Submission, SubmissionFile, SubmissionInput
+from ...records import paused_gc
+from ...times import parse_timestamp
+from .states import state_of
 
-# Assignment attribute -> batch column.
+PLATFORM = "mturk"
+# Submission attribute -> batch column, in the order Submission's fields after `state` take them.
 _STANDARD = (
-    ("assignment_id", "AssignmentId"),
-    ("worker_id", "WorkerId"),
-    ("hit_id", "HITId"),
+    ("submission_id", "AssignmentId"),
+    ("participant_id", "WorkerId"),
+    ("group_id", "HITId"),
     ("status", "AssignmentStatus"),
     ("reward", "Reward"),
-    ("max_assignments", "MaxAssignments"),
-    ("requester_annotation", "RequesterAnnotation"),
-    ("accept_time", "AcceptTime"),
-    ("submit_time", "SubmitTime"),
-    ("auto_approval_time", "AutoApprovalTime"),
-    ("work_time_seconds", "WorkTimeInSeconds"),
+    ("group_size", "MaxAssignments"),
+    ("started_at", "AcceptTime"),
+    ("submitted_at", "SubmitTime"),
+    ("review_deadline", "AutoApprovalTime"),
+    ("duration_seconds", "WorkTimeInSeconds"),
 )
+_MTURK_ONLY = {
+    "assignmentstatus", "hittypeid", "accepttime", "submittime", "autoapprovaltime", "worktimeinseconds",
+    "requesterannotation", "autoapprovaldelayinseconds", "assignmentdurationinseconds", "lifetimeapprovalrate",
+}
+
+
+def claims_table(table: Table) -> bool:
+    """A batch results file: AssignmentId plus a column only the download has (or Answer.*/Input.*).
+
+    A survey that captures assignmentId/workerId/hitId from its link has those names too, so the
+    AssignmentId column alone is not enough."""
+    head = table.records[0]
+    names = {cols.norm(c) for c in head}
+    return "assignmentid" in names and (bool(names & _MTURK_ONLY) or any(c.startswith(("Answer.", "Input.")) for c in head))
+
+
+# Times a download and an API listing write in different styles ("Sun Nov 12 08:19:59 PST 2017" and
+# "2017-11-12 16:19:59 UTC"): one moment, compared as a moment.
+TIME_COLUMNS = ("CreationTime", "Expiration", "AcceptTime", "SubmitTime", "AutoApprovalTime", "ApprovalTime", "RejectionTime")
 # What a download from the requester website always has; missing ones mean the file was edited.
 _EXPECTED = (
     "HITId", "HITTypeId", "Title", "Reward", "CreationTime", "MaxAssignments", "RequesterAnnotation",
@@ -38,9 +59,10 @@ _EXPECTED = (
 )
 
 
-def read_batch_table(table: Table, *, code_column: str | None = None, worker_column: str | None = None) -> MTurkBatch:
+def read_batch_table(table: Table, *, code_column: str | None = None, participant_column: str | None = None) -> SubmissionFile:
     path = table.path
-    if kind_of(table) != "mturk":
+    # Refuses a file that is also a survey export (ambiguous) or not a batch at all, with what it is.
+    if kind_of(table, {PLATFORM: claims_table}) != PLATFORM:
         raise InputError(f"{path} looks like a Qualtrics export, not an MTurk batch results file; pass it with --qualtrics.")
     recs = table.records
     raw = list(recs[0])
@@ -58,7 +80,7 @@ def read_batch_table(table: Table, *, code_column: str | None = None, worker_col
     code_det = cols.override_or_detect(
         path, names, code_column, "--mturk-code-column", lambda: cols.mturk_code(names, values), prefixes=("", "Answer.")
     )
-    worker_det = cols.override_or_detect(path, names, worker_column, "--worker-column", lambda: cols.mturk_worker(names, values))
+    worker_det = cols.override_or_detect(path, names, participant_column, "--worker-column", lambda: cols.mturk_worker(names, values))
     for det in (code_det, worker_det):
         if det.note:
             warnings.append(det.note)
@@ -84,12 +106,14 @@ def read_batch_table(table: Table, *, code_column: str | None = None, worker_col
     code_j = index[code_det.column] if code_det.column else None
     get_named = itemgetter(*[ncols if j is None else j for j in std_j])
     code_at = ncols if code_j is None else code_j
-    assignments = []
+    submissions = []
     for i, rec in zip(data_idx, rows):
         named = get_named(rec)
         if not named[0].strip():
             raise InputError(f"{path}: row {i + 1} has no AssignmentId; every row of a batch file must be an assignment.")
-        assignments.append(Assignment(SourceRef(path, i + 1), *named, rec[code_at], RowFields(index, rec)))
+        sid, participant, group, status, *rest = named
+        submissions.append(Submission(SourceRef(path, i + 1), PLATFORM, sid, participant, group, state_of(status), status,
+                                      *rest, rec[code_at], RowFields(index, rec)))
 
     if code_j is not None:
         w = cols.damaged_codes(((i + 1, r[code_j]) for i, r in zip(data_idx, rows)), code_det.column, path)
@@ -106,32 +130,43 @@ def read_batch_table(table: Table, *, code_column: str | None = None, worker_col
     if missing:
         qualifiers.append("standard columns missing (edited in Excel?)")
     fmt = f"MTurk batch results CSV; {', '.join(qualifiers)}"
-    return MTurkBatch(
+    return SubmissionFile(
         path=path,
         format=fmt,
         columns=tuple(names),
         code_column=code_det.column,
-        worker_column=worker_det.column,
+        participant_column=worker_det.column,
         code_candidates=code_det.candidates,
-        assignments=tuple(assignments),
+        submissions=tuple(submissions),
         warnings=tuple(warnings),
+        platform=PLATFORM,
     )
 
 
-def _content(a: Assignment) -> dict:
-    # Padding and deleted empty columns must not make two downloads of the same row look different.
-    return {k: v for k, v in a.fields.items() if v != ""}
+def _content(a: Submission) -> dict:
+    # Padding and deleted empty columns must not make two downloads of the same row look different,
+    # nor a time written in the other style (a fetched file against a downloaded one).
+    out = {}
+    for k, v in a.fields.items():
+        if v == "":
+            continue
+        if k in TIME_COLUMNS:
+            when = parse_timestamp(v)
+            out[k] = when if when is not None else v
+        else:
+            out[k] = v
+    return out
 
 
-def combine(batches: list[MTurkBatch]) -> MTurkInput:
+def combine(batches: list[SubmissionFile]) -> SubmissionInput:
     """Unique assignments across files (first occurrence wins) plus every repeat, identical or not."""
-    first: dict[str, Assignment] = {}
+    first: dict[str, Submission] = {}
     content: dict[str, dict] = {}
-    unique: list[Assignment] = []
+    unique: list[Submission] = []
     dups: list[DuplicateRow] = []
     for b in batches:
-        for a in b.assignments:
-            key = a.assignment_id.strip()
+        for a in b.submissions:
+            key = a.submission_id.strip()
             prev = first.get(key)
             if prev is None:
                 first[key] = a
@@ -139,15 +174,15 @@ def combine(batches: list[MTurkBatch]) -> MTurkInput:
                 continue
             if key not in content:
                 content[key] = _content(prev)
-            dups.append(DuplicateRow(a.source, a.assignment_id, prev.source, _content(a) == content[key]))
-    return MTurkInput(tuple(batches), tuple(unique), tuple(dups))
+            dups.append(DuplicateRow(a.source, a.submission_id, prev.source, _content(a) == content[key]))
+    return SubmissionInput(tuple(batches), tuple(unique), tuple(dups))
 
 
-def read_mturk_csv(paths, *, code_column: str | None = None, worker_column: str | None = None) -> MTurkInput:
+def read_mturk_csv(paths, *, code_column: str | None = None, participant_column: str | None = None) -> SubmissionInput:
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if not paths:
         raise InputError("no MTurk batch results file given; pass one or more with --mturk.")
     with paused_gc():
-        batches = [read_batch_table(load_table(p), code_column=code_column, worker_column=worker_column) for p in paths]
+        batches = [read_batch_table(load_table(p), code_column=code_column, participant_column=participant_column) for p in paths]
     return combine(batches)

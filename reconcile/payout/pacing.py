@@ -77,8 +77,16 @@ class TokenBucket:
         return wait
 
 
+DEFAULT_CEILING = 100.0  # calls/s when no --rate is given: the pacer finds the service's limit below it
+START_RATE = 2.0  # where a run starts: well under what users report MTurk sustains (1-3 calls/s)
+
+
 class AdaptivePacer:
-    """A TokenBucket whose rate follows additive-increase / multiplicative-decrease.
+    """A TokenBucket whose rate starts low, grows fast until the first throttling, then follows
+    additive-increase / multiplicative-decrease.
+
+    - slow start: until the service first throttles, each success multiplies the rate by
+      2^(1/rate), which doubles it every second of calls (like TCP's slow start), up to `max_rate`.
 
     - `on_throttle()`: rate *= `decrease` (not below `min_rate`). Several threads usually hit the
       same throttling burst together; one cut per cooldown window (about two calls' worth of
@@ -92,6 +100,7 @@ class AdaptivePacer:
         self,
         max_rate: float,
         *,
+        start_rate: float | None = None,
         min_rate: float = 0.2,
         decrease: float = 0.7,
         increase: float | None = None,
@@ -113,7 +122,8 @@ class AdaptivePacer:
         burst = burst if burst is not None else max(1.0, min(self.max_rate / 20.0, 5.0))
         self.cooldown = cooldown
         self._clock = clock
-        self._bucket = TokenBucket(self.max_rate, burst, clock=clock, sleep=sleep)
+        start = self.max_rate if start_rate is None else min(max(float(start_rate), self.min_rate), self.max_rate)
+        self._bucket = TokenBucket(start, burst, clock=clock, sleep=sleep)
         self._lock = threading.Lock()
         self._last_cut = float("-inf")
         self.throttled = 0
@@ -131,7 +141,8 @@ class AdaptivePacer:
             self.successes += 1
             rate = self._bucket.rate
             if rate < self.max_rate:
-                self._bucket.set_rate(min(self.max_rate, rate + self.increase / rate))
+                grown = rate * 2.0 ** (1.0 / rate) if not self.throttled else rate + self.increase / rate
+                self._bucket.set_rate(min(self.max_rate, grown))
 
     def on_throttle(self) -> bool:
         """Record a throttled call; return True when this one cut the rate."""

@@ -1,0 +1,28 @@
+"""`reconcile inspect FILE...`: what each file is, identified by content among the survey exports
+and every platform's files, with its row count and detected columns. A use-case module."""
+
+from __future__ import annotations
+
+import os
+
+from .records import paused_gc
+
+
+def inspect_file(path: str | os.PathLike) -> dict:
+    """What a file is and what was found in it (the JSON object `reconcile inspect --json` prints)."""
+    from . import platforms
+    from .importers import inspect_survey
+    from .sources import identify
+
+    with paused_gc():
+        kind, table = identify(str(path))
+        if kind == "qualtrics":
+            return inspect_survey(table)
+        return platforms.get(kind).inspect_table(table)
+
+
+def sniff_kind(path: str | os.PathLike) -> str:
+    """"qualtrics" or the name of the platform whose file this is (InputError for anything else)."""
+    from .sources import identify
+
+    return identify(str(path))[0]

@@ -1,0 +1,59 @@
+"""Timestamps as platforms and exports write them, into aware datetimes. Imports only normalize (text cleaning).
+
+Both styles of a batch-results download ("Wed Nov 15 08:28:41 PST 2017", older, and
+"2018-10-08 17:46:38 UTC", newer) and ISO 8601 as APIs and newer exports give it
+("2024-07-15T20:16:52.266000Z"; a time with no zone is read as UTC). Comparing parsed times, never
+their text, is what tells one moment written in two styles apart from two moments.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from .normalize import clean_text
+
+_TZ_OFFSETS = {
+    "UTC": 0, "GMT": 0, "Z": 0,
+    "PST": -8, "PDT": -7, "MST": -7, "MDT": -6, "CST": -6, "CDT": -5, "EST": -5, "EDT": -4,
+}
+_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_OLD_TIME_RE = re.compile(r"^[A-Za-z]{3}\s+([A-Za-z]{3})\s+(\d{1,2})\s+(\d{1,2}):(\d\d):(\d\d)\s+([A-Z]{1,5})\s+(\d{4})$")
+_NEW_TIME_RE = re.compile(
+    r"^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.\d+)?\s*(UTC|GMT|Z|[+-]\d\d:?\d\d)?$"
+)
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    """An aware datetime, or None when the text is empty or cannot be read."""
+    t = clean_text(text)
+    if not t:
+        return None
+    m = _OLD_TIME_RE.match(t)
+    if m:
+        mon, day, hh, mm, ss, tz, year = m.groups()
+        if mon.title() not in _MONTHS or tz not in _TZ_OFFSETS:
+            return None
+        try:
+            return datetime(int(year), _MONTHS[mon.title()], int(day), int(hh), int(mm), int(ss),
+                            tzinfo=timezone(timedelta(hours=_TZ_OFFSETS[tz])))
+        except ValueError:
+            return None
+    m = _NEW_TIME_RE.match(t)
+    if m:
+        y, mo, d, hh, mm, ss, tz = m.groups()
+        if tz in (None, "UTC", "GMT", "Z"):
+            tzinfo = timezone.utc
+        else:
+            sign = 1 if tz[0] == "+" else -1
+            digits = tz[1:].replace(":", "")
+            tzinfo = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        try:
+            return datetime(int(y), int(mo), int(d), int(hh), int(mm), int(ss), tzinfo=tzinfo)
+        except ValueError:
+            return None
+    try:
+        dt = datetime.fromisoformat(t)
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
