@@ -38,6 +38,7 @@ def dry_run(
     plan_path: str | os.PathLike,
     *,
     platform: Platform | None = None,
+    masters: bool = False,
     max_bonus: str | None = None,
     budget: str | None = None,
     batch_paths: Sequence[str] = (),
@@ -63,6 +64,13 @@ def dry_run(
     # files the plan itself names, which decide the upload files' names.
     refuse_lossy_outputs(None, plan_path, batch_paths, upload_csv, report, ledger)
     platform = platform or plan_platform(plan_path)
+    if masters:
+        configure = getattr(platform, "configured", None)
+        if configure is None:
+            from .errors import InputError
+
+            raise InputError(f"--masters: {platform.words.platform} has no Masters fee.")
+        platform = configure(masters=True)
     pc = check_plan(plan_path, platform, batch_paths=batch_paths, max_bonus=limit_bonus, budget=limit_budget)
     checked = pc.checked
     refuse_lossy_outputs(platform, plan_path, list(checked.batch_paths), upload_csv, report, ledger)

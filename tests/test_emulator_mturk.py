@@ -178,17 +178,15 @@ def test_get_assignment_returns_assignment_hit_and_answer_xml(client):
     assert root.find(f"{ns}Answer/{ns}FreeText").text == "code <1> & \u00e9"
 
 
-def test_approve_changes_status_and_charges_reward_plus_fees(client):
+def test_approve_changes_status_and_draws_nothing_more(client):
+    """MTurk is prepaid: a HIT's rewards and fees left the balance when it was published."""
     before = balance(client)
     client.approve_assignment(AssignmentId=_assignment_id(0), RequesterFeedback="Thanks!")
     got = client.get_assignment(AssignmentId=_assignment_id(0))["Assignment"]
     assert got["AssignmentStatus"] == "Approved" and "ApprovalTime" in got
     assert got["RequesterFeedback"] == "Thanks!"
-    # $0.40 reward on a HIT with 100 assignments: 20% + 20% fee = $0.16.
-    assert before - balance(client) == Decimal("0.56")
     client.approve_assignment(AssignmentId=_assignment_id(3))
-    # $1.00 on a HIT with 3 assignments: 20% only.
-    assert before - balance(client) == Decimal("0.56") + Decimal("1.20")
+    assert balance(client) == before
 
 
 def test_reject_sets_status_and_feedback_without_charging(client):
@@ -340,9 +338,8 @@ def test_insufficient_balance_refuses_and_pays_nothing(tiny_batch):
         assert err.response["Error"]["Code"] == "RequestError" and "insufficient funds" in err.response["Error"]["Message"]
         c.send_bonus(WorkerId=_worker_id(1), AssignmentId=_assignment_id(1), BonusAmount="0.80", Reason="x", UniqueRequestToken="t")
         assert balance(c) == Decimal("0.04")  # the failed call's token was not spent
-        err = client_error(c.approve_assignment, AssignmentId=_assignment_id(3))
-        assert "insufficient funds" in err.response["Error"]["Message"]
-        assert emu.state()["assignments"][_assignment_id(3)]["status"] == "Submitted"
+        c.approve_assignment(AssignmentId=_assignment_id(3))  # prepaid: approving needs no balance
+        assert emu.state()["assignments"][_assignment_id(3)]["status"] == "Approved" and balance(c) == Decimal("0.04")
 
 
 def test_concurrent_approvals_of_one_assignment_succeed_once(client, emu):
@@ -589,7 +586,7 @@ def test_stats_state_and_reset_over_http(emu, client):
     assert stats == emu.stats()
     state = emulator_state(emu.url)
     assert state["assignments"][_assignment_id(2)]["status"] == "Approved"
-    assert state["balance"] == "99.44"
+    assert state["balance"] == "100.00"  # approving draws nothing: the HIT was prepaid
     reset_emulator_stats(emu.url)
     assert emulator_stats(emu.url)["total_calls"] == 0
     assert emulator_state(emu.url)["assignments"][_assignment_id(2)]["status"] == "Approved"  # state survives a reset
@@ -745,8 +742,5 @@ def test_money_is_conserved_and_tokens_pay_once(tiny_batch, ops):
         for b in state["bonuses"]:
             amount = Decimal(b["amount"])
             spent += amount + max(Decimal("0.01"), (amount * Decimal("0.2")).quantize(Decimal("0.01")))
-        for aid, a in state["assignments"].items():
-            if a["status"] == "Approved" and a["approval_time"] and aid != _assignment_id(14):
-                reward, rate = (Decimal("0.40"), Decimal("0.4")) if a["hit_id"] == HIT_A else (Decimal("1.00"), Decimal("0.2"))
-                spent += reward + (reward * rate).quantize(Decimal("0.01"))
+        # Approvals draw nothing: MTurk is prepaid (rewards left the balance when the HITs were published).
         assert Decimal(state["balance"]) == Decimal("500.00") - spent

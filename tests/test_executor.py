@@ -144,6 +144,26 @@ def test_balance_too_low_refuses_before_any_mutating_call(tmp_path):
         assert stats["calls"].get("GetAccountBalance") == 1
 
 
+def test_balance_is_held_against_what_the_run_draws_not_the_prepaid_rewards(tmp_path):
+    """MTurk is prepaid: approving draws nothing; bonuses and their fees do. A balance that covers the
+    bonuses but not the rewards as well is enough (it was refused before)."""
+    batch = tmp_path / "batch.csv"
+    brows = make_batch(batch, 10, seed=12)
+    rows = plan_rows(batch, brows)
+    cp = checked_plan(tmp_path / "plan.csv", rows, [batch])
+    draw = MTURK.fees.cost(rows).drawn
+    assert draw < cp.total - Decimal("4.00")
+    with start_emulator([str(batch)], balance=f"{draw:.2f}") as emu:
+        s = run(cp, emu)
+        assert s.complete
+        assert emu.state()["balance"] == "0.00"
+        assert_exactly_once(emu.state(), rows)
+    with start_emulator([str(batch)], balance=f"{draw - Decimal('0.01'):.2f}") as emu:
+        with pytest.raises(RefusedError, match="bonuses and their fees"):
+            run(cp, emu)
+        assert emu.stats()["mutating_calls"] == 0
+
+
 def test_new_ledger_finds_bonus_already_paid_and_does_not_pay_again(tmp_path):
     batch = tmp_path / "batch.csv"
     brows = make_batch(batch, 6, hits=2, seed=5)

@@ -111,3 +111,20 @@ def test_cost_summary_total_is_sum_of_parts(bonus_amounts):
     assert s.bonuses == sum(bonus_amounts, D("0.00"))
     assert s.bonus_fees == sum((bonus_fee(b) for b in bonus_amounts), D("0.00"))
     assert s.rewards == D("0.40") * len(rows)
+
+
+def test_masters_fee_is_reachable_from_the_command_line(tmp_path):
+    """Batch files do not record Masters; `pay --masters` adds its 5% on rewards to the dry run."""
+    import json
+
+    from conftest import run_cli
+    from test_executor_support import checked_plan, make_batch, plan_rows
+
+    batch = tmp_path / "batch.csv"
+    rows = plan_rows(batch, make_batch(batch, 10, seed=8, reward="$1.00"), lambda i, r: ("approve", None, ""))
+    checked_plan(tmp_path / "plan.csv", rows, [batch])
+    plain = json.loads(run_cli("pay", "plan.csv", "--json", cwd=tmp_path).stdout)
+    masters = json.loads(run_cli("pay", "plan.csv", "--json", "--masters", cwd=tmp_path).stdout)
+    # 10 x $1.00 on a 10-assignment HIT: 40% plain, 45% with Masters.
+    assert (plain["fees"], masters["fees"]) == ("4.00", "4.50")
+    assert plain["drawn_now"] == masters["drawn_now"] == "0.00"  # prepaid: approving draws nothing

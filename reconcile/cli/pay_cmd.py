@@ -37,6 +37,7 @@ def pay(
     concurrency: int = typer.Option(4, "--concurrency", min=1, max=64, help="Parallel API calls."),
     rate: Optional[float] = typer.Option(None, "--rate", min=0.1, metavar="RPS", help="A ceiling on calls per second (default: none; pacing starts low, grows until the service throttles, then adapts)."),
     grant_qualification: Optional[str] = typer.Option(None, "--grant-qualification", metavar="QUAL_ID", help="MTurk: grant this qualification to every approved worker (to block retakes)."),
+    masters: bool = typer.Option(False, "--masters", help="MTurk: the HITs required Masters (5% more fees on rewards; batch files do not say so)."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
     """Check the plan and show what would happen (the default: a dry run that calls no service),
@@ -51,6 +52,7 @@ def pay(
 
     checked, platform = dry_run(
         plan,
+        masters=masters,
         max_bonus=max_bonus,
         budget=budget,
         batch_paths=[str(b) for b in batch],

@@ -67,8 +67,14 @@ class MTurk:
     capabilities = CAPABILITIES
     words = WORDS
     ids = WorkerIds()
-    fees = MTurkFees()
     verifier = BatchVerifier()
+
+    def __init__(self, *, masters: bool = False) -> None:
+        self.fees = MTurkFees(masters=masters)
+
+    def configured(self, *, masters: bool = False) -> "MTurk":
+        """This platform with the study's own settings (the HITs required Masters: 5% more fees on rewards)."""
+        return MTurk(masters=masters)
     api_source_prefix = API_SOURCE_PREFIX
     reason_codes = REASON_CODES
 

@@ -77,14 +77,14 @@ class MTurkFees:
     """platform.FeeSchedule for MTurk. MTurk is prepaid: a HIT's rewards and their fees leave the
     available balance when the HIT is published, so a payout draws only its bonuses and their fees."""
 
-    def __init__(self, masters_hits: frozenset[str] = frozenset()) -> None:
-        self.masters_hits = masters_hits
+    def __init__(self, *, masters: bool = False) -> None:
+        self.masters = masters  # the HITs required Masters (batch files do not say: `pay --masters`)
 
     def cost(self, rows: Iterable[PlanRow]) -> CostSummary:
-        return cost_summary(rows, masters_hits=self.masters_hits)
+        return cost_summary(rows, masters=self.masters)
 
 
-def cost_summary(rows: Iterable[PlanRow], *, masters_hits: frozenset[str] = frozenset()) -> CostSummary:
+def cost_summary(rows: Iterable[PlanRow], *, masters: bool = False, masters_hits: frozenset[str] = frozenset()) -> CostSummary:
     """The money a set of plan rows would move: rewards owed, bonuses, MTurk fees, total.
 
     `masters_hits`: HIT IDs that required Masters (the batch files do not say so; the caller knows).
@@ -98,7 +98,7 @@ def cost_summary(rows: Iterable[PlanRow], *, masters_hits: frozenset[str] = froz
             approvals += 1
             if row_reward_owed(row):
                 owed += 1
-                key = (row.reward, row.group_size, row.group_id in masters_hits)
+                key = (row.reward, row.group_size, masters or row.group_id in masters_hits)
                 if key not in seen:
                     try:
                         reward = parse_amount(row.reward) if row.reward.strip() else None
