@@ -81,7 +81,7 @@ def main() -> None:
             ("MTurk batch", batch, lambda: read_mturk([batch])),
             ("Qualtrics export", export, lambda: read_qualtrics(export)),
         ):
-            t_base = median_time(lambda: csv_baseline(path), args.repeat)
+            t_base = median_time(lambda path=path: csv_baseline(path), args.repeat)
             t_read = median_time(read, args.repeat)
             size = path.stat().st_size / 1e6
             print(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from reconcile.models import Plan, PlanRow, ResponseOutcome
 from reconcile.platforms.mturk import PLATFORM as MTURK
-from reconcile.report import _assignment_texts, submission_columns, write_workbook
+from reconcile.report import _submission_texts, submission_columns, write_workbook
 
 ASSIGNMENT_COLUMNS = submission_columns(MTURK.words)
 
@@ -50,7 +50,7 @@ def baseline(plan: Plan, path: Path) -> None:
     """What a script would do: a DataFrame of the same rows, written with pandas' openpyxl engine."""
     import pandas as pd
 
-    df = pd.DataFrame([_assignment_texts(r) for r in plan.rows], columns=list(ASSIGNMENT_COLUMNS))
+    df = pd.DataFrame([_submission_texts(r) for r in plan.rows], columns=list(ASSIGNMENT_COLUMNS))
     df["Bonus"] = [float(r.bonus) if r.bonus is not None else None for r in plan.rows]
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
         df.to_excel(xw, sheet_name="Assignments", index=False)

@@ -1,6 +1,6 @@
 """`--bonus EXPR`: a fixed amount, a Qualtrics column, or simple arithmetic over numeric columns.
 
-    0.50                      every approved assignment gets $0.50
+    0.50                      every approved submission gets 0.50
     score                     the value of column `score`
     score / 100 * 2           + - * / ( ) over columns and decimal literals
     max(0, (correct - 10) * 0.05)
@@ -287,7 +287,7 @@ class BonusResult:
 def compute_bonus(
     bonus: BonusExpr, values: Mapping[str, str], *, max_bonus: Decimal | None, where: str
 ) -> BonusResult:
-    """One approved assignment's bonus: evaluate, round half-up to cents, cap at max_bonus.
+    """One approved submission's bonus: evaluate, round half-up to cents, cap at max_bonus.
 
     A value too large to round (a cell of 1e30) is capped when there is a cap, and otherwise stops
     with the row and column: it is never rounded, and never paid."""

@@ -44,4 +44,4 @@ class RefusedError(ReconcileError):
 
 
 class ServiceError(ReconcileError):
-    """A remote service (MTurk, Qualtrics) answered with an error that retrying will not fix."""
+    """A remote service (a platform, Qualtrics) answered with an error that retrying will not fix."""

@@ -13,7 +13,7 @@ MAX_CHARS = 1024
 
 def reason_problem(feedback: str, *, min_chars: int = MIN_CHARS, max_chars: int = MAX_CHARS, where: str = "") -> str | None:
     """Why a feedback text is not a real reason (None if it is one). `where` names the platform for
-    the length limits ("MTurk accepts at most ...")."""
+    the length limits ("<platform> accepts at most ...")."""
     text = (feedback or "").strip()
     if not text:
         return "a reject needs feedback: the reason the participant will read"

@@ -91,7 +91,7 @@ def account_lock_path(endpoint_identity: str, account_identity: str) -> Path:
 
 def hold_account_lock(endpoint_identity: str, account_identity: str, *, what: str) -> HeldLock:
     """One payout per (endpoint, account) at a time, across ledgers and plans. `what` names the
-    account for the refusal sentence (e.g. "this MTurk requester account")."""
+    account for the refusal sentence (e.g. "this requester account")."""
     path = account_lock_path(endpoint_identity, account_identity)
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     return hold_lock(

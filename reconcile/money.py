@@ -57,7 +57,7 @@ def round_cents(value: Decimal) -> Decimal:
 
 
 def format_amount(value: Decimal) -> str:
-    """Decimal -> "1.50": the string MTurk's BonusAmount wants and our files store."""
+    """Decimal -> "1.50": the text platforms take for an amount, and our files store."""
     if not isinstance(value, Decimal):
         raise TypeError("format_amount takes a Decimal")
     q = value.quantize(CENT)

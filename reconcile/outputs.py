@@ -25,7 +25,7 @@ class Output(NamedTuple):
     --plan"); `option` is the option to change to move it (defaults to the label)."""
 
     label: str
-    path: PathText
+    path: PathText | None  # None: not written this run (nothing to check)
     option: str | None = None
 
 
@@ -49,21 +49,22 @@ def refuse_clobbering(inputs: Iterable[tuple[str, PathText | None]], outputs: It
     skipped, so callers can pass optional options as they are.
     """
     ins = [(label, p) for label, p in inputs if p is not None and str(p) != ""]
-    outs = [Output(*o) for o in outputs if o[1] is not None and str(o[1]) != ""]
-    for i, out in enumerate(outs):
+    outs: list[tuple[Output, PathText]] = []
+    for o in outputs:
+        out = Output(*o)
+        if out.path is not None and str(out.path) != "":
+            outs.append((out, out.path))
+    for i, (out, path) in enumerate(outs):
         change = out.option or out.label
-        if Path(out.path).is_dir():
-            raise InputError(f"{out.label} {out.path} is a directory; {change} needs a file name.")
-        for label, path in ins:
-            if same_file(out.path, path):
+        if Path(path).is_dir():
+            raise InputError(f"{out.label} {path} is a directory; {change} needs a file name.")
+        for label, given in ins:
+            if same_file(path, given):
+                raise RefusedError(f"{out.label} {path} would overwrite {label} {given}; choose another {change}.")
+        for other, other_path in outs[:i]:
+            if same_file(path, other_path):
                 raise RefusedError(
-                    f"{out.label} {out.path} would overwrite {label} {path}; choose another {change}."
-                )
-        for other in outs[:i]:
-            if same_file(out.path, other.path):
-                raise RefusedError(
-                    f"{out.label} {out.path} and {other.label} {other.path} are the same file; "
-                    f"choose another {change}."
+                    f"{out.label} {path} and {other.label} {other_path} are the same file; choose another {change}."
                 )
 
 

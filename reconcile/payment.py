@@ -2,7 +2,7 @@
 platform (from the plan's own header, or --platform) through the registry.
 
 Checks the plan (plan_check), shows what would happen with totals and fees, optionally writes the
-platform's website file (e.g. MTurk's approve/reject upload CSV) and a dry-run workbook, and
+platform's website file (an approve/reject upload) and a dry-run workbook, and
 remembers which plan content was shown (planfile.record_shown) so the payout can tell an edited
 plan from a confirmed one. It calls no service, ever: it reads the plan, its responses file and
 the platform's own files.
@@ -82,7 +82,7 @@ def dry_run(
             from .errors import InputError
 
             raise InputError(f"--upload-csv: {platform.words.platform} has no approve/reject upload file.")
-        prepared = platform.prepare_upload(Path(upload_csv), pc)  # type: ignore[attr-defined]
+        prepared = platform.prepare_upload(Path(upload_csv), pc)
     if report is not None:
         from .report import write_workbook
 
@@ -90,7 +90,7 @@ def dry_run(
             print(f"writing {report} ...", file=sys.stderr, flush=True)
         write_workbook(Path(report), _plan_for_report(plan_path, pc, platform), dry_run=True, title=f"Dry run of {plan_path.name}",
                        platform=platform)
-    uploads = platform.write_upload(prepared) if prepared else []  # type: ignore[attr-defined]
+    uploads = platform.write_upload(prepared) if prepared else []
     if not quiet_summary:
         # Only a standalone dry run counts as the PI having seen this content. When --execute
         # follows, the payout must still find out whether the plan changed since it was shown.
@@ -118,7 +118,7 @@ def refuse_lossy_outputs(
     from .outputs import Output, refuse_clobbering, require_xlsx
     from .payout.ledger import default_ledger_path
 
-    inputs = [("the plan", plan_path), ("the plan's responses file", responses_sidecar_path(plan_path))]
+    inputs: list[tuple[str, str | os.PathLike]] = [("the plan", plan_path), ("the plan's responses file", responses_sidecar_path(plan_path))]
     inputs += [("the batch file", b) for b in batch_paths]
     outputs = [
         Output("--ledger" if ledger else "the ledger beside the plan", ledger or default_ledger_path(plan_path), "--ledger"),
@@ -126,7 +126,7 @@ def refuse_lossy_outputs(
         Output("--report", report),
     ]
     if upload_csv is not None and batch_paths and platform is not None and platform.capabilities.upload_file:
-        paths = platform.upload_paths(Path(upload_csv), batch_paths)  # type: ignore[attr-defined]
+        paths = platform.upload_paths(Path(upload_csv), batch_paths)
         if len(paths) == 1:
             outputs.append(Output("--upload-csv", paths[0]))
         else:
@@ -223,7 +223,7 @@ def long_summary(pc: PlanCheck, platform: Platform, *, uploads: Sequence[dict] =
     lines += [u["said"] for u in uploads]
     if report is not None:
         lines.append(f"Wrote the dry-run workbook {report}.")
-    lines += ["", "Next:", *platform.next_steps(c.path, uploaded=bool(uploads))]  # type: ignore[attr-defined]
+    lines += ["", "Next:", *platform.next_steps(c.path, uploaded=bool(uploads))]
     return "\n".join(lines)
 
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from types import MappingProxyType
 from typing import Mapping, Sequence
 
 from . import clock
@@ -26,7 +25,7 @@ from .errors import InputError, PlanError
 from .feedback import reason_problem
 from .models import DECISIONS, CheckedPlan, PlanRow
 from .money import AmountError, format_money, parse_amount
-from .planfile import PlanText, RawPlanRow, plan_digest, read_plan
+from .planfile import RawPlanRow, plan_digest, read_plan
 from .platform import CostSummary, Platform, State, Verification
 from .times import parse_timestamp
 

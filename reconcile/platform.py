@@ -5,10 +5,9 @@ satisfies `Platform` and reads its `Capabilities` instead of asking which platfo
 platform is a folder under `reconcile/platforms/` implementing these protocols; only the command
 line and the use-case modules choose one, through the registry in `reconcile.platforms`.
 
-Vocabulary (neutral on purpose): a *submission* is one person's piece of work that gets a decision
-(MTurk: an assignment; Prolific: a submission); a *participant* is the person (MTurk: a worker);
-a *group* is what submissions were published under (MTurk: a HIT; Prolific: a study). What people
-read is worded by the platform's `Words`.
+Vocabulary (neutral on purpose): a *submission* is one person's piece of work that gets a decision;
+a *participant* is the person; a *group* is what submissions were published under (a study, a task).
+What people read is worded by each platform's `Words` (its own names for these three).
 
 Imports nothing of ours but the base modules.
 """
@@ -29,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
 class State:
     """A submission's state in the platform's life cycle, as the core reasons about it."""
 
-    PENDING = "pending"  # submitted, awaiting the researcher's decision (MTurk Submitted, Prolific AWAITING REVIEW)
+    PENDING = "pending"  # submitted, awaiting the researcher's decision (Prolific: AWAITING REVIEW)
     APPROVED = "approved"  # approved and paid its reward
     REJECTED = "rejected"
     CLOSED = "closed"  # nothing to decide and no reward to pay (returned, timed out, screened out, ...)
@@ -45,15 +44,15 @@ class State:
 class Words:
     """How people are told about this platform's things (plan sentences, workbook, summaries)."""
 
-    platform: str  # "MTurk"
-    submission: str  # "assignment"
-    submissions: str  # "assignments"
-    participant: str  # "worker"
-    participant_id: str  # "WorkerId": what the platform calls the participant's ID
-    group: str  # "HIT"
+    platform: str  # its name for people, e.g. "Prolific"
+    submission: str  # e.g. "submission"
+    submissions: str  # e.g. "submissions"
+    participant: str  # e.g. "participant"
+    participant_id: str  # what the platform calls the participant's ID, e.g. "participant ID"
+    group: str  # e.g. "study"
     review_deadline: str = ""  # "AutoApprovalTime"; "" when the platform has none
-    fees: str = "fees"  # "MTurk fees"
-    a_submission: str = ""  # "an assignment" (the article is the platform's word's own)
+    fees: str = "fees"  # e.g. "Prolific fees"
+    a_submission: str = ""  # e.g. "a submission" (the article goes with the platform's word)
     pending_status: str = "pending"  # the platform's word for a submission awaiting a decision ("Submitted")
     deadline_column: str = "Review deadline"  # a workbook header ("Auto-approval time")
     fees_explained: str = ""  # one line for the workbook: how the fees are computed
@@ -72,7 +71,7 @@ class Words:
 class Capabilities:
     """What the core may rely on. Read these; never branch on a platform's name."""
 
-    name: str  # registry key, e.g. "mturk"
+    name: str  # registry key, e.g. "prolific"
     currency: str  # default currency of amounts (a study may override: see CheckedPlan.currency)
     join: str  # "code": join responses on completion codes; "participant": on participant IDs
     approve_batch: int  # submission IDs per approve call
@@ -228,7 +227,8 @@ class BonusItem:
 class Payer(Protocol):
     """The calls a payout makes. Every failure comes out as CallFailed."""
 
-    capabilities: Capabilities
+    @property
+    def capabilities(self) -> Capabilities: ...
 
     def account_identity(self) -> str:
         """An opaque, stable identity of the paying account (hashed; never a credential)."""
@@ -284,13 +284,23 @@ class Endpoint:
 
 
 class Platform(Protocol):
-    """Everything the core and the commands need of one platform."""
+    """Everything the core and the commands need of one platform. (Read-only members: a platform
+    object may hold them as class attributes or per instance.)"""
 
-    capabilities: Capabilities
-    words: Words
-    ids: ParticipantIds
-    fees: FeeSchedule
-    verifier: PlanVerifier
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    @property
+    def words(self) -> Words: ...
+
+    @property
+    def ids(self) -> ParticipantIds: ...
+
+    @property
+    def fees(self) -> FeeSchedule: ...
+
+    @property
+    def verifier(self) -> PlanVerifier: ...
 
     def state_of(self, status: str) -> str:
         """The platform's own status word as a State."""
@@ -313,3 +323,13 @@ class Platform(Protocol):
     def resolve_endpoint(self, endpoint_url: str | None, sandbox: bool, production: bool) -> Endpoint: ...
 
     def payer(self, endpoint: Endpoint, *, connections: int = 10) -> Payer: ...
+
+    # The platform's website file (capabilities.upload_file): where it goes, what it will hold, writing it.
+    def upload_paths(self, out: object, files: Sequence[str]) -> list: ...
+
+    def prepare_upload(self, out: object, check: object) -> list: ...
+
+    def write_upload(self, prepared: list) -> list[dict]: ...
+
+    def next_steps(self, plan: str, *, uploaded: bool) -> list[str]:
+        """What to do after a clean dry run, in this platform's terms (lines for the summary)."""

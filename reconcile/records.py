@@ -26,8 +26,8 @@ def paused_gc():
 def frozen_record(cls, **fields):
     """An instance of the frozen dataclass `cls` from all of its fields, without the generated __init__.
 
-    That __init__ sets each field through object.__setattr__ (a frozen class forbids plain
-    assignment): ~2 microseconds for a 16-field PlanRow, a fifth of a second per 100k records.
+    That __init__ sets each field through object.__setattr__ (a frozen class forbids setting
+    attributes plainly): ~2 microseconds for a 16-field PlanRow, a fifth of a second per 100k records.
     Filling __dict__ directly gives the same object (fields, equality, hash, repr) twice as fast.
     Only for the models' plain frozen dataclasses (no __post_init__, no slots).
     """

@@ -97,7 +97,7 @@ def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool 
     summary = _summary_rows(plan, platform, path=path, dry_run=dry_run, title=title)
     sheets = [
         _Sheet(SUMMARY_SHEET, 3, len(summary), iter(summary), widths=[34, 18, 90], frozen=False, filtered=False),
-        _table(submissions_sheet(words), submission_columns(words), plan.rows, _assignment_texts, _assignment_cells),
+        _table(submissions_sheet(words), submission_columns(words), plan.rows, _submission_texts, _submission_cells),
         _table(responses_sheet(words), response_columns(words), unmatched, _response_texts, _response_cells),
         _table(FLAGS_SHEET, flag_columns(words), flags, _flag_texts, _flag_cells),
     ]
@@ -121,7 +121,7 @@ def _amount(text: str) -> Decimal | None:
         return None
 
 
-def _assignment_texts(r: PlanRow) -> tuple[str, ...]:
+def _submission_texts(r: PlanRow) -> tuple[str, ...]:
     return (
         r.decision, r.reason, r.detail, r.code, r.participant_id, r.submission_id, r.group_id, r.response_id,
         "$0.00" if r.bonus is not None else "", r.feedback, r.status, r.reward, r.review_deadline,
@@ -129,7 +129,7 @@ def _assignment_texts(r: PlanRow) -> tuple[str, ...]:
     )
 
 
-def _assignment_cells(r: PlanRow) -> list:
+def _submission_cells(r: PlanRow) -> list:
     reward = _amount(r.reward)
     return [
         (r.decision, S_DECISION.get(r.decision, S_DEFAULT)), r.reason, r.detail, r.code, r.participant_id,

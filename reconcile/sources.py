@@ -8,16 +8,19 @@ fetched bytes go through the same importer.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from .errors import InputError
 from .models import QualtricsExport, SubmissionInput
 from .platform import Endpoint, Platform
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .importers.csvtext import Table
+
 SURVEY_ID_RE = re.compile(r"^SV_[A-Za-z0-9]+$")
 
 
-def identify(path: str) -> tuple[str, object]:
+def identify(path: str) -> tuple[str, "Table"]:
     """(kind, table): "qualtrics" or a platform's name, decided by the file's content; InputError otherwise."""
     from . import platforms
     from .importers.csvtext import load_table

@@ -17,11 +17,11 @@ from emulator_helpers import start_emulator
 from reconcile.errors import InputError, PlanError
 from reconcile.plan_check import check_plan as _check_plan
 from reconcile.platforms.mturk import PLATFORM as MTURK
+from test_executor_support import FAKE_ENV, checked_plan, emulator_snapshot_by_assignment, make_batch, plan_rows
 
 
 def check_plan(path, **kw):
     return _check_plan(path, MTURK, **kw)
-from test_executor_support import FAKE_ENV, checked_plan, emulator_snapshot_by_assignment, make_batch, plan_rows
 
 REASON = "The completion code you entered does not match any survey response."
 
@@ -68,7 +68,7 @@ def test_a_repeated_plan_column_is_refused(study):
     text = (tmp / "plan.csv").read_bytes().decode("utf-8-sig")
     head, rest = text.split("\r\n", 1)
     lines = rest.split("\r\n")
-    (tmp / "plan.csv").write_text(head + ",decision\r\n" + "\r\n".join(l + ",skip" if l else l for l in lines), encoding="utf-8")
+    (tmp / "plan.csv").write_text(head + ",decision\r\n" + "\r\n".join(line + ",skip" if line else line for line in lines), encoding="utf-8")
     with pytest.raises(InputError, match="repeats the column decision"):
         check_plan(tmp / "plan.csv")
     r = run_cli("pay", "plan.csv", cwd=tmp)

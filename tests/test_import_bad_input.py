@@ -145,4 +145,4 @@ def test_realdata_json_files_are_refused_clearly(realdata):
     proc = run_cli("inspect", *paths)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == len(paths) and all(f"error: {p} looks like a JSON document" in l for p, l in zip(paths, lines))
+    assert len(lines) == len(paths) and all(f"error: {p} looks like a JSON document" in line for p, line in zip(paths, lines))

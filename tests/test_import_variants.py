@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from reconcile.errors import ColumnDetectionError, InputError
+from reconcile.errors import ColumnDetectionError
 from reconcile.importers import read_qualtrics, require_columns
 from reconcile.models import SubmissionInput
 from reconcile.platforms.mturk import PLATFORM as MTURK

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_cli
 from reconcile.planfile import plan_columns, read_plan_rows, response_columns, responses_sidecar_path
 
 PLAN_COLUMNS = tuple(plan_columns("mturk").values())
 RESPONSE_COLUMNS = tuple(response_columns("mturk").values())
-
-from conftest import run_cli
 
 STUDY = "Chucooleg__Field_Experiment_Human_Image_Classification"
 EXPORT = "20171112_qualtric_results_order1_0.40_redacted.csv"

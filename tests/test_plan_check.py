@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,13 +15,14 @@ from reconcile.plan_check import check_plan as _check_plan
 from reconcile.plan_check import parse_limit
 from reconcile.planfile import plan_columns, plan_digest, read_plan_rows, write_plan
 from reconcile.platforms.mturk import PLATFORM as MTURK
+from reconcile.platforms.mturk.upload import read_batch
 
 PLAN_COLUMNS = tuple(plan_columns("mturk").values())
 
 
 def check_plan(path, **kw):
     return _check_plan(path, MTURK, **kw)
-from reconcile.platforms.mturk.upload import read_batch
+
 
 D = Decimal
 CHUC = "Chucooleg__Field_Experiment_Human_Image_Classification"
@@ -210,7 +210,7 @@ def test_problem_count_matches_bad_rows(realdata, tmp_path, choice, bad):
     """Valid rows never raise; each deliberately broken row yields exactly one problem on its own line."""
     rows = plan_rows(realdata / CHUC / MAIN, n=len(choice))
     fixed = []
-    for i, (r, (d, bonus)) in enumerate(zip(rows, choice)):
+    for r, (d, bonus) in zip(rows, choice):
         fixed.append(PlanRow(**{**r.__dict__, "decision": d, "bonus": bonus if d == "approve" else None,
                                 "feedback": REASON if d == "reject" else ""}))
     plan = write(tmp_path / "prop.csv", fixed)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import zipfile
 from decimal import Decimal
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -176,14 +175,14 @@ def test_failed_write_leaves_the_old_workbook(tmp_path, plan, monkeypatch):
     p = tmp_path / "r.xlsx"
     write_workbook(p, plan, platform=MTURK)
     before = p.read_bytes()
-    real = report._assignment_cells
+    real = report._submission_cells
 
     def breaks_mid_stream(r):
         if r.submission_id == "4":
             raise RuntimeError("disk on fire")
         return real(r)
 
-    monkeypatch.setattr(report, "_assignment_cells", breaks_mid_stream)
+    monkeypatch.setattr(report, "_submission_cells", breaks_mid_stream)
     with pytest.raises(RuntimeError):
         write_workbook(p, plan, platform=MTURK)
     assert p.read_bytes() == before

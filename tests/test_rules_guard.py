@@ -180,7 +180,7 @@ def test_more_than_half_needs_confirmation_both_sides_of_the_threshold(tmp_path)
     over = tmp_path / "over"
     over.mkdir()
     rules = _too_fast(over, ds[above - 1] + 0.5)
-    last = _refused(_match(over, "--json", "--rules", rules), over, "[reject.too_fast]", "rules.toml",
+    _refused(_match(over, "--json", "--rules", rules), over, "[reject.too_fast]", "rules.toml",
                     f"would reject {above} of the {m} matched assignments", "--confirm-rejections")
     proc = _match(over, "--rules", rules, "--confirm-rejections")
     assert proc.returncode == 0, proc.stderr

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 
 class Progress:
@@ -24,8 +24,8 @@ class Progress:
         self._lock = threading.Lock()
         self._start = time.monotonic()
         self._next_pct = 25
-        self._bar = None
-        self._task = None
+        self._bar: Any = None  # a rich Progress on a terminal
+        self._task: Any = None
 
     def start(self, total: int) -> None:
         with self._lock:

@@ -586,8 +586,8 @@ class MTurkState:
             self.assignment(aid)
             items = [self.bonus_json(b) for b in self.bonuses_by_assignment.get(aid, ())]
         else:
-            self.hit(hit_id)
-            items = [self.bonus_json(b) for b in self.bonuses_by_hit.get(hit_id, ())]
+            self.hit(str(hit_id))
+            items = [self.bonus_json(b) for b in self.bonuses_by_hit.get(str(hit_id), ())]
         return self.paginate("ListBonusPayments", items, p, "BonusPayments")
 
     def _check_feedback(self, p: dict) -> str:
@@ -923,6 +923,7 @@ class _Handler(BaseHTTPRequestHandler):
                 state.counters["faults"] += 1
             return self._error(service_fault())
 
+        result: dict | ApiError
         try:
             result = self._dispatch(op, body)
         except ApiError as err:

@@ -14,7 +14,7 @@ twice: a response lost after the payout was scheduled, 5xx before anything happe
 State is seeded from Prolific submissions exports (one study per file) and kept in memory behind
 one lock. Asynchronous work (bulk approvals, payouts) is queued with a due time and applied, in due
 order, at the start of every request (nothing can observe state except through a request, so this
-is indistinguishable from a background worker, and needs no timer threads). Money is Decimal in
+is indistinguishable from a background thread, and needs no timers). Money is Decimal in
 minor units (pence/cents) throughout and goes onto the wire as JSON numbers without passing
 through float.
 
@@ -602,8 +602,8 @@ def serve_until_signalled(
         stop.set()
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    worker = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    worker.start()
+    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    serving.start()
     try:
         for line in describe_studies(server):
             (describe or announce)(line)

@@ -372,7 +372,7 @@ class RunningQualtricsEmulator:
         self.state = state
         host, port = server.server_address[:2]
         self.port = port
-        self.url = f"http://{host}:{port}"
+        self.url = f"http://{host!s}:{port}"
 
     @property
     def faults(self) -> Faults:
@@ -408,7 +408,7 @@ def make_server(
         surveys = {sid: Path(p) for sid, p in exports.items()}
     else:
         surveys = {survey_id: Path(exports)}
-    for sid, p in surveys.items():
+    for p in surveys.values():
         if not p.is_file():
             raise FileNotFoundError(f"{p}: no such export file")
     faults = faults or Faults()

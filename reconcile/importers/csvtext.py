@@ -166,7 +166,7 @@ def refuse_cut_file(path: str, text: str, delimiter: str, records: list) -> None
     record holds fewer than half the header's fields.
 
     The csv module reads an unterminated quote up to the end of the file without complaint, so an
-    interrupted download would otherwise lose every row after the cut without a word. (MTurk batch
+    interrupted download would otherwise lose every row after the cut without a word. (Batch
     rows are legitimately two fields short, hence "half"; no real download comes close to it.)
     """
     # In well-formed CSV every quote opens or closes a field or is half of a doubled "": the count
@@ -300,7 +300,7 @@ def used_width(header: list[str], records: list, data_idx: list[int]) -> int:
 def shape_rows(path: str, records: list, data_idx: list[int], ncols: int) -> tuple[list[list[str]], int]:
     """Rows of exactly ncols cells plus one trailing "" (a sentinel that absent columns read from).
 
-    Short rows are padded (the MTurk website omits empty trailing cells); extra cells are dropped
+    Short rows are padded (some websites omit empty trailing cells); extra cells are dropped
     when empty and refused otherwise (an unquoted comma would shift every later cell). Returns the
     rows and how many were short. Pads in place: the records belong to the caller's Table.
     """

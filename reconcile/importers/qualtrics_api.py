@@ -326,10 +326,11 @@ def _content_length(resp) -> int | None:
 
 def _human(n: int) -> str:
     """1536 -> "1.5 KiB": sizes in sentences a person reads."""
+    size = float(n)
     for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:,} bytes" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024
+        if size < 1024 or unit == "GiB":
+            return f"{n:,} bytes" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024
     raise AssertionError  # unreachable
 
 

@@ -29,14 +29,18 @@ from __future__ import annotations
 import random
 import threading
 import time
+from functools import partial
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 from ..errors import ReconcileError, RefusedError
 from ..platform import BonusItem, CallFailed, Payer, State
 from .actions import Action, ActionResult, Chain, qualification_action
 from .ledger import FINISHED, RESOLVED_UNPAID, Ledger, LedgerEntry
 from .pacing import DEFAULT_CEILING, START_RATE, AdaptivePacer, backoff_delay
+
+T = TypeVar("T")
+W = TypeVar("W")
 
 # How long to wait for asynchronous approvals to show (re-reading states with backoff).
 SETTLE_SECONDS = 60.0
@@ -89,7 +93,7 @@ class Engine:
         if self.stop.wait(delay):
             raise CallFailed("interrupted", "not finished: the run was interrupted")
 
-    def call(self, fn: Callable[[], object], *, before: Callable[[], None] | None = None, retry_sent: bool = True):
+    def call(self, fn: Callable[[], T], *, before: Callable[[], object] | None = None, retry_sent: bool = True) -> T:
         """Call `fn` paced, retrying throttling, and transient failures when `retry_sent` (a request
         that may have been sent is repeated only when the caller says repeating it is safe). `before`
         runs once, before the first attempt (the ledger intent). Raises CallFailed when retries are
@@ -194,7 +198,7 @@ class Engine:
         while pending:
             for sid, a in list(pending.items()):
                 try:
-                    status = self.call(lambda sid=sid: self.payer.status(sid))
+                    status = self.call(partial(self.payer.status, sid))
                 except CallFailed as err:
                     results.append(self._finish(a, "failed", f"could not read its state after approving ({err.message}); re-run to check"))
                     del pending[sid]
@@ -382,7 +386,7 @@ class Engine:
 
     # -------------------------------------------------------- the pool
 
-    def _pool(self, work: Sequence, fn: Callable[[object], list], actions_of: Callable[[object], Iterable[Action]]) -> list:
+    def _pool(self, work: Sequence[W], fn: Callable[[W], list], actions_of: Callable[[W], Iterable[Action]]) -> list:
         """Run `fn` over `work` on the thread pool. Ctrl-C stops new calls, lets calls in flight
         finish and be journaled, and returns what was done plus "not attempted" for the rest."""
         out: list = []
@@ -427,7 +431,7 @@ class Engine:
         for c in todo:
             row = c.row
             try:
-                status = self.call(lambda sid=row.submission_id: self.payer.status(sid))
+                status = self.call(partial(self.payer.status, row.submission_id))
             except CallFailed as err:
                 raise ReconcileError(
                     f"could not check {words.submission} {row.submission_id} with {words.platform} ({err.message}); nothing was paid.",

@@ -1,9 +1,9 @@
 """The ledger: a SQLite journal of every side effect, so that nothing is ever done twice.
 
 Each action is identified by a content key made of what the platform itself keys on: the endpoint
-(canonical: however its URL is spelled), the kind, the submission (MTurk: assignment), the participant
-(MTurk: worker), the amount and the purpose. Never by a column a person can edit that the call does
-not use (a HIT ID is stored for people, not keyed on), nor by the plan file's name or hash: re-sorting
+(canonical: however its URL is spelled), the kind, the submission, the participant, the amount and the
+purpose. Never by a column a person can edit that the call does not use (the group is stored for
+people, not keyed on), nor by the plan file's name or hash: re-sorting
 or editing other rows of a plan, or moving it, never makes a finished action look new. Before a call
 the action is recorded as `intent` (committed); after the call its outcome replaces it: `done`,
 `already_done` or `failed`. An `intent` with no outcome means the process died mid-call: the executor
@@ -12,7 +12,7 @@ must then ask the service what happened before trying again.
 Amounts are stored as text ("1.50"). Nothing secret is stored: no credentials, no request tokens
 (they are re-derived from the action when needed).
 
-Schema v2 (platform-neutral columns). A v1 ledger (keys that hashed the HIT and the endpoint as
+Schema v2 (platform-neutral columns). A v1 ledger (keys that hashed the group and the endpoint as
 spelled) is migrated on open, in one transaction; actions that v1 kept apart only because of those
 fields become one action, finished if any of them finished.
 
@@ -29,11 +29,14 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import InputError, RefusedError
 from ..urls import endpoint_identity
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..locks import HeldLock
 
 SCHEMA_VERSION = "2"
 
@@ -110,12 +113,13 @@ def action_key(*, endpoint: str, kind: str, submission_id: str, participant_id: 
 
 
 def request_token(*, kind: str, submission_id: str, participant_id: str, amount: str, purpose: str) -> str:
-    """The idempotency token of an action: 64 hex characters (MTurk's UniqueRequestToken allows 1-64).
+    """The idempotency token of an action: 64 hex characters (a platform's request token takes 1-64).
 
     Derived from what the platform keys on and nothing else (not the endpoint's spelling, not the
-    ledger, not a HIT column a person can edit), so every run of one plan - in this process, after a
-    crash, or a second run with another ledger - sends the very same token, and MTurk refuses to pay
-    twice (within its 24-hour memory; the per-assignment ListBonusPayments check covers the rest).
+    ledger, not a group column a person can edit), so every run of one plan - in this process, after a
+    crash, or a second run with another ledger - sends the very same token, and a platform that
+    deduplicates by token refuses to pay twice (for as long as it remembers; the look-up of what each
+    submission was paid covers the rest).
     """
     text = "|".join((kind, submission_id, participant_id, amount, purpose))
     return hashlib.sha256(("reconcile-bonus-v2\x1f" + text).encode("utf-8")).hexdigest()
@@ -135,9 +139,9 @@ class LedgerEntry:
     key: str
     endpoint: str
     kind: str
-    group_id: str  # MTurk: the HIT; for people, not part of the key
-    submission_id: str  # MTurk: the assignment ("" for a qualification grant)
-    participant_id: str  # MTurk: the worker
+    group_id: str  # for people; not part of the key
+    submission_id: str  # "" for a qualification grant
+    participant_id: str
     amount: str
     purpose: str
     reference: str
@@ -190,6 +194,7 @@ class Ledger:
         self._lock = threading.RLock()
         self.is_new = is_new  # no action had ever been recorded when it was opened
         self.migrated = migrated  # v1 actions mapped onto v2 keys when it was opened (0: none)
+        self._run_lock: "HeldLock | None" = None
 
     # ------------------------------------------------------------ opening
 
@@ -253,9 +258,8 @@ class Ledger:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-            lock = getattr(self, "_run_lock", None)
-            if lock is not None:
-                lock.release()
+            if self._run_lock is not None:
+                self._run_lock.release()
                 self._run_lock = None
 
     def __enter__(self) -> "Ledger":
@@ -432,7 +436,7 @@ _STATE_RANK = {"done": 3, "already_done": 3, "intent": 2, "failed": 1}
 def _migrate_v1(conn: sqlite3.Connection) -> int:
     """Rewrite a v1 ledger as v2 in one transaction; returns how many v1 actions were mapped.
 
-    v1 keys held the HIT and the endpoint as spelled; v2 keys hold neither (see action_key). v1 actions
+    v1 keys held the group and the endpoint as spelled; v2 keys hold neither (see action_key). v1 actions
     that differ only in those fields are one action now: finished if any of them finished (so nothing
     done is ever done again), else in flight if any was, else failed. Events follow their action.
     """

@@ -1,10 +1,10 @@
-"""Pacing for calls to a throttled service: a thread-safe token bucket whose rate adapts (AIMD),
-and exponential backoff with full jitter.
+"""Pacing for calls to a throttled service: a thread-safe token bucket whose rate adapts (slow
+start, then AIMD), and exponential backoff with full jitter.
 
-MTurk throttles bursts ("Rate exceeded") at rates users report as low as 1-3 calls per second,
-and boto3's own retries give up after a few attempts. So the executor paces itself: every call
-first takes a token; a throttled answer cuts the rate multiplicatively, and each success lets it
-creep back up towards the configured ceiling. Stdlib only; no I/O besides sleeping.
+Platforms throttle bursts ("Rate exceeded", HTTP 429) at rates users report as low as 1-3 calls per
+second, and client libraries' own retries give up after a few attempts. So the payout paces itself:
+every call first takes a token; a throttled answer cuts the rate multiplicatively, and each success
+lets it grow again towards the ceiling. Stdlib only; no I/O besides sleeping.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class TokenBucket:
 
 
 DEFAULT_CEILING = 100.0  # calls/s when no --rate is given: the pacer finds the service's limit below it
-START_RATE = 2.0  # where a run starts: well under what users report MTurk sustains (1-3 calls/s)
+START_RATE = 2.0  # where a run starts: under the 1-3 calls/s users report some platforms sustain
 
 
 class AdaptivePacer:

@@ -171,9 +171,9 @@ def list_assignments(
             for page in client.get_paginator("list_hits").paginate(PaginationConfig={"PageSize": page_size}):
                 pages += 1
                 for hit in page.get("HITs", []):
-                    b = batch_annotation_id(hit.get("RequesterAnnotation", ""))
-                    if b in wanted:
-                        found[b] += 1
+                    of_batch = batch_annotation_id(hit.get("RequesterAnnotation", ""))
+                    if of_batch is not None and of_batch in wanted:
+                        found[of_batch] += 1
                         hits.setdefault(hit["HITId"], hit)
                 say(f"listing HITs: page {pages}, {sum(found.values())} HIT(s) of batch {', '.join(batch_ids)} so far")
         except (ClientError, BotoCoreError) as exc:

@@ -111,11 +111,11 @@ def read_batch_table(table: Table, *, code_column: str | None = None, participan
         named = get_named(rec)
         if not named[0].strip():
             raise InputError(f"{path}: row {i + 1} has no AssignmentId; every row of a batch file must be an assignment.")
-        sid, participant, group, status, *rest = named
+        sid, participant, group, status, reward, size, started, submitted, deadline, duration = named
         submissions.append(Submission(SourceRef(path, i + 1), PLATFORM, sid, participant, group, state_of(status), status,
-                                      *rest, rec[code_at], RowFields(index, rec)))
+                                      reward, size, started, submitted, deadline, duration, rec[code_at], RowFields(index, rec)))
 
-    if code_j is not None:
+    if code_j is not None and code_det.column is not None:
         w = cols.damaged_codes(((i + 1, r[code_j]) for i, r in zip(data_idx, rows)), code_det.column, path)
         if w:
             warnings.append(w)

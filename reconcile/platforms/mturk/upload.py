@@ -20,10 +20,10 @@ from typing import Iterable, Sequence
 
 from ...errors import InputError
 from ...feedback import reason_problem as _reason_problem
+from ...models import PlanRow
 
 MIN_REASON_CHARS = 10
 MAX_REASON_CHARS = 1024  # RequesterFeedback limit
-from ...models import PlanRow
 
 APPROVE_MARK = "x"
 
@@ -74,6 +74,7 @@ def read_batch(path: str | os.PathLike) -> RawBatch:
     # The upload is written as UTF-8 (what the requester website gives and takes), whatever the input's encoding.
     batch = RawBatch(str(p), header, tuple(records), tuple(lines), "utf-8")
     j = batch.column("AssignmentId")
+    assert j is not None  # checked above
     for pos, rec in enumerate(records):
         if j < len(rec):
             batch.index.setdefault(rec[j].strip(), pos)
