@@ -58,6 +58,13 @@ def pytest_terminal_summary(terminalreporter):
         )
 
 
+@pytest.fixture(autouse=True)
+def _own_cache_folder(monkeypatch, tmp_path_factory):
+    """Every test gets its own cache folder (payout locks live there), so tests running side by side
+    never find each other's payouts in progress. Commands started by a test inherit it."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
 def run_cli(*args: str, cwd: str | os.PathLike | None = None, env: dict | None = None, input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run the real `reconcile` command (as installed) in a subprocess; returns the completed process."""
     full_env = dict(os.environ)

@@ -67,9 +67,12 @@ class Engine:
         self.payer = payer
         self.caps = payer.capabilities
         self.ledger = ledger
-        # No --rate: find the service's limit from a low start; a --rate is a ceiling (also reached from below).
-        ceiling = DEFAULT_CEILING if rate is None else rate
-        self.pacer = AdaptivePacer(ceiling, start_rate=min(START_RATE, ceiling))
+        # No --rate: find the service's limit from a low start (slow start, then AIMD). A --rate is the
+        # user's knowledge of the limit: start there, never go above it, back off when throttled.
+        if rate is None:
+            self.pacer = AdaptivePacer(DEFAULT_CEILING, start_rate=START_RATE)
+        else:
+            self.pacer = AdaptivePacer(rate)
         self.concurrency = max(1, concurrency)
         self.max_attempts = max_attempts
         self.max_throttled = max_throttled
@@ -280,12 +283,24 @@ class Engine:
                                 "from the plan, or settle it with `reconcile ledger --resolve`")
         return None
 
+    def _prepared_reference(self, actions: Sequence[Action], entries: dict[str, LedgerEntry]) -> str | None:
+        """A set-up an earlier run made for exactly these bonuses and never paid, to pay now; else None.
+
+        Paying a reference pays every row set up under it, so one is reused only when it covers these
+        actions and nothing else (a plan edited since, or grouped otherwise, gets a new set-up: set-ups
+        move no money, and an abandoned one is never paid)."""
+        refs = {entries[a.key].reference for a in actions if a.key in entries}
+        if len(refs) != 1 or not all(a.key in entries and entries[a.key].state == "prepared" for a in actions):
+            return None
+        (ref,) = refs
+        if not ref or self.ledger.keys_with_reference(ref) != {a.key for a in actions}:
+            return None
+        return ref
+
     def _pay_group(self, actions: Sequence[Action], entries: dict[str, LedgerEntry]) -> list[ActionResult]:
         """Prepare (journaled), then one pay call for the group (intent committed before it)."""
         items = [self._bonus_item(a) for a in actions]
-        prepared = {entries[a.key].reference for a in actions if a.key in entries and entries[a.key].state == "prepared"}
-        reference = prepared.pop() if len(prepared) == 1 and all(
-            a.key in entries and entries[a.key].state == "prepared" for a in actions) else None
+        reference = self._prepared_reference(actions, entries)
         if reference is None:
             try:
                 reference = self.call(lambda: self.payer.prepare_bonuses(items))

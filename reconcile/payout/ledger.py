@@ -286,6 +286,11 @@ class Ledger:
                     out[row[0]] = LedgerEntry(*row)
         return out
 
+    def keys_with_reference(self, reference: str) -> set[str]:
+        """Every action journaled under one platform reference (a bulk bonus set-up)."""
+        with self._lock:
+            return {k for (k,) in self._conn.execute("SELECT key FROM actions WHERE reference=?", (reference,))}
+
     def entries(self) -> list[LedgerEntry]:
         with self._lock:
             rows = self._conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM actions ORDER BY first_at, key").fetchall()
