@@ -140,22 +140,23 @@ def _id_tiers(columns, column_values, ids) -> tuple[list[str], list[list[str]]]:
 
 
 def _mostly_ids(values, ids) -> bool:
-    """More than half the filled cells are IDs, and not all the same one (a study's own ID, captured on every row)."""
-    filled = shaped = 0
+    """More than half the filled cells hold an ID (alone or inside a sentence), and not all the same
+    one (a study's own ID, captured on every row)."""
+    filled = found = 0
     first = None
     varied = False
     for v in values:
         if not v.strip():
             continue
         filled += 1
-        if ids.shaped(v):
-            shaped += 1
-            k = v.strip().casefold()
+        if ids.could_be(v):
+            found += 1
+            k = ids.key(v)
             if first is None:
                 first = k
             elif k != first:
                 varied = True
-    return shaped * 2 > filled and (varied or filled == 1)
+    return found * 2 > filled and (varied or filled == 1)
 
 
 def column_values(rows, index: dict[str, int]):
