@@ -59,16 +59,16 @@ class Words:
     fees_explained: str = ""  # one line for the workbook: how the fees are computed
     account: str = "account"  # what pays ("requester account")
     # The matcher's sentences and warnings:
-    records_file: str = "export"  # the platform's file of submissions, to download again ("batch results")
-    records_files: str = "exports"  # several of them ("batches": "the right survey export for these batches")
-    record_rows: str = "rows"  # rows of those files ("batch rows")
-    code_column_option: str = ""  # the option naming the platform file's code column ("--mturk-code-column")
+    records_file: str = "export"  # the platform's file of submissions ("download the export again")
+    records_files: str = "exports"  # several of them ("the right survey export for these exports")
+    record_rows: str = "rows"  # rows of those files ("appear in several rows")
+    code_column_option: str = ""  # the option naming the code column of the platform's files ("" when none)
     id_column_option: str = "--id-column"  # the option naming the survey's participant-ID column
     completion_codes_hint: str = ""  # how to give the study's completion codes, when the join checks them
 
     @property
     def participant_id_phrase(self) -> str:
-        """ "worker ID": the participant's ID in running text."""
+        """The participant's ID in running text ("participant ID")."""
         return f"{self.participant} ID"
 
     @property
@@ -109,7 +109,7 @@ class ParticipantIds(Protocol):
     and how a survey export's ID columns are found (names are compared in importers.columns.norm form:
     case, spaces, "_", "-", "." and ":" ignored)."""
 
-    described: str  # what these IDs are called in a note ("MTurk worker IDs")
+    described: str  # what these IDs are called in a note ("Prolific participant IDs")
     survey_names: frozenset[str]  # names a survey gives the column holding the ID (captured or typed)
     survey_name_hints: tuple[str, ...]  # fragments of looser names; such a column counts only when a value could be an ID
     captured_names: frozenset[str]  # names of the column filled from the study link (embedded data); with one of

@@ -262,6 +262,7 @@ class CodeJoin:
     def _repeat_participants(self, st: Study) -> None:
         """Stage 5: a participant with several submissions, or several finished responses, goes to review."""
         w = st.words
+        lookup_keys, finished_per = st.ids.lookup_keys, st.finished_per_participant
         per_participant: dict[str, list[WorkingSubmission]] = defaultdict(list)
         for it in st.items:
             if it.participant:
@@ -282,7 +283,10 @@ class CodeJoin:
                     [r],
                 )
                 continue
-            if st.finished_count_of(it.participant) < 2:  # the cheap count first: most participants have one response
+            n_finished = 0  # the cheap count first: most participants have one response
+            for k in lookup_keys(it.participant):
+                n_finished += finished_per.get(k, 0)
+            if n_finished < 2:
                 continue
             finished_rs = [r for r in st.responses_of(it.participant) if r.finished]
             if len(finished_rs) > 1:

@@ -79,14 +79,7 @@ def plan_rows(st: Study) -> tuple[list[PlanRow], list[Response | None], dict[int
 def response_outcomes(st: Study, join, matched_by: dict[int, WorkingSubmission],
                       pointed: dict[int, list[WorkingSubmission]]) -> list[ResponseOutcome]:
     w = st.words
-    worded: dict[str, str] = {}  # neutral reason -> the platform's, for the sentences that name one
-
-    def said(reason: str) -> str:
-        got = worded.get(reason)
-        if got is None:
-            got = worded[reason] = st.platform.reason_code(reason)
-        return got
-
+    said = _Worded(st.platform.reason_code)  # neutral reason -> the platform's, for the sentences that name one
     claims = join.claims_phrase(st)
     outcomes: list[ResponseOutcome] = []
     for r in st.responses:
@@ -101,11 +94,11 @@ def response_outcomes(st: Study, join, matched_by: dict[int, WorkingSubmission],
                 detail += f" {w.submission_label} {', '.join(p.a.submission_id for p in ptr)} {claims} (sent to review)."
         elif m is not None:
             outcome, reason, sid = "matched", join.matched_reason, m.a.submission_id
-            detail = f"{w.submission_label} {m.a.submission_id}: {m.decision} ({said(m.reason)})."
+            detail = f"{w.submission_label} {m.a.submission_id}: {m.decision} ({said[m.reason]})."
         elif pointed.get(id(r)):
             ptr = pointed[id(r)]
             outcome, reason = "unmatched", "in_review"
-            detail = "Pointed to by " + ", ".join(f"{p.a.submission_id} ({said(p.reason)})" for p in ptr) + ", sent to review."
+            detail = "Pointed to by " + ", ".join(f"{p.a.submission_id} ({said[p.reason]})" for p in ptr) + ", sent to review."
         elif not r.finished:
             outcome, reason = "excluded", "unfinished"
             detail = f"Not finished (Progress {resp.progress.strip() or '?'}) and no {w.submission} claims it."
@@ -129,6 +122,18 @@ def response_outcomes(st: Study, join, matched_by: dict[int, WorkingSubmission],
             )
         )
     return outcomes
+
+
+class _Worded(dict):
+    """reason -> Platform.reason_code(reason), asked once per reason (a plain dict lookup per response after that)."""
+
+    def __init__(self, reason_code) -> None:
+        super().__init__()
+        self._reason_code = reason_code
+
+    def __missing__(self, reason: str) -> str:
+        got = self[reason] = self._reason_code(reason)
+        return got
 
 
 def plan_warnings(st: Study, join, deadlines: Deadlines) -> list[str]:

@@ -54,13 +54,6 @@ class Study:
                     found[id(r)] = r
         return sorted(found.values(), key=lambda r: src_key(r.resp))
 
-    def finished_count_of(self, actual_key: str) -> int:
-        """An upper bound of responses_of()'s finished ones, cheap (most participants have one response)."""
-        n = 0
-        for k in self.platform.ids.lookup_keys(actual_key):
-            n += self.finished_per_participant.get(k, 0)
-        return n
-
 
 def _placeholder(text: str) -> bool:
     # An unpiped Qualtrics placeholder ("${e://Field/PROLIFIC_PID}") is no participant ID at all.

@@ -4,8 +4,8 @@ A Prolific ID is 24 lower-case hex digits (a MongoDB ObjectId). Studies capture 
 link into embedded data `PROLIFIC_PID` (`?PROLIFIC_PID={{%PROLIFIC_PID%}}`), often ask for it again
 in a question ("What is your Prolific ID?"), or only ask. Typed IDs come in other case, with spaces,
 inside a sentence, as the study URL (`...?PROLIFIC_PID=<id>&amp;STUDY_ID=...`) or as the relay
-e-mail address (`<id>@email.prolific.com`). Unlike MTurk's, no slip is forgiven when comparing:
-two IDs agree when they are the same ID (a typo is a different ID, suggested for review).
+e-mail address (`<id>@email.prolific.com`). No slip is forgiven when comparing: two IDs agree
+when they are the same ID (a typo is a different ID, suggested for review).
 """
 
 from __future__ import annotations
