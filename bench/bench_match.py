@@ -178,7 +178,6 @@ def library_bench(args) -> None:
     from reconcile.match import match
     from reconcile.plan import build_plan, summarize
     from reconcile.platforms.mturk import PLATFORM as MTURK
-    from reconcile.platforms.mturk.ids import WorkerIds
 
     responses, submissions = make_study(args.n)
     rs, asg = to_records(responses, submissions)
@@ -194,7 +193,7 @@ def library_bench(args) -> None:
 
         t0 = time.perf_counter()
         c0 = time.process_time()
-        result = match(rs, asg, now=NOW, ids=WorkerIds())
+        result = match(rs, asg, now=NOW, platform=MTURK)
         t1 = time.perf_counter()
         plan = build_plan(result, rs, bonus=bonus, platform=MTURK)
         t2 = time.perf_counter()

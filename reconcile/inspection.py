@@ -17,7 +17,15 @@ def inspect_file(path: str | os.PathLike) -> dict:
     with paused_gc():
         kind, table = identify(str(path))
         if kind == "qualtrics":
-            return inspect_survey(table)
+            # The survey does not say which platform it was fielded on: the first platform whose
+            # participant-ID rules find a column speaks for it.
+            first = None
+            for platform in platforms.PLATFORMS.values():
+                found = inspect_survey(table, ids=platform.ids)
+                if found["participant_column"]:
+                    return found
+                first = first or found
+            return first if first is not None else inspect_survey(table)
         return platforms.get(kind).inspect_table(table)
 
 

@@ -4,7 +4,7 @@ Imports nothing of ours (house rule). All cell values are kept as text, exactly 
 
 Row numbering: `SourceRef.row` is the 1-based number of the CSV *record* (not the physical line,
 since quoted cells may contain newlines) as a spreadsheet would show it, counting header rows.
-So the first data row of an MTurk batch is row 2, and of a modern three-row Qualtrics export row 4.
+So the first data row of a file with one header row is row 2, and of a modern three-row Qualtrics export row 4.
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ class Response:
     code: str  # raw value of the detected completion-code column ("" when no code column)
     participant_id: str  # raw value of the detected participant-ID column ("" when none)
     fields: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    # Raw value of the question where participants typed their ID, when the survey also captures it
+    # from the study link into `participant_id` ("" otherwise); the join cross-checks the two.
+    typed_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class QualtricsExport:
     participant_candidates: tuple[str, ...]
     responses: tuple[Response, ...]
     warnings: tuple[str, ...] = ()
+    typed_id_column: str | None = None  # the typed-ID question next to a captured participant column
 
 
 # ---------------------------------------------------------------- the platform's side
@@ -76,22 +80,22 @@ class QualtricsExport:
 
 @dataclass(frozen=True)
 class Submission:
-    """One piece of work that gets a decision (MTurk: an assignment; Prolific: a submission), as read
-    from the platform's file or API listing. Neutral names; the platform's raw words are in `status`
-    and `fields`."""
+    """One piece of work that gets a decision, as read from the platform's file or API listing.
+    Neutral names (see the vocabulary in platform.py); the platform's raw words are in `status` and
+    `fields`."""
 
     source: SourceRef
-    platform: str  # registry name, e.g. "mturk"
+    platform: str  # the platform's registry name
     submission_id: str
-    participant_id: str  # who did it (MTurk: WorkerId)
-    group_id: str  # what it was published under (MTurk: HITId; Prolific: the study)
+    participant_id: str  # who did it
+    group_id: str  # what it was published under (Prolific: the study)
     state: str  # platform.State: pending / approved / rejected / closed / unknown
     status: str  # the platform's own word, as read ("Submitted", "AWAITING REVIEW", ...; "" when absent)
     reward: str  # raw, like "$0.40" ("" when unknown)
-    group_size: str  # raw (MTurk MaxAssignments: it sets the fee); "" when unknown
+    group_size: str  # raw, where the group's size sets the fee; "" when unknown
     started_at: str
     submitted_at: str
-    review_deadline: str  # raw; after it the platform decides on its own (MTurk AutoApprovalTime)
+    review_deadline: str  # raw; after it the platform decides on its own ("" when it has none)
     duration_seconds: str
     code: str  # raw value of the detected completion-code column
     fields: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
@@ -152,7 +156,7 @@ class PlanRow:
     feedback: str  # what a rejected participant reads
     source: str  # "batch.csv:12"
     flags: tuple[str, ...] = ()  # informative flags, e.g. ("duplicate_ip", "auto_approval_soon")
-    status: str = ""  # the platform's own word, as read (Submitted / Approved / Rejected on MTurk)
+    status: str = ""  # the platform's own word, as read
     reward: str = ""  # as read, e.g. "$0.40"
     group_size: str = ""
     review_deadline: str = ""

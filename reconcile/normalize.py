@@ -1,7 +1,8 @@
-"""Normalizing what people typed: completion codes and MTurk worker IDs.
+"""Normalizing what people typed: completion codes (participant IDs follow each platform's rules:
+platform.ParticipantIds).
 
 Pure functions, no I/O. The matcher joins on the *normalized* forms; the raw text is kept everywhere
-else so the PI sees exactly what the worker submitted.
+else so the PI sees exactly what the participant submitted.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), No
 _SPACE_LIKE = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a\u3000\t\r\n\v\f"), " ")
 _TRANSLATE = {**_ZERO_WIDTH, **_SPACE_LIKE}
 
-# Quotes, brackets and sentence punctuation that workers leave around a pasted code.
+# Quotes, brackets and sentence punctuation that participants leave around a pasted code.
 _JUNK_AROUND = " \"'`“”‘’«».,;:!?()[]{}<>*#=~|/\\"
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*[A-Za-z0-9]|[A-Za-z0-9]")

@@ -1,6 +1,6 @@
 """Decisions + bonus policy -> models.Plan. Pure: no I/O.
 
-Bonuses go only to approved assignments, computed from the matched response, rounded to cents
+Bonuses go only to approved submissions, computed from the matched response, rounded to cents
 half-up and capped at --max-bonus.
 """
 
@@ -88,7 +88,7 @@ def _build_plan(result, responses, *, bonus, max_bonus, inputs, warnings, platfo
         if capped:
             extra_warnings.append(f"{capped} bonus(es) were cut to the --max-bonus of {max_bonus}.")
         if blank:
-            extra_warnings.append(f"{blank} approved assignment(s) get no bonus because a --bonus column is empty.")
+            extra_warnings.append(f"{blank} approved {platform.words.submission}(s) get no bonus because a --bonus column is empty.")
     return Plan(
         rows=tuple(_reworded(rows, platform)),
         responses=tuple(_reworded(result.responses, platform)),

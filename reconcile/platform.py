@@ -57,6 +57,18 @@ class Words:
     deadline_column: str = "Review deadline"  # a workbook header ("Auto-approval time")
     fees_explained: str = ""  # one line for the workbook: how the fees are computed
     account: str = "account"  # what pays ("requester account")
+    # The matcher's sentences and warnings:
+    records_file: str = "export"  # the platform's file of submissions ("download the export again")
+    records_files: str = "exports"  # several of them ("the right survey export for these exports")
+    record_rows: str = "rows"  # rows of those files ("appear in several rows")
+    code_column_option: str = ""  # the option naming the code column of the platform's files ("" when none)
+    id_column_option: str = "--id-column"  # the option naming the survey's participant-ID column
+    completion_codes_hint: str = ""  # how to give the study's completion codes, when the join checks them
+
+    @property
+    def participant_id_phrase(self) -> str:
+        """The participant's ID in running text ("participant ID")."""
+        return f"{self.participant} ID"
 
     @property
     def submission_label(self) -> str:
@@ -92,7 +104,24 @@ class Capabilities:
 
 
 class ParticipantIds(Protocol):
-    """The platform's participant-ID rules: how a typed or captured ID is normalised and compared."""
+    """The platform's participant-ID rules: how a typed or captured ID is normalised and compared,
+    and how a survey export's ID columns are found (names are compared in importers.columns.norm form:
+    case, spaces, "_", "-", "." and ":" ignored)."""
+
+    described: str  # what these IDs are called in a note ("Prolific participant IDs")
+    survey_names: frozenset[str]  # names a survey gives the column holding the ID (captured or typed)
+    survey_name_hints: tuple[str, ...]  # fragments of looser names; such a column counts only when a value could be an ID
+    captured_names: frozenset[str]  # names of the column filled from the study link (embedded data); with one of
+    #   these present, another ID column is the one participants typed, read as Response.typed_id
+    not_id_names: frozenset[str]  # columns that hold other IDs of the same shape (the study's, the session's)
+    typed_by_content: bool  # a column of any name whose values are mostly IDs holds typed IDs (a question's column)
+    survey_code_names: frozenset[str]  # extra names this platform's studies give the survey's completion-code column
+
+    def shaped(self, value: str) -> bool:
+        """A cell holds exactly one ID as the platform writes it (scores candidate columns)."""
+
+    def could_be(self, value: str) -> bool:
+        """A typed cell may hold an ID (other case, spaces, junk, a sentence or a URL around it)."""
 
     def key(self, text: str) -> str:
         """The join key of a participant ID as captured or typed ("" for none)."""

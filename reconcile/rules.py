@@ -1,23 +1,23 @@
 """The matching policy: safe defaults, optionally adjusted by a small TOML rules file.
 
 The default never rejects anything: every doubtful case goes to `review` for a person. Rejecting is
-opt-in, rule by rule, and every reject rule must carry the feedback text the worker will see.
+opt-in, rule by rule, and every reject rule must carry the feedback text the participant will see.
 
 Rules file (all sections optional; see sample_data/rules.example.toml):
 
     [review]
-    repeat_workers = true          # a worker with several assignments or responses -> review
-    near_misses = true             # suggest codes one typo away
+    repeat_participants = true     # a participant with several submissions or responses -> review
+    near_misses = true             # suggest codes (and participant IDs) one typo away
 
     [flags]                        # informative only; they never change a decision
     short_duration_seconds = 60    # flag responses faster than this (default: a third of the median)
     recaptcha_below = 0.5          # flag Q_RecaptchaScore below this
     fraud_score_at_least = 30      # flag Q_RelevantIDFraudScore at or above this
 
-    [reject.no_code]               # the assignment submitted no code at all
+    [reject.no_code]               # the submission carries no code at all
     feedback = "You did not submit a completion code."
 
-    [reject.no_match]              # the code is in no response (and is no near miss / worker ID)
+    [reject.no_match]              # the code is in no response (and is no near miss / participant ID)
     feedback = "The code you submitted does not match any survey response."
 
     [reject.too_fast]              # the matched response took less than max_seconds
@@ -30,16 +30,18 @@ Rules file (all sections optional; see sample_data/rules.example.toml):
     feedback = "You did not pass the attention check."
 
 A reject section is on when present (set `enabled = false` to keep it in the file but off).
+`repeat_participants` is also read under its first name, the one rules files of code-join studies use.
 
 Guards, because a wrong rule would reject real work: feedback must pass the check `pay` makes
 (feedback.reason_problem) when the file is loaded; a column a rule names must exist in the export
-(check_rule_columns, at `match`); and a rule that would reject more than half as many assignments
+(check_rule_columns, at `match`); and a rule that would reject more than half as many submissions
 as matched needs confirmation (confirm_mass_rejections).
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -48,27 +50,35 @@ from pathlib import Path
 
 from .errors import InputError, RefusedError
 from .feedback import reason_problem
+from .platform import Words
 
 # Reason codes: stable snake_case identifiers (they end up in plan files people keep), with the
-# sentence the README and the workbook show for each.
-ASSIGNMENT_REASONS: dict[str, str] = {
+# sentence the README and the workbook show for each. These are the matcher's neutral codes; a
+# platform's plans may show a few under the names they always had (Platform.reason_code).
+SUBMISSION_REASONS: dict[str, str] = {
     "code_match": "approve: the code matches a finished response exactly (after normalization)",
-    "code_in_text": "approve: the worker pasted a sentence; exactly one code inside it matches a finished response",
-    "already_approved": "skip: MTurk already shows the assignment as Approved",
-    "already_rejected": "skip: MTurk already shows the assignment as Rejected",
-    "no_code": "review: the assignment carries no code at all",
+    "code_in_text": "approve: the participant pasted a sentence; exactly one code inside it matches a finished response",
+    "participant_match": "approve: exactly one finished response carries the participant's ID (and the code is the study's when known)",
+    "already_approved": "skip: the platform already shows the submission as approved",
+    "already_rejected": "skip: the platform already shows the submission as rejected",
+    "closed": "skip: the platform closed the submission with nothing to decide (returned, timed out, screened out, ...)",
+    "no_code": "review: the submission carries no code at all",
     "no_match": "review: the code matches no response (another study's code, or made up)",
     "near_miss": "review: the code is one typo (edit, swap, O/0, I/1) away from a response's code",
-    "worker_id_as_code": "review: the worker pasted a WorkerId instead of the code",
+    "participant_id_as_code": "review: the participant pasted a participant ID instead of the code",
     "excel_damaged_code": "review: the code was damaged by a spreadsheet (e.g. 2.95061E+08 or 12345.0)",
     "ambiguous_text": "review: the pasted text contains several codes that match responses",
-    "code_on_several_responses": "review: the code belongs to several responses and the worker ID does not tell which",
-    "shared_code": "review: several assignments submitted the same code",
-    "worker_mismatch": "review: the matched response names a different worker",
+    "code_on_several_responses": "review: the code belongs to several responses and the participant ID does not tell which",
+    "shared_code": "review: several submissions submitted the same code",
+    "participant_mismatch": "review: the response names a different participant (or its typed ID disagrees with the captured one)",
     "unfinished_response": "review: the matched response is not finished",
     "excluded_response": "review: the matched response is a survey preview, test or spam",
-    "repeat_worker": "review: the worker has several assignments (also across batches) or several finished responses",
-    "conflicting_rows": "review: the batch files hold conflicting rows for this assignment",
+    "repeat_participant": "review: the participant has several submissions (also across files) or several finished responses",
+    "no_response": "review: no response carries the participant's ID",
+    "several_responses": "review: several finished responses carry the participant's ID",
+    "code_not_of_study": "review: the code is not one of the study's completion codes",
+    "unknown_status": "review: the platform shows a status reconcile does not know",
+    "conflicting_rows": "review: the platform's files hold conflicting rows for this submission",
     "reject_no_code": "reject (rule reject.no_code): no code submitted",
     "reject_no_match": "reject (rule reject.no_match): the code matches no response",
     "reject_too_fast": "reject (rule reject.too_fast): the matched response was too fast",
@@ -76,19 +86,22 @@ ASSIGNMENT_REASONS: dict[str, str] = {
 }
 
 RESPONSE_REASONS: dict[str, str] = {
-    "code_match": "matched: an assignment submitted this response's code",
-    "no_assignment": "unmatched: no assignment submitted this code",
+    "code_match": "matched: a submission carries this response's code",
+    "participant_match": "matched: a submission's participant ID is on this response",
+    "no_submission": "unmatched: no submission carries this code (or this participant ID)",
     "no_code": "unmatched: the response has no code",
-    "in_review": "unmatched: an assignment that points to this response was sent to review",
+    "no_participant_id": "unmatched: the response carries no participant ID",
+    "not_joined": "unmatched: the participant has several submissions or responses, and none was joined to this one",
+    "in_review": "unmatched: a submission that points to this response was sent to review",
     "survey_preview": "excluded: a survey preview",
     "survey_test": "excluded: a survey test",
     "spam": "excluded: flagged as spam by Qualtrics",
-    "unfinished": "excluded: the response was not finished and no assignment claims it",
+    "unfinished": "excluded: the response was not finished and no submission claims it",
 }
 
 FLAGS: dict[str, str] = {
-    "auto_approval_passed": "AutoApprovalTime has passed: MTurk approved the assignment automatically; it can no longer be rejected",
-    "auto_approval_soon": "AutoApprovalTime is within 24 hours: decide now, or MTurk approves it automatically",
+    "auto_approval_passed": "the review deadline has passed: the platform approved the submission automatically; it can no longer be rejected",
+    "auto_approval_soon": "the review deadline is within 24 hours: decide now, or the platform approves it automatically",
     "duplicate_ip": "another response came from the same IP address",
     "short_duration": "the response was much faster than usual",
     "recaptcha_low": "Qualtrics reCAPTCHA score is low (likely a bot)",
@@ -96,7 +109,9 @@ FLAGS: dict[str, str] = {
     "relevant_id_fraud": "Qualtrics RelevantID fraud score is high",
     "duplicate_respondent": "Qualtrics marks this as a duplicate respondent",
     "code_in_text": "the code was pulled out of a longer text",
-    "duplicate_row": "the assignment appears in more than one batch row (identical content, counted once)",
+    "no_code": "no completion code was entered (not sent to review: the study's codes were not given)",
+    "participant_id_as_code": "the participant's own ID was entered as the code (not sent to review: the study's codes were not given)",
+    "duplicate_row": "the submission appears in more than one row of the platform's files (identical content, counted once)",
     "bonus_capped": "the computed bonus was cut to --max-bonus",
     "bonus_blank": "the bonus column is empty for this response; no bonus",
 }
@@ -113,7 +128,7 @@ class RejectRule:
 
 @dataclass(frozen=True)
 class Rules:
-    review_repeat_workers: bool = True
+    review_repeat_participants: bool = True
     near_misses: bool = True
     short_duration_seconds: Decimal | None = None  # None: a third of the median finished duration
     recaptcha_below: Decimal = Decimal("0.5")
@@ -129,6 +144,10 @@ class Rules:
 
 
 DEFAULT_RULES = Rules()
+
+# `repeat_participants` under the name rules files have used since the first (code-join) studies:
+# kept, as those files are kept.
+_REPEAT_FIRST_NAME = "repeat_workers"
 
 _REJECT_KEYS = {
     "no_code": {"enabled", "feedback"},
@@ -178,9 +197,10 @@ def parse_rules(text: str, path: str = "rules.toml") -> Rules:
     review = data.get("review", {})
     if not isinstance(review, dict):
         raise InputError(f"{path}: [review] must be a table.")
-    _unknown(path, "review", set(review), {"repeat_workers", "near_misses"})
-    if "repeat_workers" in review:
-        kwargs["review_repeat_workers"] = _bool(path, "review.repeat_workers", review["repeat_workers"])
+    _unknown(path, "review", set(review), {"repeat_participants", _REPEAT_FIRST_NAME, "near_misses"})
+    for key in ("repeat_participants", _REPEAT_FIRST_NAME):
+        if key in review:
+            kwargs["review_repeat_participants"] = _bool(path, f"review.{key}", review[key])
     if "near_misses" in review:
         kwargs["near_misses"] = _bool(path, "review.near_misses", review["near_misses"])
 
@@ -208,7 +228,7 @@ def parse_rules(text: str, path: str = "rules.toml") -> Rules:
         feedback = sec.get("feedback")
         if not isinstance(feedback, str) or not feedback.strip():
             raise InputError(
-                f"{path}: [{where}] needs a feedback text (what the rejected worker reads on MTurk)."
+                f"{path}: [{where}] needs a feedback text (what the rejected participant reads)."
             )
         rule = RejectRule(name=name, feedback=feedback.strip())
         if name == "too_fast":
@@ -235,7 +255,7 @@ def parse_rules(text: str, path: str = "rules.toml") -> Rules:
     return Rules(**kwargs)
 
 
-def load_rules(path: str | Path | None) -> Rules:
+def load_rules(path: str | os.PathLike | None) -> Rules:
     """Rules from a TOML file, or the defaults when path is None."""
     if path is None:
         return DEFAULT_RULES
@@ -253,7 +273,7 @@ def check_rule_columns(rules: Rules, columns: Sequence[str], export_path: str) -
     """Refuse a rule that names a column the export does not have.
 
     The matcher reads an absent column as an empty answer, so an attention check on a misspelt
-    column would fail every worker: everyone rejected, and nothing anywhere would say why.
+    column would fail every participant: everyone rejected, and nothing anywhere would say why.
     """
     have = set(columns)
     for rule in rules.reject:
@@ -270,21 +290,23 @@ def check_rule_columns(rules: Rules, columns: Sequence[str], export_path: str) -
             )
 
 
-# Rules that reject assignments whose code matched a response (the others reject unmatched ones).
+# Rules that reject submissions whose response matched (the others reject unmatched ones).
 _REJECTS_MATCHED = ("reject_too_fast", "reject_attention_check")
 
 
-def mass_rejections(rows: Iterable, rules: Rules) -> list[tuple[str, str]]:
-    """(rule, how many) for each reject rule that would reject more than half as many assignments
-    as matched; `how many` reads "12 of the 20 matched assignments" or similar.
+def mass_rejections(rows: Iterable, rules: Rules, words: Words | None = None) -> list[tuple[str, str]]:
+    """(rule, how many) for each reject rule that would reject more than half as many submissions
+    as matched; `how many` reads "12 of the 20 matched submissions" or similar, in `words`.
 
-    "Matched" assignments are the ones whose code matched a finished response of their worker and
-    that MTurk still shows as open: the plan approves them, or rejects them by reject.too_fast or
-    reject.attention_check (rules that only act on matched work). Assignments already approved or
-    rejected on MTurk (skip) and those sent to review are not counted. A rule is suspect when it
-    rejects more than half that number: a wrong column, a wrong export or a cut file makes a rule
-    reject nearly everyone, and no real study rejects most of the work that really matched.
+    "Matched" submissions are the ones whose response was found (their code, or their participant's
+    ID, leads to a finished response of theirs) and that the platform still shows as open: the plan
+    approves them, or rejects them by reject.too_fast or reject.attention_check (rules that only act
+    on matched work). Submissions the platform already decided (skip) and those sent to review are
+    not counted. A rule is suspect when it rejects more than half that number: a wrong column, a
+    wrong export or a cut file makes a rule reject nearly everyone, and no real study rejects most of
+    the work that really matched.
     """
+    one, many = (words.submission, words.submissions) if words is not None else ("submission", "submissions")
     matched = 0
     per_rule: dict[str, int] = {}
     for row in rows:
@@ -298,15 +320,16 @@ def mass_rejections(rows: Iterable, rules: Rules) -> list[tuple[str, str]]:
         if n == 0 or n * 2 <= matched:
             continue
         if f"reject_{rule.name}" in _REJECTS_MATCHED:
-            how_many = f"{n} of the {matched} matched assignment{'s' if matched != 1 else ''}"
+            how_many = f"{n} of the {matched} matched {many if matched != 1 else one}"
         else:
-            how_many = f"{n} assignment{'s' if n != 1 else ''}, more than half as many as the {matched} matched ones"
+            how_many = f"{n} {many if n != 1 else one}, more than half as many as the {matched} matched ones"
         out.append((f"[reject.{rule.name}] in {rules.source}", how_many))
     return out
 
 
 def confirm_mass_rejections(
-    rows: Iterable, rules: Rules, *, confirmed: bool = False, ask: Callable[[str], bool] | None = None
+    rows: Iterable, rules: Rules, *, confirmed: bool = False, ask: Callable[[str], bool] | None = None,
+    words: Words | None = None,
 ) -> tuple[str, ...]:
     """Stop unless every rule that would reject most matched work is confirmed.
 
@@ -315,7 +338,7 @@ def confirm_mass_rejections(
     confirmed rule, so the PI sees it in the workbook.
     """
     warnings = []
-    for rule, how_many in mass_rejections(rows, rules):
+    for rule, how_many in mass_rejections(rows, rules, words):
         if not confirmed:
             if ask is None:
                 raise RefusedError(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from .errors import InputError
 from .models import QualtricsExport, SubmissionInput
-from .platform import Endpoint, Platform
+from .platform import Endpoint, ParticipantIds, Platform
 
 if TYPE_CHECKING:  # pragma: no cover
     from .importers.csvtext import Table
@@ -37,8 +37,14 @@ def load_survey(
     participant_column: str | None = None,
     datacenter: str | None = None,
     show_progress: bool = True,
+    typed_column: str | None = None,
+    ids: ParticipantIds | None = None,
+    participant_option: str = "--id-column",
 ) -> QualtricsExport:
     """`spec` is a path to an export file or a survey ID (SV_...) fetched through the v3 export API.
+
+    `ids` (the platform's participant-ID rules) find the participant-ID columns, captured and typed,
+    unless `participant_column` / `typed_column` name them (given with `participant_option`).
 
     `datacenter` (or QUALTRICS_DATACENTER) may be a datacenter ID like "ca1" or a full base URL.
     Fetched responses point at `qualtrics-api:SV_...` rows numbered as in the export file.
@@ -54,13 +60,17 @@ def load_survey(
             datacenter=datacenter,
             progress=stderr_progress(str(spec)) if show_progress else None,
             claims=platforms.claims(),
+            typed_column=typed_column,
+            ids=ids,
+            participant_option=participant_option,
         )
     from .importers.qualtrics_csv import read_table
 
     kind, table = identify(str(spec))
     if kind != "qualtrics":
         raise InputError(f"{spec} is a {kind} file, not a Qualtrics export; pass the survey export as the survey side.")
-    return read_table(table, code_column=code_column, participant_column=participant_column)
+    return read_table(table, code_column=code_column, participant_column=participant_column, typed_column=typed_column,
+                      ids=ids, participant_option=participant_option)
 
 
 def load_submissions(

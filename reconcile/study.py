@@ -34,7 +34,7 @@ class MatchSummary:
     plan_path: Path
     responses_path: Path
     report_path: Path | None  # None when the workbook was not written
-    counts: dict  # what --json prints: assignments, decisions, reasons, responses
+    counts: dict  # what --json prints: submissions (in the platform's word), decisions, reasons, responses
 
 
 def describe_inputs(export: QualtricsExport, submissions: SubmissionInput, words: Words) -> tuple[str, ...]:
@@ -42,6 +42,7 @@ def describe_inputs(export: QualtricsExport, submissions: SubmissionInput, words
     lines = [
         f"{export.path}: {export.format}; {len(export.responses)} responses; code column "
         f"{export.code_column or '(none)'}; {words.participant} column {export.participant_column or '(none)'}"
+        + (f"; typed ID column {export.typed_id_column}" if export.typed_id_column else "")
     ]
     for b in submissions.files:
         lines.append(f"{b.path}: {b.format}; {len(b.submissions)} rows; code column {b.code_column or '(none)'}")
@@ -75,7 +76,7 @@ def run_match(
     files: Sequence[str] = (),
     *,
     platform: Platform | None = None,
-    files_option: str = "the platform's files",  # how the command line names `files` (e.g. "--mturk")
+    files_option: str = "the platform's files",  # how the command line names `files`
     group_ids: Sequence[str] = (),
     batch_ids: Sequence[str] = (),
     endpoint_url: str | None = None,
@@ -91,6 +92,8 @@ def run_match(
     code_column: str | None = None,
     platform_code_column: str | None = None,
     participant_column: str | None = None,
+    typed_column: str | None = None,
+    completion_codes: Sequence[str] = (),
     confirm_rejections: bool = False,
     confirm: Callable[[str], bool] | None = None,
     now: datetime | None = None,
@@ -99,9 +102,11 @@ def run_match(
 ) -> MatchSummary:
     """Match a survey export against a platform's submissions; write the plan (+ responses sidecar) and workbook.
 
-    `platform` defaults to the one whose files `files` are (by content). A reject rule that would
-    reject more than half as many submissions as matched (see rules.mass_rejections) needs
-    `confirm_rejections`, or a yes from `confirm(question)`.
+    `platform` defaults to the one whose files `files` are (by content). The survey's participant-ID
+    columns are found by the platform's rules unless `participant_column` (and, next to a captured
+    column, `typed_column`) name them. `completion_codes` are the study's codes, checked by a join on
+    participant IDs. A reject rule that would reject more than half as many submissions as matched
+    (see rules.mass_rejections) needs `confirm_rejections`, or a yes from `confirm(question)`.
     """
     refuse_lossy_outputs(qualtrics, files, rules_path, plan_path, report_path, force=force, files_option=files_option)
     from . import sources
@@ -142,8 +147,12 @@ def run_match(
         participant_column=participant_column,
         datacenter=datacenter,
         show_progress=show_progress,
+        typed_column=typed_column,
+        ids=platform.ids,
+        participant_option=words.id_column_option,
     )
-    require_columns(export)
+    by_code = platform.capabilities.join == "code"
+    require_columns(export, need_code=by_code, need_participant=not by_code, participant_option=words.id_column_option)
     check_rule_columns(rules, export.columns, export.path)
     if show_progress:
         log(f"reading {words.platform} {', '.join(map(str, files)) or '(API)'} ...")
@@ -169,12 +178,13 @@ def run_match(
         export.responses,
         submissions.submissions,
         now=now or clock.now(),
-        ids=platform.ids,
+        platform=platform,
         rules=rules,
         duplicates=submissions.duplicates,
+        completion_codes=tuple(completion_codes),
     )
     input_warnings = tuple(export.warnings) + tuple(w for b in submissions.files for w in b.warnings)
-    input_warnings += confirm_mass_rejections(result.rows, rules, confirmed=confirm_rejections, ask=confirm)
+    input_warnings += confirm_mass_rejections(result.rows, rules, confirmed=confirm_rejections, ask=confirm, words=words)
     plan = build_plan(
         result,
         export.responses,

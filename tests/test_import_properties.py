@@ -12,9 +12,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconcile.errors import InputError
-from reconcile.importers import read_qualtrics
 from reconcile.platforms.mturk.batch_csv import read_mturk_csv as read_mturk
 from reconcile.inspection import inspect_file, sniff_kind
+
+from reconcile.importers import read_qualtrics as _read_qualtrics
+from reconcile.platforms.mturk.ids import WorkerIds
+
+
+def read_qualtrics(path, **kw):
+    """An MTurk study's survey export, read with MTurk's worker-ID rules."""
+    return _read_qualtrics(path, ids=WorkerIds(), **kw)
+
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -7,10 +7,18 @@ from collections import Counter
 
 import pytest
 
-from reconcile.importers import read_qualtrics
 from reconcile.platforms.mturk.batch_csv import read_mturk_csv as read_mturk
 from reconcile.inspection import sniff_kind
 from reconcile.models import Submission, Response
+
+from reconcile.importers import read_qualtrics as _read_qualtrics
+from reconcile.platforms.mturk.ids import WorkerIds
+
+
+def read_qualtrics(path, **kw):
+    """An MTurk study's survey export, read with MTurk's worker-ID rules."""
+    return _read_qualtrics(path, ids=WorkerIds(), **kw)
+
 
 CHUC = "Chucooleg__Field_Experiment_Human_Image_Classification"
 CLEF = "ielab__CLEF2017_AMT"

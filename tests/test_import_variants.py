@@ -11,11 +11,20 @@ import json
 import pytest
 
 from reconcile.errors import ColumnDetectionError
-from reconcile.importers import read_qualtrics, require_columns
+from reconcile.importers import require_columns
 from reconcile.models import SubmissionInput
 from reconcile.platforms.mturk import PLATFORM as MTURK
 from reconcile.platforms.mturk.batch_csv import read_mturk_csv as read_mturk
 from reconcile.inspection import inspect_file, sniff_kind
+
+from reconcile.importers import read_qualtrics as _read_qualtrics
+from reconcile.platforms.mturk.ids import WorkerIds
+
+
+def read_qualtrics(path, **kw):
+    """An MTurk study's survey export, read with MTurk's worker-ID rules."""
+    return _read_qualtrics(path, ids=WorkerIds(), **kw)
+
 
 CHUC = "Chucooleg__Field_Experiment_Human_Image_Classification"
 Q_FILE = f"{CHUC}/20171112_qualtric_results_order1_0.40_redacted.csv"

@@ -13,12 +13,11 @@ from hypothesis import strategies as st
 from reconcile.bonus import parse_bonus
 from reconcile.match import match, response_exclusion, response_finished
 from reconcile.platforms.mturk import PLATFORM as MTURK
-from reconcile.platforms.mturk.ids import WorkerIds
 from reconcile.platforms.mturk.states import state_of
 from reconcile.models import Submission, DuplicateRow, Response, SourceRef, frozen_mapping
 from reconcile.money import format_amount, parse_amount
 from reconcile.plan import build_plan, summarize
-from reconcile.rules import ASSIGNMENT_REASONS, FLAGS, RESPONSE_REASONS, parse_rules
+from reconcile.rules import FLAGS, RESPONSE_REASONS, SUBMISSION_REASONS, parse_rules
 
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 LATER = "Sun Mar 10 08:00:00 PST 2024"  # well after NOW: no auto-approval flag
@@ -62,12 +61,19 @@ def asg(row, code, worker, *, aid=None, status="Submitted", auto=LATER, path="ba
     )
 
 
+# The reason codes an MTurk plan shows (the matcher's neutral ones, worded by the platform).
+ASSIGNMENT_REASONS = {MTURK.reason_code(c) for c in SUBMISSION_REASONS}
+MTURK_RESPONSE_REASONS = {MTURK.reason_code(c) for c in RESPONSE_REASONS}
+
+
 def run(responses, submissions, rules=None, **kw):
-    kwargs = {"now": NOW, "ids": WorkerIds(), **kw}
+    """Rows and outcomes as an MTurk plan shows them (build_plan words the reasons), and the raw result."""
+    kwargs = {"now": NOW, "platform": MTURK, **kw}
     if rules is not None:
         kwargs["rules"] = rules
     result = match(responses, submissions, **kwargs)
-    return {r.submission_id: r for r in result.rows}, {o.response_id: o for o in result.responses}, result
+    plan = build_plan(result, responses, platform=MTURK)
+    return {r.submission_id: r for r in plan.rows}, {o.response_id: o for o in plan.responses}, result
 
 
 W1, W2, W3 = "A1B2C3D4E5F6G7", "A2ZZYYXX998877", "A3QQWWEERRTT55"
@@ -359,7 +365,7 @@ def test_every_reason_used_is_documented():
     submissions = [asg(i, f"5{i:07d}", f"A{i:013d}") for i in range(2, 40)]
     rows, outs, _ = run(responses, submissions, rules=rules)
     assert {r.reason for r in rows.values()} <= set(ASSIGNMENT_REASONS)
-    assert {o.reason for o in outs.values()} <= set(RESPONSE_REASONS)
+    assert {o.reason for o in outs.values()} <= MTURK_RESPONSE_REASONS
 
 
 # ---------------------------------------------------------------- property tests
@@ -412,7 +418,7 @@ def study(draw):
 
 
 def _plan(responses, submissions, bonus=None, cap=None, rules=None):
-    result = match(responses, submissions, now=NOW, ids=WorkerIds(), **({"rules": rules} if rules else {}))
+    result = match(responses, submissions, now=NOW, platform=MTURK, **({"rules": rules} if rules else {}))
     return build_plan(result, responses, bonus=bonus, max_bonus=cap, platform=MTURK)
 
 
@@ -454,7 +460,7 @@ def test_every_assignment_once_every_response_once(data):
     approved = {r.submission_id for r in plan.rows if r.decision == "approve"}
     assert approved <= {o.submission_id for o in matched}
     for o in plan.responses:
-        assert o.reason in RESPONSE_REASONS
+        assert o.reason in MTURK_RESPONSE_REASONS
     counts = summarize(plan, MTURK.words)
     assert sum(counts["decisions"].values()) == len(submissions)
     assert sum(counts["responses"].values()) == len(responses)

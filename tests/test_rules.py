@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from reconcile.errors import InputError
-from reconcile.rules import ASSIGNMENT_REASONS, DEFAULT_RULES, FLAGS, load_rules, parse_rules
+from reconcile.rules import DEFAULT_RULES, FLAGS, RESPONSE_REASONS, SUBMISSION_REASONS, load_rules, parse_rules
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "rules.example.toml"
 
 
 def test_defaults_never_reject():
     assert DEFAULT_RULES.reject == ()
-    assert DEFAULT_RULES.review_repeat_workers and DEFAULT_RULES.near_misses
+    assert DEFAULT_RULES.review_repeat_participants and DEFAULT_RULES.near_misses
     assert load_rules(None) is DEFAULT_RULES
 
 
@@ -39,7 +39,7 @@ def test_full_rules_file():
         feedback = "x"
         """
     )
-    assert rules.review_repeat_workers is False
+    assert rules.review_repeat_participants is False
     assert rules.short_duration_seconds == Decimal("45") and rules.recaptcha_below == Decimal("0.3")
     assert [r.name for r in rules.reject] == ["attention_check", "too_fast"]
     assert rules.reject_rule("too_fast").max_seconds == Decimal("90.5")
@@ -84,7 +84,7 @@ def test_example_rules_file_parses_and_rejects_nothing_as_shipped():
 
 
 def test_reason_and_flag_codes_are_snake_case_with_descriptions():
-    for table in (ASSIGNMENT_REASONS, FLAGS):
+    for table in (SUBMISSION_REASONS, RESPONSE_REASONS, FLAGS):
         for code, text in table.items():
             assert code == code.lower() and " " not in code and "-" not in code
             assert len(text.split()) >= 3

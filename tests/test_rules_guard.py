@@ -16,7 +16,7 @@ import pytest
 
 from conftest import SAMPLE_DATA, run_cli
 from reconcile.errors import RefusedError
-from reconcile.platforms.mturk.ids import WorkerIds
+from reconcile.platforms.mturk import PLATFORM as MTURK
 from reconcile.rules import _REJECT_KEYS, load_rules, parse_rules
 
 EXAMPLE = SAMPLE_DATA / "rules.example.toml"
@@ -330,7 +330,7 @@ def _matched_study(n_matched: int, n_unmatched: int, rules_text: str = ""):
         for i, code in enumerate(codes)
     ]
     rules = parse_rules(rules_text, "r.toml")
-    return match(responses, submissions, now=datetime(2024, 3, 1, tzinfo=timezone.utc), ids=WorkerIds(), rules=rules), rules
+    return match(responses, submissions, now=datetime(2024, 3, 1, tzinfo=timezone.utc), platform=MTURK, rules=rules), rules
 
 
 @pytest.mark.parametrize("matched, unmatched, warned", [(3, 1, False), (5, 2, True), (0, 3, True), (10, 0, False)])
@@ -352,12 +352,12 @@ def test_no_match_rule_threshold(matched, unmatched, asked):
 
     result, rules = _matched_study(matched, unmatched, NO_MATCH)
     assert sum(r.reason == "reject_no_match" for r in result.rows) == unmatched
-    found = mass_rejections(result.rows, rules)
+    found = mass_rejections(result.rows, rules, MTURK.words)
     assert bool(found) == asked
     if asked:
         assert found == [("[reject.no_match] in r.toml", f"{unmatched} assignment{'s' if unmatched != 1 else ''}, more than half as many as the {matched} matched ones")]
         with pytest.raises(RefusedError, match="--confirm-rejections"):
-            confirm_mass_rejections(result.rows, rules)
-        assert confirm_mass_rejections(result.rows, rules, confirmed=True)
+            confirm_mass_rejections(result.rows, rules, words=MTURK.words)
+        assert confirm_mass_rejections(result.rows, rules, confirmed=True, words=MTURK.words)
     else:
         assert confirm_mass_rejections(result.rows, rules) == ()

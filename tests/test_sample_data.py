@@ -14,9 +14,18 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from conftest import SAMPLE_DATA, run_cli
-from reconcile.importers import read_qualtrics, require_columns
+from reconcile.importers import require_columns
 from reconcile.platforms.mturk import PLATFORM as MTURK
 from reconcile.platforms.mturk.batch_csv import read_mturk_csv as read_mturk
+
+from reconcile.importers import read_qualtrics as _read_qualtrics
+from reconcile.platforms.mturk.ids import WorkerIds
+
+
+def read_qualtrics(path, **kw):
+    """An MTurk study's survey export, read with MTurk's worker-ID rules."""
+    return _read_qualtrics(path, ids=WorkerIds(), **kw)
+
 
 OUTPUTS = ["qualtrics_export.csv", "mturk_batch_results.csv", "cases.json", "README.md"]
 

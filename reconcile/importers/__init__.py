@@ -4,9 +4,13 @@ folders under reconcile/platforms.
 
 Public API (stable; other modules rely on it):
 
-    read_qualtrics(path, *, code_column=None, participant_column=None) -> QualtricsExport
-    require_columns(export, *, need_participant=False) -> None  (ColumnDetectionError)
-    inspect_survey(table) -> dict                       (what `reconcile inspect --json` prints per export)
+    read_qualtrics(path, *, code_column=None, participant_column=None, typed_column=None, ids=None,
+                   participant_option="--id-column") -> QualtricsExport
+    require_columns(export, *, need_code=True, need_participant=False) -> None  (ColumnDetectionError)
+    inspect_survey(table, ids=None) -> dict             (what `reconcile inspect --json` prints per export)
+
+`ids` are the platform's participant-ID rules (platform.ParticipantIds): they say which columns hold
+the participant's ID (captured from the study link, typed, or both); without them none is looked for.
 
 read_* never fail because a column could not be detected; they leave code_column /
 participant_column None and list candidates. `require_columns(...)` is for commands that need them
@@ -22,25 +26,30 @@ import os
 from collections import Counter
 
 from ..models import QualtricsExport
+from ..platform import ParticipantIds
 from .columns import detection_error
 
 __all__ = ["read_qualtrics", "require_columns", "inspect_survey"]
 
 
-def read_qualtrics(path: str | os.PathLike, *, code_column: str | None = None, participant_column: str | None = None) -> QualtricsExport:
+def read_qualtrics(path: str | os.PathLike, *, code_column: str | None = None, participant_column: str | None = None,
+                   typed_column: str | None = None, ids: ParticipantIds | None = None,
+                   participant_option: str = "--id-column") -> QualtricsExport:
     """Read one Qualtrics export (any CSV/TSV variant, chosen by content)."""
     from .qualtrics_csv import read_qualtrics_csv
 
-    return read_qualtrics_csv(path, code_column=code_column, participant_column=participant_column)
+    return read_qualtrics_csv(path, code_column=code_column, participant_column=participant_column,
+                              typed_column=typed_column, ids=ids, participant_option=participant_option)
 
 
-def require_columns(data: QualtricsExport, *, need_participant: bool = False) -> None:
+def require_columns(data: QualtricsExport, *, need_code: bool = True, need_participant: bool = False,
+                    participant_option: str = "--id-column") -> None:
     """Raise ColumnDetectionError (one sentence, candidates listed) unless the needed columns were found."""
     others = [c for c in data.columns if c not in _QUALTRICS_STANDARD]
-    if data.code_column is None:
+    if need_code and data.code_column is None:
         raise detection_error(data.path, "completion code (survey side)", data.code_candidates, others, "--code-column")
     if need_participant and data.participant_column is None:
-        raise detection_error(data.path, "participant ID (survey side)", data.participant_candidates, others, "--id-column")
+        raise detection_error(data.path, "participant ID (survey side)", data.participant_candidates, others, participant_option)
 
 
 _QUALTRICS_STANDARD = {
@@ -51,11 +60,12 @@ _QUALTRICS_STANDARD = {
 }
 
 
-def inspect_survey(table) -> dict:
-    """What `reconcile inspect --json` says of a survey export (see reconcile.inspection)."""
+def inspect_survey(table, ids: ParticipantIds | None = None) -> dict:
+    """What `reconcile inspect --json` says of a survey export (see reconcile.inspection), its
+    participant column found by `ids` (a platform's rules)."""
     from .qualtrics_csv import read_table
 
-    q = read_table(table)
+    q = read_table(table, ids=ids)
     statuses = Counter(r.status for r in q.responses)
     finished = Counter(r.finished for r in q.responses)
     return {

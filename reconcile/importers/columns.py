@@ -1,4 +1,6 @@
-"""Find the completion-code and worker-ID columns on each side, by name first and content second.
+"""Find the completion-code and participant-ID columns of a survey export, by name first and content
+second (the participant-ID rules are the platform's: platform.ParticipantIds). Shared with the
+platforms' readers: `norm`, `choose`, `override_or_detect`, `damaged_codes`, `detection_error`.
 
 Detection never guesses between equals: when two columns are equally good candidates it returns
 None and lists them, so `require_columns` can ask the user to choose with an option.
@@ -17,24 +19,19 @@ def norm(name: str) -> str:
     return re.sub(r"[\s_\-.:]+", "", name).casefold()
 
 
-# Names researchers give the embedded-data field holding the code (normalized).
-_CODE_NAMES = {
-    "mturkcode", "completioncode", "surveycode", "code", "randomid", "randomcode", "validationcode",
-    "confirmationcode", "verificationcode", "mturkcompletioncode", "completion", "surveycompletioncode",
-    "secretcode", "paymentcode", "mturkrandomid", "randomnumber", "randnum", "passcode", "token",
-    "completiontoken", "surveytoken", "amtcode", "hitcode",
-}
+# Names researchers give the embedded-data field holding the code (normalized); a platform adds the
+# names only its studies use (ParticipantIds.survey_code_names).
+CODE_NAMES = frozenset({
+    "completioncode", "surveycode", "code", "randomid", "randomcode", "validationcode",
+    "confirmationcode", "verificationcode", "completion", "surveycompletioncode",
+    "secretcode", "paymentcode", "randomnumber", "randnum", "passcode", "token",
+    "completiontoken", "surveytoken",
+})
 # Columns that contain "code" but are not completion codes.
-_NOT_CODE = {"zipcode", "postcode", "postalcode", "countrycode", "areacode", "languagecode", "statecode", "recode", "qrcode"}
-_WORKER_NAMES = {
-    "workerid", "mturkid", "mturkworkerid", "amazonid", "amazonworkerid", "amtid", "amtworkerid", "mturkworker",
-    "worker", "turkid", "mturkidnumber", "workeridentifier", "mtworkerid", "wid",
-}
+NOT_CODE = frozenset({"zipcode", "postcode", "postalcode", "countrycode", "areacode", "languagecode", "statecode", "recode", "qrcode"})
 
 _SCI = re.compile(r"^[+-]?\d(?:\.\d+)?[eE][+-]?\d+$")
 _DOT_ZERO = re.compile(r"^\d+\.0+$")
-WORKER_ID_SHAPE = re.compile(r"^A[A-Z0-9]{9,22}$")
-_LOOSE_WORKER = re.compile(r"^A?[A-Z0-9]{9,22}$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -44,12 +41,17 @@ class Detected:
     note: str = ""  # a warning explaining a content-based choice
 
 
+NOT_FOUND = Detected(None, ())
+
+
 def _non_empty(values) -> int:
     return sum(1 for v in values if v.strip())
 
 
-def _choose(tiers: list[list[str]], column_values, *, score=None) -> Detected:
-    """Pick from the best non-empty tier; break ties by content, else report ambiguity (column None)."""
+def choose(tiers: list[list[str]], column_values, *, score=None, described: str = "") -> Detected:
+    """Pick from the best non-empty tier; break ties by content, else report ambiguity (column None).
+
+    `score(values)` ranks columns of one tier whose values look like `described` (ParticipantIds.described)."""
     candidates = tuple(c for tier in tiers for c in tier)
     for tier in tiers:
         if not tier:
@@ -63,57 +65,98 @@ def _choose(tiers: list[list[str]], column_values, *, score=None) -> Detected:
             scored = sorted(((score(column_values(c)), c) for c in filled), key=lambda t: -t[0])
             if scored[0][0] > scored[1][0]:
                 best = scored[0][1]
-                return Detected(best, candidates, f"several candidate columns ({', '.join(tier)}); using {best!r}, whose values look most like MTurk worker IDs")
+                return Detected(best, candidates, f"several candidate columns ({', '.join(tier)}); using {best!r}, whose values look most like {described}")
         return Detected(None, candidates)
     return Detected(None, candidates)
 
 
-def _worker_score(values) -> int:
-    return sum(1 for v in values if WORKER_ID_SHAPE.match(v))
-
-
-def qualtrics_code(columns, column_values) -> Detected:
+def qualtrics_code(columns, column_values, *, extra_names=frozenset()) -> Detected:
+    """The survey's completion-code column: a known name (plus the platform's `extra_names`), else a name with "code" in it."""
+    known = CODE_NAMES | extra_names
     exact, contains = [], []
     for c in columns:
         n = norm(c)
-        if n in _CODE_NAMES:
+        if n in known:
             exact.append(c)
-        elif "code" in n and n not in _NOT_CODE and not n.endswith(tuple(_NOT_CODE)):
+        elif "code" in n and n not in NOT_CODE and not n.endswith(tuple(NOT_CODE)):
             contains.append(c)
-    return _choose([exact, contains], column_values)
+    return choose([exact, contains], column_values)
 
 
-def qualtrics_worker(columns, column_values) -> Detected:
-    exact, contains = [], []
-    for c in columns:
+def participant_columns(columns, column_values, ids) -> tuple[Detected, Detected]:
+    """(the participant-ID column, the typed-ID column) of a survey, by the platform's rules (platform.ParticipantIds).
+
+    Tiers, best first: a column filled from the study link (`captured_names`); a known name
+    (`survey_names`); a looser name (`survey_name_hints`) with a value that could be an ID; for
+    platforms whose IDs have a shape of their own (`typed_by_content`), any column whose values are
+    mostly IDs (a question such as "What is your Prolific ID?", exported as Q34). When a captured
+    column is found, the best of the other tiers is the typed one (both are read and cross-checked);
+    otherwise the best column is the only one, captured or typed."""
+    captured, others = _id_tiers(columns, column_values, ids)
+    score = _id_score(ids)
+    if not captured:
+        return choose(others, column_values, score=score, described=ids.described), NOT_FOUND
+    primary = choose([captured], column_values, score=score, described=ids.described)
+    if primary.column is None:
+        return primary, NOT_FOUND
+    return primary, choose(others, column_values, score=score, described=ids.described)
+
+
+def typed_column(columns, column_values, ids, participant: str) -> Detected:
+    """The typed-ID column next to a participant column the user named: looked for only when that
+    column is one filled from the study link (otherwise it is the only ID column)."""
+    if norm(participant) not in ids.captured_names:
+        return NOT_FOUND
+    _, others = _id_tiers([c for c in columns if c != participant], column_values, ids)
+    return choose(others, column_values, score=_id_score(ids), described=ids.described)
+
+
+def _id_score(ids):
+    def score(values) -> int:
+        return sum(1 for v in values if ids.shaped(v))
+
+    return score
+
+
+def _id_tiers(columns, column_values, ids) -> tuple[list[str], list[list[str]]]:
+    """(captured-named columns, [known names, loose names, columns of IDs by content])."""
+    usable = [c for c in columns if norm(c) not in ids.not_id_names]
+    captured, exact, loose = [], [], []
+    for c in usable:
         n = norm(c)
-        if n in _WORKER_NAMES:
+        if n in ids.captured_names:
+            captured.append(c)
+        elif n in ids.survey_names:
             exact.append(c)
-        elif ("worker" in n or "mturkid" in n) and "code" not in n:
-            # A loose name only counts when some value could be a worker ID (typed ones included).
-            if any(_LOOSE_WORKER.match(v.strip()) for v in column_values(c)):
-                contains.append(c)
-    return _choose([exact, contains], column_values, score=_worker_score)
+        elif any(h in n for h in ids.survey_name_hints) and "code" not in n:
+            # A loose name only counts when some value could be an ID (typed ones included).
+            if any(ids.could_be(v) for v in column_values(c)):
+                loose.append(c)
+    by_content: list[str] = []
+    if ids.typed_by_content:
+        named = set(captured) | set(exact) | set(loose)
+        by_content = [c for c in usable if c not in named and _mostly_ids(column_values(c), ids)]
+    return captured, [exact, loose, by_content]
 
 
-def mturk_code(columns, column_values) -> Detected:
-    exact, contains = [], []
-    for c in columns:
-        if not c.startswith("Answer."):
+def _mostly_ids(values, ids) -> bool:
+    """More than half the filled cells hold an ID (alone or inside a sentence), and not all the same
+    one (a study's own ID, captured on every row)."""
+    filled = found = 0
+    first = None
+    varied = False
+    for v in values:
+        if not v.strip():
             continue
-        n = norm(c[len("Answer."):])
-        if n in _CODE_NAMES:
-            exact.append(c)
-        elif "code" in n and n not in _NOT_CODE:
-            contains.append(c)
-    return _choose([exact, contains], column_values)
-
-
-def mturk_worker(columns, column_values) -> Detected:
-    exact = [c for c in columns if c == "WorkerId"]
-    if not exact:
-        exact = [c for c in columns if norm(c) == "workerid"]
-    return _choose([exact], column_values, score=_worker_score)
+        filled += 1
+        if ids.could_be(v):
+            found += 1
+            k = ids.key(v)
+            if first is None:
+                first = k
+            elif k != first:
+                varied = True
+    return found * 2 > filled and (varied or filled == 1)
 
 
 def column_values(rows, index: dict[str, int]):
@@ -148,7 +191,7 @@ def resolve_override(path: str, columns, name: str, option: str, *, prefixes=(""
     raise InputError(f"{path} has no column named {name!r} (given with {option}); its columns are: {shown}.")
 
 
-def damaged_codes(values_with_rows, column: str, path: str) -> str | None:
+def damaged_codes(values_with_rows, column: str | None, path: str) -> str | None:
     """A warning when codes look converted by Excel (1.23457E+11) or pandas (12345.0); never repaired."""
     # A plain number is never damaged (both forms need a "." or an "e"): skip the regexes for it.
     bad = [(row, v) for row, v in values_with_rows if not v.isdigit() and (_SCI.match(v.strip()) or _DOT_ZERO.match(v.strip()))]

@@ -748,8 +748,10 @@ def read_qualtrics_api(
     max_bytes: int = DEFAULT_MAX_EXPORT_BYTES,
     max_ratio: float = MAX_COMPRESSION_RATIO,
     claims: Mapping | None = None,
+    **columns,
 ):
-    """Fetch `survey_id` and read it with `read_qualtrics`, exactly like a downloaded file.
+    """Fetch `survey_id` and read it with `read_qualtrics`, exactly like a downloaded file
+    (`columns`: read_qualtrics's typed_column, ids and participant_option).
 
     Records point at `qualtrics-api:SV_...` (rows numbered as in the export file), since the
     file itself only lives in a temporary folder while it is read; so do the reader's errors.
@@ -763,7 +765,7 @@ def read_qualtrics_api(
             max_bytes=max_bytes, max_ratio=max_ratio, claims=claims,
         )
         try:
-            export = read_qualtrics(str(path), code_column=code_column, participant_column=participant_column)
+            export = read_qualtrics(str(path), code_column=code_column, participant_column=participant_column, **columns)
         except ReconcileError as err:
             raise _relabel_error(err, str(path), pseudo_path(survey_id)) from None
     return relabel_export(export, str(path), pseudo_path(survey_id))

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 
 from ..errors import InputError
 from ..models import QualtricsExport, Response, SourceRef
+from ..platform import ParticipantIds
 from . import columns as cols
 from ..records import paused_gc
 from .csvtext import RowFields, Table, is_blank, load_table, shape_rows, unique_names, used_width
@@ -30,6 +32,7 @@ _ROLE_BY_NAME = {
     "progress": "progress", "durationinseconds": "duration_seconds", "duration": "duration_seconds",
     "finished": "finished", "responseid": "response_id",
 }
+# The Response fields read by name, in Response's order (the getter below returns exactly these eight).
 _ROLES = ("response_id", "status", "finished", "progress", "ip_address", "start_date", "end_date", "duration_seconds")
 
 _BOOLS = {"true", "false", "1", "0", ""}
@@ -96,7 +99,12 @@ def _layout(table: Table) -> tuple[list[str], int, str, list[str] | None]:
     return names, n, f"export ({n} header row{'s' if n != 1 else ''}, no ImportId row)", None
 
 
-def read_table(table: Table, *, code_column: str | None = None, participant_column: str | None = None) -> QualtricsExport:
+def read_table(table: Table, *, code_column: str | None = None, participant_column: str | None = None,
+               typed_column: str | None = None, ids: ParticipantIds | None = None,
+               participant_option: str = "--id-column") -> QualtricsExport:
+    """Read a survey export. `ids` are the platform's participant-ID rules (without them no
+    participant column is looked for); `participant_column` / `typed_column` name the ID columns
+    instead (given with `participant_option`)."""
     path = table.path
     if not is_survey_export(table):
         kind_of(table)  # the sentence saying what it is instead
@@ -130,25 +138,33 @@ def read_table(table: Table, *, code_column: str | None = None, participant_colu
     index = {n: j for j, n in enumerate(names)}
 
     values = cols.column_values(rows, index)
-    code_det = cols.override_or_detect(path, names, code_column, "--code-column", lambda: cols.qualtrics_code(names, values))
-    worker_det = cols.override_or_detect(
-        path, names, participant_column, "--worker-column",
-        lambda: cols.qualtrics_worker([n for n in names if n != code_det.column], values),
+    extra_code_names = ids.survey_code_names if ids is not None else frozenset()
+    code_det = cols.override_or_detect(
+        path, names, code_column, "--code-column", lambda: cols.qualtrics_code(names, values, extra_names=extra_code_names)
     )
-    for det in (code_det, worker_det):
+    id_det, typed_det = _participant_columns(path, names, values, code_det.column, ids, participant_column, typed_column,
+                                             participant_option)
+    for det in (code_det, id_det, typed_det):
         if det.note:
             warnings.append(det.note)
 
     code_j = index[code_det.column] if code_det.column else None
-    worker_j = index[worker_det.column] if worker_det.column else None
+    id_j = index[id_det.column] if id_det.column else None
+    typed_j = index[typed_det.column] if typed_det.column else None
     # Absent columns read the sentinel "" every shaped row ends with; itemgetter keeps the loop in C.
-    get_named = itemgetter(*[role_idx.get(r, ncols) for r in _ROLES])
+    get_named: Callable[[Sequence[str]], tuple[str, str, str, str, str, str, str, str]] = itemgetter(*[role_idx.get(r, ncols) for r in _ROLES])
     code_at = ncols if code_j is None else code_j
-    worker_at = ncols if worker_j is None else worker_j
-    responses = [
-        Response(SourceRef(path, i + 1), *get_named(rec), rec[code_at], rec[worker_at], RowFields(index, rec))
-        for i, rec in zip(data_idx, rows)
-    ]
+    id_at = ncols if id_j is None else id_j
+    if typed_j is None:
+        responses = [
+            Response(SourceRef(path, i + 1), *get_named(rec), rec[code_at], rec[id_at], RowFields(index, rec))
+            for i, rec in zip(data_idx, rows)
+        ]
+    else:
+        responses = [
+            Response(SourceRef(path, i + 1), *get_named(rec), rec[code_at], rec[id_at], RowFields(index, rec), rec[typed_j])
+            for i, rec in zip(data_idx, rows)
+        ]
 
     if code_j is not None:
         w = cols.damaged_codes(((i + 1, r[code_j]) for i, r in zip(data_idx, rows)), code_det.column, path)
@@ -178,14 +194,39 @@ def read_table(table: Table, *, code_column: str | None = None, participant_colu
         format=fmt,
         columns=tuple(names),
         code_column=code_det.column,
-        participant_column=worker_det.column,
+        participant_column=id_det.column,
         code_candidates=code_det.candidates,
-        participant_candidates=worker_det.candidates,
+        participant_candidates=id_det.candidates,
         responses=tuple(responses),
         warnings=tuple(warnings),
+        typed_id_column=typed_det.column,
     )
 
 
-def read_qualtrics_csv(path: str | os.PathLike, *, code_column: str | None = None, participant_column: str | None = None) -> QualtricsExport:
+def _participant_columns(path, names, values, code_column, ids, participant_column, typed_column, option):
+    """(participant-ID column, typed-ID column): the ones named, else found by the platform's rules."""
+    others = [n for n in names if n != code_column]
+    if participant_column is not None:
+        id_det = cols.Detected(cols.resolve_override(path, names, participant_column, option), ())
+    elif ids is not None:
+        id_det, typed_det = cols.participant_columns(others, values, ids)
+        if typed_column is None:
+            return id_det, typed_det
+    else:
+        id_det = cols.NOT_FOUND
+    if typed_column is not None:
+        typed_det = cols.Detected(cols.resolve_override(path, names, typed_column, "--typed-id-column"), ())
+    elif ids is not None and id_det.column is not None:
+        typed_det = cols.typed_column(others, values, ids, id_det.column)
+    else:
+        typed_det = cols.NOT_FOUND
+    if typed_det.column is not None and typed_det.column == id_det.column:
+        typed_det = cols.NOT_FOUND
+    return id_det, typed_det
+
+
+def read_qualtrics_csv(path: str | os.PathLike, *, code_column: str | None = None, participant_column: str | None = None,
+                       **columns) -> QualtricsExport:
+    """`columns`: read_table's typed_column, ids and participant_option."""
     with paused_gc():
-        return read_table(load_table(path), code_column=code_column, participant_column=participant_column)
+        return read_table(load_table(path), code_column=code_column, participant_column=participant_column, **columns)

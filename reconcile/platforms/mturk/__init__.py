@@ -50,6 +50,11 @@ WORDS = Words(
     deadline_column="Auto-approval time",
     fees_explained="20% of rewards and bonuses, +20% of rewards on HITs with 10+ assignments, $0.01 minimum each",
     account="requester account",
+    records_file="batch results",
+    records_files="batches",
+    record_rows="batch rows",
+    code_column_option="--mturk-code-column",
+    id_column_option="--worker-column",
 )
 
 # The matcher's neutral reason codes as MTurk plans have always written them (stable: files people keep).

@@ -16,6 +16,7 @@ from ...importers.sniff import kind_of
 from ...models import DuplicateRow, SourceRef, Submission, SubmissionFile, SubmissionInput
 from ...records import paused_gc
 from ...times import parse_timestamp
+from .columns import batch_code, batch_worker
 from .states import state_of
 
 PLATFORM = "mturk"
@@ -78,9 +79,9 @@ def read_batch_table(table: Table, *, code_column: str | None = None, participan
 
     values = cols.column_values(rows, index)
     code_det = cols.override_or_detect(
-        path, names, code_column, "--mturk-code-column", lambda: cols.mturk_code(names, values), prefixes=("", "Answer.")
+        path, names, code_column, "--mturk-code-column", lambda: batch_code(names, values), prefixes=("", "Answer.")
     )
-    worker_det = cols.override_or_detect(path, names, participant_column, "--worker-column", lambda: cols.mturk_worker(names, values))
+    worker_det = cols.override_or_detect(path, names, participant_column, "--worker-column", lambda: batch_worker(names, values))
     for det in (code_det, worker_det):
         if det.note:
             warnings.append(det.note)

@@ -58,10 +58,49 @@ def worker_lookup_keys(actual_key: str) -> tuple[str, ...]:
     return (actual_key,)
 
 
+# ---------------------------------------------------------------- the survey's worker-ID column
+
+# Names researchers give the survey column holding the worker ID (captured from the link or typed),
+# in importers.columns.norm form.
+SURVEY_NAMES = frozenset({
+    "workerid", "mturkid", "mturkworkerid", "amazonid", "amazonworkerid", "amtid", "amtworkerid", "mturkworker",
+    "worker", "turkid", "mturkidnumber", "workeridentifier", "mtworkerid", "wid",
+})
+# A looser name ("Your MTurk worker ID") counts when one of its values could be a worker ID.
+SURVEY_NAME_HINTS = ("worker", "mturkid")
+# Names of the survey's completion-code column that only MTurk studies use (the generic ones are
+# in importers.columns).
+SURVEY_CODE_NAMES = frozenset({"mturkcode", "mturkcompletioncode", "mturkrandomid", "amtcode", "hitcode"})
+
+WORKER_ID_SHAPE = re.compile(r"^A[A-Z0-9]{9,22}$")
+_LOOSE_WORKER = re.compile(r"^A?[A-Z0-9]{9,22}$", re.IGNORECASE)
+
+
+def shaped_like_worker_id(value: str) -> bool:
+    """A cell holds a worker ID exactly as MTurk writes it (scores candidate columns)."""
+    return WORKER_ID_SHAPE.match(value) is not None
+
+
+def could_be_worker_id(value: str) -> bool:
+    """A typed cell may be a worker ID (any case, the leading "A" left out)."""
+    return _LOOSE_WORKER.match(value.strip()) is not None
+
+
 class WorkerIds:
-    """platform.ParticipantIds for MTurk."""
+    """platform.ParticipantIds for MTurk. The survey's worker column is one column, captured or
+    typed: no second (typed) column is looked for, and none is found by content alone."""
+
+    described = "MTurk worker IDs"
+    survey_names = SURVEY_NAMES
+    survey_name_hints: tuple[str, ...] = SURVEY_NAME_HINTS
+    captured_names: frozenset[str] = frozenset()
+    not_id_names: frozenset[str] = frozenset()
+    typed_by_content = False
+    survey_code_names = SURVEY_CODE_NAMES
 
     key = staticmethod(worker_key)
     looks_like = staticmethod(looks_like_worker_id)
     agree = staticmethod(worker_ids_agree)
     lookup_keys = staticmethod(worker_lookup_keys)
+    shaped = staticmethod(shaped_like_worker_id)
+    could_be = staticmethod(could_be_worker_id)

@@ -1,0 +1,97 @@
+"""The matcher: survey responses + a platform's submissions + rules -> one decision per submission
+and one outcome per response. Pure: no I/O, no clock (the caller passes `now`).
+
+The join is the platform's (platform.capabilities.join): "code" joins on the completion code a
+participant submitted (code_join.py), "participant" on the participant's ID captured or typed in the
+survey (participant_join.py). Everything after the join is shared, in stages:
+
+  0. prepare.py        working records, sorted; a participant's responses
+  1-5. the join        candidates and checks, ending in approve or review (with suggestions)
+  6. reject_rules.py   the opt-in reject rules
+  7. decided.py        conflicting file rows; what the platform already decided (skip)
+  8. flags.py          informative flags: same IP, fast, fraud columns, review deadlines
+  9-10. outcomes.py    plan rows, response outcomes, the plan's warnings
+
+Reason codes are neutral (participant_id_as_code, no_submission, ...); plan.build_plan words them as
+the platform's plans always have (Platform.reason_code). Sentences use the platform's Words.
+The result never depends on input order: every choice is made over sorted candidates, and the
+rows come out sorted by their source (file, row).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Sequence
+
+from ..models import DuplicateRow, PlanRow, Response, ResponseOutcome, Submission
+from ..platform import Platform
+from ..records import paused_gc
+from ..rules import DEFAULT_RULES, Rules
+from .code_join import CodeJoin
+from .decided import settle_decided
+from .flags import flag_deadlines, flag_responses
+from .outcomes import MATCH_REASONS, plan_rows, plan_warnings, response_outcomes
+from .participant_join import ParticipantJoin
+from .reject_rules import apply_reject_rules
+from .prepare import prepare
+from .working import response_exclusion, response_finished
+
+__all__ = ["match", "MatchResult", "MATCH_REASONS", "response_exclusion", "response_finished"]
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    rows: tuple[PlanRow, ...]  # one per submission, bonus None (plan.build_plan adds bonuses)
+    responses: tuple[ResponseOutcome, ...]  # one per response
+    warnings: tuple[str, ...] = ()
+    # Parallel to rows: the response each row is matched to (None for none), so build_plan can
+    # compute bonuses without looking responses up again.
+    matched: tuple[Response | None, ...] = ()
+
+
+def match(
+    responses: Sequence[Response],
+    submissions: Sequence[Submission],
+    *,
+    now: datetime,
+    platform: Platform,
+    rules: Rules = DEFAULT_RULES,
+    duplicates: Sequence[DuplicateRow] = (),
+    completion_codes: Sequence[str] = (),
+) -> MatchResult:
+    """Decide every submission and account for every response. See rules.SUBMISSION_REASONS.
+
+    `platform` supplies the join (capabilities.join), the participant-ID rules (ids) and the words
+    of every sentence; `now` decides the review-deadline warnings (the CLI passes the current time);
+    `completion_codes` are the study's codes, which the participant join checks when given.
+    """
+    with paused_gc():
+        return _match(responses, submissions, now=now, platform=platform, rules=rules, duplicates=duplicates,
+                      completion_codes=completion_codes)
+
+
+def join_of(platform: Platform, completion_codes: Sequence[str] = ()):
+    join = platform.capabilities.join
+    if join == "code":
+        return CodeJoin()
+    if join == "participant":
+        return ParticipantJoin(completion_codes)
+    raise ValueError(f"unknown join {join!r} (capabilities.join is 'code' or 'participant')")
+
+
+def _match(responses, submissions, *, now, platform, rules, duplicates, completion_codes) -> MatchResult:
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    join = join_of(platform, completion_codes)
+    st = prepare(responses, submissions, platform=platform, rules=rules, now=now, duplicates=duplicates)
+    join.decide(st)  # stages 1-5
+    apply_reject_rules(st)  # 6
+    join.census(st)
+    settle_decided(st, join)  # 7
+    flag_responses(st)  # 8
+    deadlines = flag_deadlines(st)
+    rows, matched, matched_by, pointed = plan_rows(st)  # 9
+    outcomes = response_outcomes(st, join, matched_by, pointed)
+    warnings = plan_warnings(st, join, deadlines)  # 10
+    return MatchResult(tuple(rows), tuple(outcomes), tuple(warnings), tuple(matched))

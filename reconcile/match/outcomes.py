@@ -1,0 +1,162 @@
+"""Stages 9 and 10: one plan row per submission, one outcome per response, and the plan's warnings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timezone
+
+from ..models import PlanRow, Response, ResponseOutcome
+from ..records import frozen_record
+from .flags import Deadlines
+from .prepare import Study
+from .working import WorkingSubmission
+
+# Reasons under which the submission's response is really *its* response (the response is "matched").
+MATCH_REASONS = frozenset(
+    {"code_match", "code_in_text", "participant_match", "already_approved", "already_rejected", "closed",
+     "reject_too_fast", "reject_attention_check"}
+)
+# Reasons whose first suggestion is shown on the row even when there are several (they are sorted best first).
+_SUGGEST_FIRST = frozenset({"participant_id_as_code", "near_miss", "no_match"})
+
+
+def plan_rows(st: Study) -> tuple[list[PlanRow], list[Response | None], dict[int, WorkingSubmission], dict[int, list[WorkingSubmission]]]:
+    """(rows, the response each row is matched to, submission by matched response, submissions by suggested response)."""
+    rows: list[PlanRow] = []
+    matched: list[Response | None] = []
+    matched_by: dict[int, WorkingSubmission] = {}
+    pointed: dict[int, list[WorkingSubmission]] = defaultdict(list)
+    for it in st.items:
+        link = it.chosen if it.reason in MATCH_REASONS else None
+        matched.append(link.resp if link is not None else None)
+        if link is not None:
+            matched_by[id(link)] = it
+        else:
+            for r in it.suggested:
+                pointed[id(r)].append(it)
+        # The response shown on the row: the match, else the best suggestion (suggestions are sorted
+        # best first; several equally likely responses with nothing to prefer one are not guessed).
+        r_show = link
+        if r_show is None and it.suggested and (len(it.suggested) == 1 or it.reason in _SUGGEST_FIRST):
+            r_show = it.suggested[0]
+        # (the common row has no extra sentences or response flags: skip the joins for it)
+        flags = it.flags
+        detail = it.detail
+        sentences = it.extra
+        if r_show is not None:
+            if r_show.flags:
+                flags = list(dict.fromkeys(flags + r_show.flags))
+            if r_show.notes:
+                sentences = sentences + [f"Response {r_show.resp.response_id}: " + " ".join(r_show.notes)]
+        if sentences:
+            detail = " ".join([x for x in [detail, *sentences] if x])
+        a = it.a
+        src = a.source
+        rows.append(
+            frozen_record(
+                PlanRow,
+                submission_id=a.submission_id,
+                participant_id=a.participant_id,
+                group_id=a.group_id,
+                decision=it.decision,
+                reason=it.reason,
+                detail=detail,
+                code=a.code,
+                response_id=r_show.resp.response_id if r_show is not None else "",
+                bonus=None,
+                feedback=it.feedback,
+                source=f"{src.path}:{src.row}",  # str(SourceRef), without a call per row
+                flags=tuple(flags),  # (no copy when already a tuple)
+                status=a.status,
+                reward=a.reward,
+                group_size=a.group_size,
+                review_deadline=a.review_deadline,
+            )
+        )
+    return rows, matched, matched_by, pointed
+
+
+def response_outcomes(st: Study, join, matched_by: dict[int, WorkingSubmission],
+                      pointed: dict[int, list[WorkingSubmission]]) -> list[ResponseOutcome]:
+    w = st.words
+    said = _Worded(st.platform.reason_code)  # neutral reason -> the platform's, for the sentences that name one
+    claims = join.claims_phrase(st)
+    outcomes: list[ResponseOutcome] = []
+    for r in st.responses:
+        resp = r.resp
+        m = matched_by.get(id(r))
+        sid = ""
+        if r.excluded:
+            outcome, reason = "excluded", r.excluded
+            detail = f"Status {resp.status.strip()!r}: never paid."
+            ptr = ([m] if m else []) + pointed.get(id(r), [])
+            if ptr:
+                detail += f" {w.submission_label} {', '.join(p.a.submission_id for p in ptr)} {claims} (sent to review)."
+        elif m is not None:
+            outcome, reason, sid = "matched", join.matched_reason, m.a.submission_id
+            detail = f"{w.submission_label} {m.a.submission_id}: {m.decision} ({said[m.reason]})."
+        elif pointed.get(id(r)):
+            ptr = pointed[id(r)]
+            outcome, reason = "unmatched", "in_review"
+            detail = "Pointed to by " + ", ".join(f"{p.a.submission_id} ({said[p.reason]})" for p in ptr) + ", sent to review."
+        elif not r.finished:
+            outcome, reason = "excluded", "unfinished"
+            detail = f"Not finished (Progress {resp.progress.strip() or '?'}) and no {w.submission} claims it."
+        else:
+            outcome = "unmatched"
+            reason, detail = join.unclaimed(st, r)
+        if r.flags and outcome != "excluded":
+            detail += " " + " ".join(r.notes)
+        src = resp.source
+        outcomes.append(
+            frozen_record(
+                ResponseOutcome,
+                response_id=resp.response_id,
+                outcome=outcome,
+                reason=reason,
+                detail=detail,
+                code=resp.code,
+                participant_id=resp.participant_id,
+                submission_id=sid,
+                source=f"{src.path}:{src.row}",
+            )
+        )
+    return outcomes
+
+
+class _Worded(dict):
+    """reason -> Platform.reason_code(reason), asked once per reason (a plain dict lookup per response after that)."""
+
+    def __init__(self, reason_code) -> None:
+        super().__init__()
+        self._reason_code = reason_code
+
+    def __missing__(self, reason: str) -> str:
+        got = self[reason] = self._reason_code(reason)
+        return got
+
+
+def plan_warnings(st: Study, join, deadlines: Deadlines) -> list[str]:
+    w = st.words
+    warnings: list[str] = []
+    passed, soon = deadlines.passed, deadlines.soon
+    if passed:
+        many = len(passed) > 1
+        warnings.append(
+            f"{len(passed)} {w.pending_status.lower()} {w.submissions if many else w.submission} {'have' if many else 'has'} "
+            f"passed {w.review_deadline}: {w.platform} has approved {'them' if many else 'it'} automatically; download fresh "
+            f"{w.records_file} to see the real status."
+        )
+    if soon:
+        first = min(soon, key=lambda x: x[0])[0]
+        warnings.append(
+            f"{len(soon)} {w.submissions if len(soon) > 1 else w.submission} auto-approve within 24 hours (the first at "
+            f"{first.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC); decide and pay before then."
+        )
+    if deadlines.unreadable:
+        warnings.append(f"{deadlines.unreadable} {w.review_deadline} value(s) could not be read; their deadlines are not checked.")
+    warnings += join.warnings(st)
+    n_conf = sum(1 for it in st.items if it.reason == "conflicting_rows")
+    if n_conf:
+        warnings.append(f"{n_conf} {w.submission}(s) appear in several {w.record_rows} with different content; they are sent to review.")
+    return warnings

@@ -1,0 +1,95 @@
+"""Stage 0: the working records, sorted, and what every join needs to find a participant's responses."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Sequence
+
+from ..models import DuplicateRow, Response, Submission
+from ..normalize import normalize_code
+from ..platform import ParticipantIds, Platform, Words
+from ..rules import Rules
+from .working import (
+    RESPONSE_ORDER,
+    SUBMISSION_ORDER,
+    WorkingResponse,
+    WorkingSubmission,
+    response_exclusion,
+    response_finished,
+    src_key,
+)
+
+
+@dataclass(eq=False)
+class Study:
+    """Everything the stages share: the platform's rules and words, the records, the indexes."""
+
+    platform: Platform
+    rules: Rules
+    now: datetime
+    duplicates: Sequence[DuplicateRow]
+    responses: list[WorkingResponse]  # sorted by source
+    items: list[WorkingSubmission]  # sorted by source
+    # Non-excluded responses by their participant key, and how many of those are finished.
+    by_participant: dict[str, list[WorkingResponse]] = field(default_factory=dict)
+    finished_per_participant: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> ParticipantIds:
+        return self.platform.ids
+
+    @property
+    def words(self) -> Words:
+        return self.platform.words
+
+    def responses_of(self, actual_key: str) -> list[WorkingResponse]:
+        """The non-excluded responses whose participant ID agrees with `actual_key`, in source order."""
+        ids = self.platform.ids
+        found: dict[int, WorkingResponse] = {}
+        for k in ids.lookup_keys(actual_key):
+            for r in self.by_participant.get(k, ()):
+                if ids.agree(r.participant, actual_key):
+                    found[id(r)] = r
+        return sorted(found.values(), key=lambda r: src_key(r.resp))
+
+
+def _placeholder(text: str) -> bool:
+    # An unpiped Qualtrics placeholder ("${e://Field/PROLIFIC_PID}") is no participant ID at all.
+    return "${" in text
+
+
+def prepare(responses: Sequence[Response], submissions: Sequence[Submission], *, platform: Platform, rules: Rules,
+            now: datetime, duplicates: Sequence[DuplicateRow]) -> Study:
+    ids = platform.ids
+    rs: list[WorkingResponse] = []
+    excl_cache: dict[str, str | None] = {}
+    fin_cache: dict[tuple[str, str], bool] = {}
+    for resp in sorted(responses, key=RESPONSE_ORDER):
+        excluded = excl_cache.get(resp.status, "?")
+        if excluded == "?":
+            excluded = excl_cache[resp.status] = response_exclusion(resp.status)
+        fk = (resp.finished, resp.progress)
+        finished = fin_cache.get(fk)
+        if finished is None:
+            finished = fin_cache[fk] = response_finished(resp)
+        captured = "" if _placeholder(resp.participant_id) else ids.key(resp.participant_id)
+        typed = "" if not resp.typed_id or _placeholder(resp.typed_id) else ids.key(resp.typed_id)
+        if captured:
+            rs.append(WorkingResponse(resp, normalize_code(resp.code), excluded, finished, captured, typed))
+        else:
+            rs.append(WorkingResponse(resp, normalize_code(resp.code), excluded, finished, typed, ""))
+    items = [
+        WorkingSubmission(a=a, key=normalize_code(a.code), participant=ids.key(a.participant_id), state=a.state)
+        for a in sorted(submissions, key=SUBMISSION_ORDER)
+    ]
+    by_participant: dict[str, list[WorkingResponse]] = defaultdict(list)
+    finished_per: dict[str, int] = defaultdict(int)
+    for r in rs:
+        if r.participant and not r.excluded:
+            by_participant[r.participant].append(r)
+            if r.finished:
+                finished_per[r.participant] += 1
+    return Study(platform=platform, rules=rules, now=now, duplicates=duplicates, responses=rs, items=items,
+                 by_participant=by_participant, finished_per_participant=finished_per)
