@@ -96,6 +96,14 @@ class Prolific:
         return Prolific(fee_rate=self.fee_rate if fee_rate is None else fee_rate,
                         vat_rate=self.vat_rate if vat_rate is None else vat_rate)
 
+    study_id = ""  # the study of exports whose file name does not say it (--prolific-study)
+
+    def for_study(self, study_id: str | None) -> "Prolific":
+        """This platform reading exports as the given study's when their file names do not name one."""
+        copy = self.configured()
+        copy.study_id = (study_id or "").strip()
+        return copy
+
     @property
     def verifier(self):
         from .verifier import ExportVerifier
@@ -137,12 +145,12 @@ class Prolific:
     def read_files(self, paths: Sequence[str], *, code_column: str | None = None, participant_column: str | None = None):
         from .export_csv import read_prolific_csv
 
-        return read_prolific_csv(list(paths), participant_column=participant_column)
+        return read_prolific_csv(list(paths), participant_column=participant_column, study_id=self.study_id)
 
     def read_table(self, table, *, code_column: str | None = None, participant_column: str | None = None):
         from .export_csv import read_export_table
 
-        return read_export_table(table, participant_column=participant_column)
+        return read_export_table(table, participant_column=participant_column, study_id=self.study_id)
 
     def list_submissions(self, paths: Sequence[str], endpoint: Endpoint, *, group_ids: Sequence[str] = (),
                          batch_ids: Sequence[str] = (), code_column: str | None = None,
