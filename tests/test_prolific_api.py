@@ -202,3 +202,13 @@ def test_match_unknown_study_exits_2(emulator_process, tmp_path):
                    "--plan", tmp_path / "plan.csv", "--report", tmp_path / "r.xlsx", env={"PROLIFIC_API_TOKEN": "emulator-token"})
     assert proc.returncode == 2 and "was not found" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "plan.csv").exists()
+
+
+def test_listing_rides_out_faults_and_dropped_answers(export_file, monkeypatch):
+    """Reads are safe to repeat: 5xx answers and answers lost on the way are retried (no waiting here)."""
+    with start_prolific_emulator([str(export_file)], study_ids=[STUDY], fault_rate=0.2, drop_response_rate=0.1, seed=7) as emu:
+        http = ProlificHttp(endpoint_of(emu), token=emu.token, sleep=lambda seconds: None)
+        items = list_study_submissions(endpoint_of(emu), STUDY, http=http, page_size=3)
+        assert [i["id"] for i in items] == [submission_id(n) for n in range(len(STATUSES))]
+        stats = prolific_stats(emu.url)
+        assert stats["faulted"] > 0 and stats["dropped"] > 0  # the faults really happened

@@ -151,6 +151,8 @@ def read_export_table(table: Table, participant_column: str | None = None, *, st
             warnings.append(f"no {said} column; read as empty")
 
     study = study_id_of(path, study_id)
+    if study_id and study != study_id.strip().lower() and study_id.strip():
+        warnings.append(f"the file name names study {study}, not {study_id.strip()} (--prolific-study); read as study {study}")
     if not study:
         warnings.append("no study ID: the file name holds none (Prolific names it prolific_export_<study ID>.csv); "
                         "pass --prolific-study ID")
