@@ -122,6 +122,7 @@ def test_inspect_kinds_of_prolific_exports(realdata):
     assert [o["participant_column"] for o in out] == ["PROLIFIC_PID", "Participant id", "participant_id", None]
     assert out[0]["status_counts"] == {"APPROVED": 153, "REJECTED": 19, "RETURNED": 76, "SCREENED OUT": 1, "TIMED-OUT": 4}
     assert out[3]["study_id"] == "298bd5580c5380ce692e1855"  # from the file name
+    assert any("cannot be reconciled" in w for w in out[3]["warnings"])
     # and in words
     text = run_cli("inspect", paths[0])
     assert text.returncode == 0 and "253" in text.stdout

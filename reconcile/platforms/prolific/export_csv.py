@@ -252,6 +252,9 @@ def require_columns(data: SubmissionInput) -> None:
 def inspect_table(table: Table) -> dict:
     """What `reconcile inspect --json` says of a Prolific export (the keys MTurk's gives)."""
     f = read_export_table(table, lenient=True)
+    warnings = list(f.warnings)
+    if f.participant_column is None:
+        warnings.append(f"this trimmed export has no participant IDs, so it cannot be reconciled; {FULL_EXPORT_HINT}")
     statuses = Counter(s.status for s in f.submissions) if f.participant_column else Counter()
     return {
         "path": f.path, "kind": PLATFORM, "format": f.format, "rows": len(f.submissions), "columns": len(f.columns),
@@ -260,5 +263,5 @@ def inspect_table(table: Table) -> dict:
         "participant_candidates": [f.participant_column] if f.participant_column else [],
         "status_counts": dict(sorted(statuses.items())), "duplicate_rows": len(combine([f]).duplicates),
         "study_id": f.submissions[0].group_id if f.submissions else "",
-        "warnings": list(f.warnings),
+        "warnings": warnings,
     }
