@@ -212,3 +212,19 @@ def test_listing_rides_out_faults_and_dropped_answers(export_file, monkeypatch):
         assert [i["id"] for i in items] == [submission_id(n) for n in range(len(STATUSES))]
         stats = prolific_stats(emu.url)
         assert stats["faulted"] > 0 and stats["dropped"] > 0  # the faults really happened
+
+
+@pytest.mark.parametrize("body,said", [
+    ('{"error": {"status": 400, "title": "Bad Request", "detail": "study ID is invalid"}}', "study ID is invalid"),
+    ('{"error": {"status": 400, "detail": {"filters": ["Expected a list.", "At most 15."]}}}', "filters: Expected a list. At most 15"),
+    ('{"error": {"status": 400, "detail": ["one", "two"]}}', "one two"),
+    ('{"detail": "workspace not found"}', "workspace not found"),
+    ('{"message": "Bad thing", "detail": null}', "Bad thing"),
+    ("<html>Bad gateway</html>", ""),
+    ('{"error": {"detail": "' + "x" * 500 + '"}}', "x" * 197 + "..."),
+    ('{"error": {"detail": "line one\\nline two"}}', "line one line two"),
+])
+def test_error_detail_shapes(body, said):
+    from reconcile.platforms.prolific.http import error_detail
+
+    assert error_detail(body) == said

@@ -44,7 +44,7 @@ def error_detail(body: str) -> str:
         data = data["error"]
     if not isinstance(data, dict):
         return ""
-    detail = data.get("detail", data.get("message", ""))
+    detail = data.get("detail") or data.get("message") or ""
     if isinstance(detail, dict):
         detail = "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in detail.items())
     elif isinstance(detail, list):
