@@ -202,3 +202,29 @@ def test_match_unknown_study_exits_2(emulator_process, tmp_path):
                    "--plan", tmp_path / "plan.csv", "--report", tmp_path / "r.xlsx", env={"PROLIFIC_API_TOKEN": "emulator-token"})
     assert proc.returncode == 2 and "was not found" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "plan.csv").exists()
+
+
+def test_listing_rides_out_faults_and_dropped_answers(export_file, monkeypatch):
+    """Reads are safe to repeat: 5xx answers and answers lost on the way are retried (no waiting here)."""
+    with start_prolific_emulator([str(export_file)], study_ids=[STUDY], fault_rate=0.2, drop_response_rate=0.1, seed=7) as emu:
+        http = ProlificHttp(endpoint_of(emu), token=emu.token, sleep=lambda seconds: None)
+        items = list_study_submissions(endpoint_of(emu), STUDY, http=http, page_size=3)
+        assert [i["id"] for i in items] == [submission_id(n) for n in range(len(STATUSES))]
+        stats = prolific_stats(emu.url)
+        assert stats["faulted"] > 0 and stats["dropped"] > 0  # the faults really happened
+
+
+@pytest.mark.parametrize("body,said", [
+    ('{"error": {"status": 400, "title": "Bad Request", "detail": "study ID is invalid"}}', "study ID is invalid"),
+    ('{"error": {"status": 400, "detail": {"filters": ["Expected a list.", "At most 15."]}}}', "filters: Expected a list. At most 15"),
+    ('{"error": {"status": 400, "detail": ["one", "two"]}}', "one two"),
+    ('{"detail": "workspace not found"}', "workspace not found"),
+    ('{"message": "Bad thing", "detail": null}', "Bad thing"),
+    ("<html>Bad gateway</html>", ""),
+    ('{"error": {"detail": "' + "x" * 500 + '"}}', "x" * 197 + "..."),
+    ('{"error": {"detail": "line one\\nline two"}}', "line one line two"),
+])
+def test_error_detail_shapes(body, said):
+    from reconcile.platforms.prolific.http import error_detail
+
+    assert error_detail(body) == said

@@ -122,6 +122,7 @@ def test_inspect_kinds_of_prolific_exports(realdata):
     assert [o["participant_column"] for o in out] == ["PROLIFIC_PID", "Participant id", "participant_id", None]
     assert out[0]["status_counts"] == {"APPROVED": 153, "REJECTED": 19, "RETURNED": 76, "SCREENED OUT": 1, "TIMED-OUT": 4}
     assert out[3]["study_id"] == "298bd5580c5380ce692e1855"  # from the file name
+    assert any("cannot be reconciled" in w for w in out[3]["warnings"])
     # and in words
     text = run_cli("inspect", paths[0])
     assert text.returncode == 0 and "253" in text.stdout
@@ -222,3 +223,18 @@ def test_platform_object_reads_with_its_study(tmp_path):
     platform = get("prolific").for_study(STUDY)
     assert {s.group_id for s in platform.read_files([str(path)]).submissions} == {STUDY}
     assert {s.group_id for s in get("prolific").read_files([str(path)]).submissions} == {""}
+
+
+def test_file_name_study_wins_over_the_option_with_a_warning(tmp_path):
+    path = write_prolific_export(tmp_path / f"prolific_export_{STUDY}.csv", synthetic_rows(["AWAITING REVIEW"]))
+    other = "0123456789abcdef01234567"
+    data = read_prolific_csv([path], study_id=other)
+    assert {s.group_id for s in data.submissions} == {STUDY}
+    assert any(f"names study {STUDY}, not {other}" in w for w in data.files[0].warnings)
+
+
+def test_match_refuses_a_prolific_sandbox(realdata, tmp_path):
+    proc = run_cli("match", "--qualtrics", realdata / LAOLS / "qualtrics_export_redacted.csv",
+                   "--prolific", realdata / LAOLS / "prolific_export.csv", "--sandbox",
+                   "--plan", tmp_path / "plan.csv", "--report", tmp_path / "r.xlsx")
+    assert proc.returncode == 2 and "no sandbox" in proc.stderr and "Traceback" not in proc.stderr

@@ -50,6 +50,8 @@ def match(
     chosen = _platform_inputs(mturk=bool(mturk or mturk_hit or mturk_batch), prolific=bool(prolific or prolific_study))
     if chosen == "prolific":
         platform = get("prolific").for_study(prolific_study)  # type: ignore[attr-defined]
+        if sandbox:
+            platform.resolve_endpoint(endpoint_url, sandbox, production)  # refused: Prolific has no sandbox
         files, files_option = [str(p) for p in prolific], "--prolific"
         # Without an export, the study's submissions are listed through the API.
         group_ids: tuple[str, ...] = (prolific_study,) if prolific_study and not prolific else ()

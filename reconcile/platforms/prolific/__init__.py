@@ -66,7 +66,8 @@ WORDS = Words(
     record_rows="export rows",
     code_column_option="",
     id_column_option="--id-column",
-    completion_codes_hint="Pass them with --completion-code CODE (repeatable), or --prolific-study ID to read them from the API.",
+    completion_codes_hint="Pass them with --completion-code CODE (repeatable), or --prolific-study ID with --endpoint-url URL "
+                          "or --production to read them from the API.",
 )
 
 # The plan's reason codes are the matcher's neutral ones: Prolific plans have no history to keep.

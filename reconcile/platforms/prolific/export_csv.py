@@ -151,6 +151,8 @@ def read_export_table(table: Table, participant_column: str | None = None, *, st
             warnings.append(f"no {said} column; read as empty")
 
     study = study_id_of(path, study_id)
+    if study_id and study != study_id.strip().lower() and study_id.strip():
+        warnings.append(f"the file name names study {study}, not {study_id.strip()} (--prolific-study); read as study {study}")
     if not study:
         warnings.append("no study ID: the file name holds none (Prolific names it prolific_export_<study ID>.csv); "
                         "pass --prolific-study ID")
@@ -250,6 +252,9 @@ def require_columns(data: SubmissionInput) -> None:
 def inspect_table(table: Table) -> dict:
     """What `reconcile inspect --json` says of a Prolific export (the keys MTurk's gives)."""
     f = read_export_table(table, lenient=True)
+    warnings = list(f.warnings)
+    if f.participant_column is None:
+        warnings.append(f"this trimmed export has no participant IDs, so it cannot be reconciled; {FULL_EXPORT_HINT}")
     statuses = Counter(s.status for s in f.submissions) if f.participant_column else Counter()
     return {
         "path": f.path, "kind": PLATFORM, "format": f.format, "rows": len(f.submissions), "columns": len(f.columns),
@@ -258,5 +263,5 @@ def inspect_table(table: Table) -> dict:
         "participant_candidates": [f.participant_column] if f.participant_column else [],
         "status_counts": dict(sorted(statuses.items())), "duplicate_rows": len(combine([f]).duplicates),
         "study_id": f.submissions[0].group_id if f.submissions else "",
-        "warnings": list(f.warnings),
+        "warnings": warnings,
     }

@@ -21,7 +21,7 @@ from ...platform import Endpoint
 
 TOKEN_ENV = "PROLIFIC_API_TOKEN"
 TIMEOUT = 30.0  # seconds per request
-READ_ATTEMPTS = 5
+READ_ATTEMPTS = 8  # reads only: a listing moves no money, so trying again is always safe
 _RETRIED = {429, 500, 502, 503, 504}
 
 
@@ -44,12 +44,12 @@ def error_detail(body: str) -> str:
         data = data["error"]
     if not isinstance(data, dict):
         return ""
-    detail = data.get("detail", data.get("message", ""))
+    detail = data.get("detail") or data.get("message") or ""
     if isinstance(detail, dict):
         detail = "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in detail.items())
     elif isinstance(detail, list):
         detail = " ".join(map(str, detail))
-    text = " ".join(str(detail).split())  # what a server says is shown, never trusted: one line, short
+    text = " ".join(str(detail).split()).rstrip(".")  # what a server says is shown, never trusted: one line, short
     return text if len(text) <= 200 else text[:197] + "..."
 
 
