@@ -48,10 +48,10 @@ CASES: dict[str, tuple[str, str, str, str]] = {
     "still_active": ("ACTIVE", "review", "unknown_status", "still ACTIVE: nothing reconcile decides"),
     "approved": ("APPROVED", "skip", "already_approved", "already approved on Prolific"),
     "rejected": ("REJECTED", "skip", "already_rejected", "already rejected on Prolific"),
-    "returned": ("RETURNED", "skip", "closed", "returned by the participant"),
-    "timed_out": ("TIMED-OUT", "skip", "closed", "timed out"),
-    "screened_out": ("SCREENED OUT", "skip", "closed", "screened out"),
-    "partially_approved": ("PARTIALLY APPROVED", "skip", "closed", "partially approved already"),
+    "returned": ("RETURNED", "skip", "returned", "returned by the participant"),
+    "timed_out": ("TIMED-OUT", "skip", "timed_out", "timed out"),
+    "screened_out": ("SCREENED OUT", "skip", "screened_out", "screened out"),
+    "partially_approved": ("PARTIALLY APPROVED", "skip", "partially_approved", "partially approved already"),
 }
 # How many submissions of each case (the rest: one each).
 COUNTS = {"exact": 24, "approved": 3, "returned": 3}

@@ -185,8 +185,8 @@ def test_a_submission_without_a_participant_id_goes_to_review():
 
 
 @pytest.mark.parametrize("status, reason", [
-    ("APPROVED", "already_approved"), ("REJECTED", "already_rejected"), ("RETURNED", "closed"), ("TIMED-OUT", "closed"),
-    ("SCREENED OUT", "closed"), ("PARTIALLY APPROVED", "closed"),
+    ("APPROVED", "already_approved"), ("REJECTED", "already_rejected"), ("RETURNED", "returned"), ("TIMED-OUT", "timed_out"),
+    ("SCREENED OUT", "screened_out"), ("PARTIALLY APPROVED", "partially_approved"), ("Timed out", "timed_out"),
 ])
 def test_every_decided_or_closed_status_is_skipped_with_the_status_in_the_detail(status, reason):
     rows, outs, result = run([presp(4, P1)], [psub(2, P1, status=status, code="NOCODE")])
