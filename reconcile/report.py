@@ -439,9 +439,13 @@ def _sheet_xml(sheet: _Sheet, *, selected: bool) -> Iterator[str]:
         yield f'<autoFilter ref="A1:{last_col}{max(sheet.nrows, 1)}"/>'
     if sheet.colour_rules:
         # Conditional fills: the decision's colour follows an edit (the static fill is for readers that ignore these).
-        for i, (ref, value, dxf) in enumerate(sheet.colour_rules, start=1):
-            yield (f'<conditionalFormatting sqref="{ref}"><cfRule type="cellIs" dxfId="{dxf}" priority="{i}" operator="equal">'
-                   f'<formula>"{_attr(value)}"</formula></cfRule></conditionalFormatting>')
+        for ref in dict.fromkeys(r for r, _, _ in sheet.colour_rules):
+            yield f'<conditionalFormatting sqref="{ref}">'
+            for i, (rule_ref, value, dxf) in enumerate(sheet.colour_rules, start=1):
+                if rule_ref == ref:
+                    yield (f'<cfRule type="cellIs" dxfId="{dxf}" priority="{i}" operator="equal">'
+                           f'<formula>"{_attr(value)}"</formula></cfRule>')
+            yield "</conditionalFormatting>"
     if sheet.validations:
         yield f'<dataValidations count="{len(sheet.validations)}">{"".join(sheet.validations)}</dataValidations>'
     yield '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'

@@ -220,3 +220,22 @@ def _changes(rows: list[RawPlanRow], original: dict[str, dict[str, str]], digest
         return [f"this workbook was edited since reconcile wrote it (rows deleted or added on sheet {sheet})"]
     shown = "; ".join(changed[:MAX_CHANGES_LISTED]) + (f"; and {len(changed) - MAX_CHANGES_LISTED} more" if len(changed) > MAX_CHANGES_LISTED else "")
     return [f"edited since reconcile wrote this workbook, {len(changed)} row(s) on sheet {sheet}: {shown}"]
+
+
+def refuse_unseen_workbook_edits(path: str | os.PathLike | None, *, force: bool = False) -> None:
+    """Before `match` replaces a workbook: refuse when it holds a person's edits (its plan's digest no
+    longer the one it was written with), as planfile.refuse_unseen_edits does for the plan CSV.
+    A workbook that is no plan (or cannot be read) is not this check's business: it is an output."""
+    from .errors import RefusedError, ReconcileError
+
+    if force or path is None or not Path(path).is_file():
+        return
+    try:
+        plan = read_workbook_plan(path)
+    except ReconcileError:
+        return
+    if plan.notes or plan.problems:
+        raise RefusedError(
+            f"--report {path} holds edits (decisions, bonuses or feedback) made since reconcile wrote it; rename it to keep "
+            "them (or pay from it), or pass --force to overwrite them."
+        )
