@@ -96,7 +96,7 @@ def load_xlsx_table(path: str, data: bytes) -> Table:
     return Table(path, records, FORMAT_NAME, False, ",", "none", True, frozenset(numeric))
 
 
-def numeric_codes(table: Table, data_idx, column_index: int, column: str) -> str | None:
+def numeric_codes(table: Table, data_idx, column_index: int, column: str | None) -> str | None:
     """A warning when codes were stored as numbers in a workbook (leading zeros lost, long codes rounded)."""
     rows = [i + 1 for i in data_idx if (i, column_index) in table.numeric]
     if not rows:
