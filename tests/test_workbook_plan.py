@@ -245,3 +245,33 @@ def test_match_keeps_an_edited_workbook(study):
     assert r.returncode == 2 and "reconcile-report.xlsx holds edits" in r.stderr
     assert len(Sheet(d / "reconcile-report.xlsx").rows_where("Decision", "review")) == len(s.rows_where("Decision", "review"))
     assert run_cli(*again, "--force", cwd=d, env=ENV).returncode == 0
+
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed here: the workbook's round trip through "
+                    "another spreadsheet program (soffice --headless --convert-to xlsx) is not tested on this machine")
+def test_a_workbook_rewritten_by_libreoffice_is_still_the_plan(study):
+    """The sample report opened headless in LibreOffice and saved again (after edits made with openpyxl)."""
+    import subprocess
+
+    d = study
+    s = Sheet(d / "reconcile-report.xlsx")
+    review = s.rows_where("Decision", "review")[0]
+    rid = s.get(review, "Assignment ID")
+    s.set(review, "Decision", "approve")
+    s.wb.save(d / "edited.xlsx")
+    out = d / "converted"
+    out.mkdir()
+    subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{d / 'lo-profile'}", "--convert-to", "xlsx",
+                    "--outdir", str(out), str(d / "edited.xlsx")], check=True, capture_output=True, timeout=300)
+    converted = out / "edited.xlsx"
+    assert converted.is_file()
+    assert openpyxl.load_workbook(converted)["reconcile plan"].sheet_state == "hidden"
+    r = pay(d, str(converted), "--upload-csv", "up.csv", "--json")
+    assert r.returncode == 0, r.stderr
+    assert upload_decisions(d / "up.csv")[rid] == ("x", "")
+    edits = [w for w in json.loads(r.stdout)["warnings"] if w.startswith("edited since")]
+    assert len(edits) == 1 and "1 row(s)" in edits[0] and f"{rid}): decision review -> approve" in edits[0]
