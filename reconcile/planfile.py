@@ -201,7 +201,7 @@ def read_plan(path: str | os.PathLike, platform: str | None = None) -> PlanText:
             for i, rec in enumerate(reader, start=2):
                 if not any(cell.strip() for cell in rec):
                     continue
-                cells = {h: (unescape(rec[j]) if j < len(rec) else "") for j, h in enumerate(names)}
+                cells = {h: ((unescape(c) if (c := rec[j])[:1] == "'" else c) if j < len(rec) else "") for j, h in enumerate(names)}
                 rows.append(RawPlanRow(i, cells))
             return PlanText(str(p), name, columns, rows)
     except UnicodeDecodeError as exc:
