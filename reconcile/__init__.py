@@ -10,22 +10,14 @@ In a notebook (see reconcile.notebook):
     r.plan_frame()
 """
 
-import types as _types
-
 __version__ = "0.1.0"
 
-from . import match as _matcher  # noqa: E402 - the matcher package; made callable below
 
+def __getattr__(name: str):
+    # `reconcile.match` is the matcher package, callable as the notebook API (see the end of
+    # reconcile/match/__init__.py). Imported on first use, so `import reconcile` stays cheap for the CLI.
+    if name == "match":
+        import importlib
 
-class _CallableMatcher(_types.ModuleType):
-    """`reconcile.match` is the matcher package (reconcile.match.match is the pure join) and, called,
-    the notebook API (reconcile.notebook.match). One name for both, because a package attribute and
-    a submodule of the same name cannot coexist: the import system would replace the function."""
-
-    def __call__(self, *args, **kwargs):
-        from .notebook import match
-
-        return match(*args, **kwargs)
-
-
-_matcher.__class__ = _CallableMatcher
+        return importlib.import_module(".match", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
