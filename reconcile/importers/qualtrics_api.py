@@ -33,6 +33,7 @@ from typing import Mapping, IO, Callable, Iterator, Optional
 from urllib.parse import quote
 
 from ..atomic import atomic_path
+from ..notices import relabel
 from ..errors import InputError, ReconcileError, ServiceError
 
 TOKEN_ENV = "QUALTRICS_API_TOKEN"
@@ -784,7 +785,7 @@ def relabel_export(export, old_path: str, new_path: str):
     responses = tuple(
         dataclasses.replace(r, source=dataclasses.replace(r.source, path=new_path)) for r in export.responses
     )
-    warnings = tuple(w.replace(old_path, new_path) for w in export.warnings)
+    warnings = tuple(relabel(w, old_path, new_path) for w in export.warnings)
     return dataclasses.replace(export, path=new_path, responses=responses, warnings=warnings)
 
 

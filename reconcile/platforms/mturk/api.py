@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 from ...atomic import atomic_open
+from ...notices import relabel
 from .client import REGION
 from .endpoints import MTurkEndpoint
 from ...errors import InputError, ReconcileError, ServiceError
@@ -434,7 +435,7 @@ def relabel_input(data, old_path: str, new_path: str):
             b,
             path=new_path if b.path == old_path else b.path,
             submissions=tuple(assignment(a) for a in b.submissions),
-            warnings=tuple(w.replace(old_path, new_path) for w in b.warnings),
+            warnings=tuple(relabel(w, old_path, new_path) for w in b.warnings),
         )
         for b in data.files
     )
