@@ -29,7 +29,7 @@ app = typer.Typer(
 )
 emulator_app = typer.Typer(
     cls=OnceGroup,
-    help="Local servers that speak the real MTurk / Qualtrics wire protocols (tests, offline rehearsal).",
+    help="Local servers that speak the real MTurk / Qualtrics / Prolific wire protocols (tests, offline rehearsal).",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
