@@ -45,8 +45,11 @@ app.add_typer(fetch_app, name="fetch")
 
 def main() -> None:
     """Console-script entry point."""
+    from .progress import shown_progress
+
     try:
-        app()
+        with shown_progress():  # long reading, matching, listing and exporting show how far they are
+            app()
     except ReconcileError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(err.exit_code)

@@ -34,6 +34,7 @@ from urllib.parse import quote
 
 from ..atomic import atomic_path
 from ..notices import relabel
+from ..progress import active as progress_shown, report
 from ..errors import InputError, ReconcileError, ServiceError
 
 TOKEN_ENV = "QUALTRICS_API_TOKEN"
@@ -477,6 +478,8 @@ def _wait_for_file(client: _Client, root: str, body: dict, *, progress: Optional
     progress_id = started.get("progressId")
     if not progress_id:
         raise ServiceError(f"Qualtrics started no export for {survey_id} (its answer has no progressId).")
+    what = f"exporting {survey_id} from Qualtrics (%)"
+    report(what, round(_percent(started.get("percentComplete"))), 100)
     if progress:
         progress(_percent(started.get("percentComplete")), "inProgress")
     still_running = lambda: _out_of_time(client, f"the Qualtrics export of {survey_id} was still running")  # noqa: E731
@@ -484,6 +487,7 @@ def _wait_for_file(client: _Client, root: str, body: dict, *, progress: Optional
     while True:
         state = client.get_json("GET", f"{root}/{quote(str(progress_id), safe='')}", what="check the export's progress")
         status = state.get("status")
+        report(what, 100 if status == "complete" else min(99, round(_percent(state.get("percentComplete")))), 100)
         if progress:
             progress(_percent(state.get("percentComplete")), str(status))
         if status == "complete":
@@ -797,6 +801,8 @@ def stderr_progress(survey_id: str) -> ProgressFn:
     last: list = [None]
 
     def show(pct: float, status: str) -> None:
+        if progress_shown():  # the command line draws the percentage itself
+            return
         text = f"exporting {survey_id} from Qualtrics: {pct:5.1f}% ({status})"
         if tty:
             end = "\n" if status in ("complete", "failed") else ""
