@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Sequence
 
 from .bonus import BonusExpr, BonusResult, compute_bonus
+from .notices import once_each
 from .records import frozen_record, paused_gc
 from .match import MatchResult
 from .models import Plan, PlanRow, Response
@@ -93,7 +94,8 @@ def _build_plan(result, responses, *, bonus, max_bonus, inputs, warnings, platfo
         rows=tuple(_reworded(rows, platform)),
         responses=tuple(_reworded(result.responses, platform)),
         inputs=tuple(inputs),
-        warnings=tuple(warnings) + result.warnings + tuple(extra_warnings),
+        # Each fact once: a reader and the matcher may both report the same damaged codes.
+        warnings=once_each((*warnings, *result.warnings, *extra_warnings)),
         platform=platform.capabilities.name,
         currency=platform.capabilities.currency,
     )

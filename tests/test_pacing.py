@@ -160,3 +160,76 @@ def test_backoff_grows_and_jitters():
     assert len(set(round(x, 6) for x in late)) > 150  # really random, not a fixed schedule
     with pytest.raises(ValueError):
         backoff_delay(-1)
+
+
+# ---------------------------------------------------------------- the defaults against a throttled service
+# Issue 11: with no --rate, the payout must reach at least 0.8 of what the service allows. The
+# service here is simulated on the fake clock, so nothing is timed: it throttles past `limit` calls a
+# second with one second's worth of burst (as the MTurk emulator's --throttle does), and its answers
+# reach the pacer one round trip after the call (so calls already in flight keep being throttled
+# after a cut, as in a real run).
+
+
+class ThrottledService:
+    def __init__(self, clock: FakeClock, limit: float) -> None:
+        self.clock, self.limit = clock, limit
+        self.tokens, self.stamp = max(1.0, limit), clock()
+
+    def call(self) -> bool:
+        now = self.clock()
+        self.tokens = min(max(1.0, self.limit), self.tokens + (now - self.stamp) * self.limit)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+def pay_at_defaults(limit: float, accepted_calls: int, round_trip: float) -> tuple[float, int, AdaptivePacer]:
+    """(accepted calls per second / limit, throttled calls, the pacer) for a run paced as Engine does with no --rate."""
+    import heapq
+
+    from reconcile.payout.pacing import DEFAULT_CEILING, START_RATE
+
+    clock = FakeClock()
+    pacer = AdaptivePacer(DEFAULT_CEILING, start_rate=START_RATE, clock=clock, sleep=clock.sleep)
+    service = ThrottledService(clock, limit)
+    answers: list[tuple[float, int, bool]] = []  # (arrives at, call number, accepted)
+    accepted = throttled = n = 0
+    while accepted < accepted_calls:
+        pacer.acquire()
+        while answers and answers[0][0] <= clock():
+            _, _, ok = heapq.heappop(answers)
+            pacer.on_success() if ok else pacer.on_throttle()
+        ok = service.call()
+        accepted += ok
+        throttled += not ok
+        n += 1
+        heapq.heappush(answers, (clock() + round_trip, n, ok))
+    return accepted / clock() / limit, throttled, pacer
+
+
+@pytest.mark.parametrize("limit", [3.0, 10.0, 40.0, 80.0])
+@pytest.mark.parametrize("round_trip", [0.05, 0.3])
+def test_defaults_reach_most_of_the_service_limit(limit, round_trip):
+    # 2,000 calls: a 1,000-assignment study with bonuses, the issue's case.
+    ratio, throttled, pacer = pay_at_defaults(limit, 2000, round_trip)
+    assert ratio >= 0.8, f"{ratio:.3f} of {limit}/s"
+    assert throttled > 0 and pacer.throttled <= throttled  # it found the limit by being throttled (some answers still on their way)
+    assert throttled < 0.1 * 2000  # ... without spending a tenth of the calls on it
+
+
+def test_defaults_climb_to_the_ceiling_when_the_service_allows_more():
+    from reconcile.payout.pacing import DEFAULT_CEILING, START_RATE
+
+    ratio, throttled, pacer = pay_at_defaults(1000.0, 3000, 0.05)
+    assert throttled == 0 and pacer.rate == DEFAULT_CEILING
+    # Slow start: from START_RATE to the ceiling the rate doubles about every second of calls.
+    clock = FakeClock()
+    fresh = AdaptivePacer(DEFAULT_CEILING, start_rate=START_RATE, clock=clock, sleep=clock.sleep)
+    calls = 0
+    while fresh.rate < DEFAULT_CEILING:
+        fresh.acquire()
+        fresh.on_success()
+        calls += 1
+    assert clock() < 8.0 and calls < 400

@@ -104,7 +104,7 @@ def test_fetch_command_saves_the_exact_bytes(chucooleg, tmp_path):
         proc = fetch(emu.url, out)
         assert proc.returncode == 0, proc.stderr
         assert out.read_bytes() == chucooleg.read_bytes()
-        assert "complete" in proc.stderr  # progress shown while the export ran
+        assert "from Qualtrics (%): 100/100" in proc.stderr  # progress shown while the export ran
         start = [e for e in emu.log if e["method"] == "POST"]
         assert len(start) == 1 and start[0]["body"] == {"format": "csv", "useLabels": True}
         polls = [e for e in emu.log if e["method"] == "GET" and not e["path"].endswith("/file")]

@@ -29,7 +29,7 @@ app = typer.Typer(
 )
 emulator_app = typer.Typer(
     cls=OnceGroup,
-    help="Local servers that speak the real MTurk / Qualtrics wire protocols (tests, offline rehearsal).",
+    help="Local servers that speak the real MTurk / Qualtrics / Prolific wire protocols (tests, offline rehearsal).",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
@@ -45,8 +45,11 @@ app.add_typer(fetch_app, name="fetch")
 
 def main() -> None:
     """Console-script entry point."""
+    from .progress import shown_progress
+
     try:
-        app()
+        with shown_progress():  # long reading, matching, listing and exporting show how far they are
+            app()
     except ReconcileError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(err.exit_code)

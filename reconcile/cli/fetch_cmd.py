@@ -13,7 +13,7 @@ from . import fetch_app
 
 @fetch_app.command("qualtrics")
 def fetch_qualtrics(
-    survey_id: str = typer.Argument(..., help="The survey ID, like SV_1AbCdEfGh2IjKlM (Survey options > Survey IDs)."),
+    survey_id: str = typer.Argument(..., metavar="SURVEY_ID", help="The survey ID, like SV_1AbCdEfGh2IjKlM (Survey options > Survey IDs)."),
     # No dir_okay=False here: the library checks -o (folder, directory, writable) and says so in one sentence.
     output: Path = typer.Option(..., "-o", "--output", metavar="FILE", help="Where to save the export CSV (written atomically; checked before anything is asked of Qualtrics)."),
     datacenter: Optional[str] = typer.Option(None, "--datacenter", metavar="DC", help="Datacenter ID like ca1 / iad1 / fra1, or a full base URL (default: $QUALTRICS_DATACENTER)."),
@@ -26,6 +26,8 @@ def fetch_qualtrics(
 
     The token comes from QUALTRICS_API_TOKEN (never a command-line option, so it stays out of shell history).
     The download is refused unless it is a zip holding one Qualtrics CSV export of at most 2 GiB.
+
+    Example: `QUALTRICS_API_TOKEN=... reconcile fetch qualtrics SV_1AbCdEfGh2IjKlM --datacenter ca1 -o export.csv`.
     """
     from ..importers.qualtrics_api import save_export, stderr_progress
     from ..platforms import claims
@@ -57,6 +59,8 @@ def fetch_mturk(
 
     The file works wherever a downloaded batch CSV does (`match --mturk`, `pay --upload-csv`).
     Credentials come from the standard AWS chain (environment, ~/.aws profiles).
+
+    Example: `reconcile fetch mturk --batch 3006652 --production -o batch.csv`.
     """
     from ..platforms.mturk.endpoints import resolve_mturk_endpoint
     from ..platforms.mturk.api import save_batch_csv, stderr_progress

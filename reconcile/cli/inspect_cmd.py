@@ -18,7 +18,9 @@ def inspect(
 ) -> None:
     """Tell what each file is (Qualtrics export or MTurk batch), how many rows it has and which
     completion-code and worker-ID columns were detected. Use it before `reconcile match` to check
-    the detection; override it there with --code-column / --mturk-code-column / --worker-column."""
+    the detection; override it there with --code-column / --mturk-code-column / --worker-column.
+
+    Example: `reconcile inspect export.csv batch.csv`."""
     from ..inspection import inspect_file
 
     results: list[dict] = []

@@ -18,14 +18,17 @@ def ledger(
     ledger_path: Optional[Path] = typer.Option(None, "--ledger", metavar="FILE", help="The ledger file, when it is not beside the plan (as given to `pay --ledger`)."),
     show_all: bool = typer.Option(False, "--all", help="List every action with its key, the time of its first attempt and last change."),
     resolve: Optional[Tuple[str, str]] = typer.Option(None, "--resolve", metavar="KEY paid|unpaid", help="Settle one action by hand: its key (quoted; or the key's last 8+ characters) and what you found: paid or unpaid. `unpaid` lets the next run attempt it again.", show_default=False),
-    note: str = typer.Option("", "--note", help="With --resolve: why (kept in the ledger)."),
+    note: str = typer.Option("", "--note", metavar="TEXT", help="With --resolve: why (kept in the ledger)."),
     json_output: bool = typer.Option(False, "--json", help="Print everything as one JSON object on stdout."),
 ) -> None:
     """Show what `reconcile pay --execute` did: runs, actions done / already done / failed / in
     flight (a run stopped mid-call) / in doubt (a pay call that may have gone through and is never
     sent again on its own), bonuses paid, and - given the plan - what is not done yet.
     Reads the ledger only; never calls a platform. With --resolve KEY paid|unpaid, a person settles
-    an action: what they saw on the platform's website decides, not the tool."""
+    an action: what they saw on the platform's website decides, not the tool.
+
+    Examples: `reconcile ledger reconcile-plan.csv`; `reconcile ledger --resolve 'KEY' paid --note "seen on the website"`.
+    """
     from ..payout.status import ledger_status, resolve as settle
 
     if resolve:

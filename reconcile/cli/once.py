@@ -17,6 +17,7 @@ from typing import Any, Sequence
 from typer.core import TyperGroup
 
 from ..errors import InputError
+from .usage import plain_arguments
 
 # Values of these options are never echoed (house rule: never print credentials or tokens).
 _SECRET = re.compile(r"token|secret|password|credential|key", re.IGNORECASE)
@@ -95,6 +96,10 @@ def refuse_repeated_options(params: Sequence[Any], args: Sequence[str]) -> None:
 class OnceGroup(TyperGroup):
     """The typer group class of every app of the CLI: checks a subcommand's arguments for repeated
     single-value options before the subcommand parses them (and silently keeps the last)."""
+
+    def get_command(self, ctx, cmd_name):  # type: ignore[no-untyped-def]
+        # Every subcommand's arguments read as click writes them (PLAN, not {PLAN}): see usage.py.
+        return plain_arguments(super().get_command(ctx, cmd_name))
 
     def resolve_command(self, ctx, args):  # type: ignore[no-untyped-def]
         cmd_name, cmd, rest = super().resolve_command(ctx, args)

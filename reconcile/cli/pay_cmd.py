@@ -34,7 +34,7 @@ def pay(
     production: bool = typer.Option(False, "--production", help="Use the real service (real money). Asks for confirmation unless --yes."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation (for scripts)."),
     ledger: Optional[Path] = typer.Option(None, "--ledger", metavar="FILE", help="The SQLite ledger of every action (default: beside the plan)."),
-    concurrency: int = typer.Option(4, "--concurrency", min=1, max=64, help="Parallel API calls."),
+    concurrency: int = typer.Option(4, "--concurrency", min=1, max=64, metavar="N", help="How many API calls may be in flight at once (1-64)."),
     rate: Optional[float] = typer.Option(None, "--rate", min=0.1, metavar="RPS", help="A ceiling on calls per second (default: none; pacing starts low, grows until the service throttles, then adapts)."),
     grant_qualification: Optional[str] = typer.Option(None, "--grant-qualification", metavar="QUAL_ID", help="MTurk: grant this qualification to every approved worker (to block retakes)."),
     masters: bool = typer.Option(False, "--masters", help="MTurk: the HITs required Masters (5% more fees on rewards; batch files do not say so)."),

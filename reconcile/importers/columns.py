@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import ColumnDetectionError, InputError
+from ..notices import DAMAGED_CODES, Notice
 
 
 def norm(name: str) -> str:
@@ -199,9 +200,10 @@ def damaged_codes(values_with_rows, column: str | None, path: str) -> str | None
         return None
     row, example = bad[0]
     n = len(bad)
-    return (
+    return Notice(
         f"{n} value{'s' if n != 1 else ''} in code column {column!r} look{'s' if n == 1 else ''} damaged by Excel or pandas "
-        f"(e.g. {example!r} at {path}:{row}); the original codes cannot be recovered from them, so use the original download"
+        f"(e.g. {example!r} at {path}:{row}); the original codes cannot be recovered from them, so use the original download",
+        kind=DAMAGED_CODES, subject=path,
     )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import InputError
+from ..progress import BIG, report
 
 # JSON answers (bounding boxes, long free text) exceed csv's default 128 KiB field limit.
 csv.field_size_limit(min(2**31 - 1, 512 * 1024 * 1024))
@@ -155,9 +156,10 @@ def load_table(path: str | os.PathLike, *, partial: bool = False) -> Table:
     text, encoding, bom = decode(p, data)
     delimiter = _sniff_delimiter(text)
     ending, final_newline = _line_endings(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    buffer = io.StringIO(text, newline="")
+    reader = csv.reader(buffer, delimiter=delimiter)
     try:
-        records: list[list[str]] = list(reader)
+        records = _read_records(reader, buffer, len(text), f"reading {os.path.basename(p)}")
     except csv.Error as err:
         raise InputError(f"{p}: line {reader.line_num} cannot be read as CSV ({err}); the file may be damaged.") from None
     # Trailing blank records (a final empty line, Excel's padding) carry nothing.
@@ -168,6 +170,28 @@ def load_table(path: str | os.PathLike, *, partial: bool = False) -> Table:
     if not partial:
         refuse_cut_file(p, text, delimiter, records)
     return Table(p, records, encoding, bom, delimiter, ending, final_newline)
+
+
+def _read_records(reader, buffer: io.StringIO, size: int, what: str, chunk: int = 20_000) -> list[list[str]]:
+    """Every record, read in chunks (C speed); for a file of about BIG rows or more, the rows read so
+    far and an estimate of all of them (from the characters read) are reported after each chunk."""
+    from itertools import islice
+
+    records: list[list[str]] = []
+    shown = False
+    while True:
+        got = list(islice(reader, chunk))
+        records.extend(got)
+        if len(got) < chunk:
+            break
+        read = buffer.tell()
+        estimate = max(len(records), round(len(records) * size / max(1, read)))
+        shown = shown or estimate >= BIG
+        if shown:
+            report(what, len(records), estimate)
+    if shown:
+        report(what, len(records), len(records))
+    return records
 
 
 # ---------------------------------------------------------------- cut-off downloads

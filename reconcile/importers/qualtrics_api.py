@@ -33,6 +33,8 @@ from typing import Mapping, IO, Callable, Iterator, Optional
 from urllib.parse import quote
 
 from ..atomic import atomic_path
+from ..notices import relabel
+from ..progress import active as progress_shown, report
 from ..errors import InputError, ReconcileError, ServiceError
 
 TOKEN_ENV = "QUALTRICS_API_TOKEN"
@@ -476,6 +478,8 @@ def _wait_for_file(client: _Client, root: str, body: dict, *, progress: Optional
     progress_id = started.get("progressId")
     if not progress_id:
         raise ServiceError(f"Qualtrics started no export for {survey_id} (its answer has no progressId).")
+    what = f"exporting {survey_id} from Qualtrics (%)"
+    report(what, round(_percent(started.get("percentComplete"))), 100)
     if progress:
         progress(_percent(started.get("percentComplete")), "inProgress")
     still_running = lambda: _out_of_time(client, f"the Qualtrics export of {survey_id} was still running")  # noqa: E731
@@ -483,6 +487,7 @@ def _wait_for_file(client: _Client, root: str, body: dict, *, progress: Optional
     while True:
         state = client.get_json("GET", f"{root}/{quote(str(progress_id), safe='')}", what="check the export's progress")
         status = state.get("status")
+        report(what, 100 if status == "complete" else min(99, round(_percent(state.get("percentComplete")))), 100)
         if progress:
             progress(_percent(state.get("percentComplete")), str(status))
         if status == "complete":
@@ -784,7 +789,7 @@ def relabel_export(export, old_path: str, new_path: str):
     responses = tuple(
         dataclasses.replace(r, source=dataclasses.replace(r.source, path=new_path)) for r in export.responses
     )
-    warnings = tuple(w.replace(old_path, new_path) for w in export.warnings)
+    warnings = tuple(relabel(w, old_path, new_path) for w in export.warnings)
     return dataclasses.replace(export, path=new_path, responses=responses, warnings=warnings)
 
 
@@ -796,6 +801,8 @@ def stderr_progress(survey_id: str) -> ProgressFn:
     last: list = [None]
 
     def show(pct: float, status: str) -> None:
+        if progress_shown():  # the command line draws the percentage itself
+            return
         text = f"exporting {survey_id} from Qualtrics: {pct:5.1f}% ({status})"
         if tty:
             end = "\n" if status in ("complete", "failed") else ""

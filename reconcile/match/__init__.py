@@ -28,6 +28,7 @@ from typing import Sequence
 
 from ..models import DuplicateRow, PlanRow, Response, ResponseOutcome, Submission
 from ..platform import Platform
+from ..progress import BIG, report
 from ..records import paused_gc
 from ..rules import DEFAULT_RULES, Rules
 from .code_join import CodeJoin
@@ -73,6 +74,17 @@ def match(
                       completion_codes=completion_codes)
 
 
+def _stage_counter(big: bool, what: str, stages: int):
+    done = [0]
+
+    def stage() -> None:
+        done[0] += 1
+        if big:
+            report(what, done[0], stages)
+
+    return stage
+
+
 def join_of(platform: Platform, completion_codes: Sequence[str] = ()):
     join = platform.capabilities.join
     if join == "code":
@@ -86,16 +98,26 @@ def _match(responses, submissions, *, now, platform, rules, duplicates, completi
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     join = join_of(platform, completion_codes)
+    # A study of about BIG rows or more takes seconds here: say how far the stages are.
+    stage = _stage_counter(max(len(responses), len(submissions)) >= BIG, f"matching {len(submissions)} rows (stages)", 8)
     st = prepare(responses, submissions, platform=platform, rules=rules, now=now, duplicates=duplicates)
+    stage()
     join.decide(st)  # stages 1-5
+    stage()
     apply_reject_rules(st)  # 6
     join.census(st)
+    stage()
     settle_decided(st, join)  # 7
+    stage()
     flag_responses(st)  # 8
+    stage()
     deadlines = flag_deadlines(st)
+    stage()
     rows, matched, matched_by, pointed = plan_rows(st)  # 9
+    stage()
     outcomes = response_outcomes(st, join, matched_by, pointed)
     warnings = plan_warnings(st, join, deadlines)  # 10
+    stage()
     return MatchResult(tuple(rows), tuple(outcomes), tuple(warnings), tuple(matched))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ..notices import DAMAGED_CODES, Notice
 from ..normalize import code_tokens, excel_damage, excel_damage_prefix, near_misses
 from .prepare import Study
 from .working import MAX_SUGGESTIONS, WorkingResponse, WorkingSubmission, src_key, suggest_text, where
@@ -330,16 +331,19 @@ class CodeJoin:
         warnings: list[str] = []
         bad_r = self.damaged_responses
         if bad_r:
-            warnings.append(
+            # The reader of that file usually said so already (same kind, same file): said once in the plan.
+            warnings.append(Notice(
                 f"{len(bad_r)} response code(s) look damaged by a spreadsheet (e.g. {bad_r[0].resp.code!r} at "
-                f"{bad_r[0].resp.source}); download the export from Qualtrics again instead of re-saving it in Excel."
-            )
+                f"{bad_r[0].resp.source}); download the export from Qualtrics again instead of re-saving it in Excel.",
+                kind=DAMAGED_CODES, subject=bad_r[0].resp.source.path,
+            ))
         bad_a = [it for it in st.items if it.excel]
         if bad_a:
-            warnings.append(
+            warnings.append(Notice(
                 f"{len(bad_a)} {w.submission} code(s) look damaged by a spreadsheet (e.g. {bad_a[0].a.code!r} at "
-                f"{bad_a[0].a.source}); download the {w.records_file} from {w.platform} again instead of re-saving them in Excel."
-            )
+                f"{bad_a[0].a.source}); download the {w.records_file} from {w.platform} again instead of re-saving them in Excel.",
+                kind=DAMAGED_CODES, subject=bad_a[0].a.source.path,
+            ))
         if self.codes_unmatched * 4 > self.with_code:
             options = ", ".join(o for o in ("--code-column", w.code_column_option) if o)
             warnings.append(

@@ -94,6 +94,10 @@ class AdaptivePacer:
     - `on_success()`: the rate creeps back up by `increase` calls/second per second of successful
       calls (each success adds increase/rate), never above `max_rate`. Growing per second rather
       than per call keeps the climb equally gentle at 3 calls/s and at 100.
+    - `increase` defaults to a tenth of the rate the last cut left (back from a cut in about three
+      seconds), not to a share of `max_rate`: with no --rate the ceiling is 100 calls/s, and a climb
+      of 5 calls/s every second against a service that allows 3 spent about two calls in five on
+      being throttled (issue 11; tests/test_pacing.py simulates it on a fake clock).
     """
 
     def __init__(
@@ -116,8 +120,9 @@ class AdaptivePacer:
         self.max_rate = float(max_rate)
         self.min_rate = min(float(min_rate), self.max_rate)
         self.decrease = decrease
-        # Default: back from one cut (x0.7) in about six seconds.
-        self.increase = increase if increase is not None else max(self.max_rate * 0.05, 0.02)
+        # None: follows the rate found (see on_throttle); until the first cut, as if cut at the ceiling.
+        self._fixed_increase = increase
+        self.increase = increase if increase is not None else self._increase_after_cut(self.max_rate)
         # A burst of 1 at low rates; a few tokens at high rates smooth scheduling jitter.
         burst = burst if burst is not None else max(1.0, min(self.max_rate / 20.0, 5.0))
         self.cooldown = cooldown
@@ -152,8 +157,15 @@ class AdaptivePacer:
             if now - self._last_cut < max(self.cooldown, 2.0 / self._bucket.rate):
                 return False
             self._last_cut = now
-            self._bucket.set_rate(max(self.min_rate, self._bucket.rate * self.decrease))
+            cut = max(self.min_rate, self._bucket.rate * self.decrease)
+            self._bucket.set_rate(cut)
+            if self._fixed_increase is None:
+                self.increase = self._increase_after_cut(cut)
             return True
+
+    @staticmethod
+    def _increase_after_cut(rate: float) -> float:
+        return max(0.1 * rate, 0.02)
 
 
 def backoff_delay(

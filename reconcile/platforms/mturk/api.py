@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 from ...atomic import atomic_open
+from ...notices import relabel
+from ...progress import active as progress_shown, report
 from .client import REGION
 from .endpoints import MTurkEndpoint
 from ...errors import InputError, ReconcileError, ServiceError
@@ -196,7 +198,9 @@ def list_assignments(
                     count += 1
         except (ClientError, BotoCoreError) as exc:
             raise _service_error(exc, endpoint, f"list the assignments of HIT {group_id}") from None
-        say(f"HIT {n}/{len(hits)} {group_id}: {count} assignment(s)")
+        report(f"listing the assignments of {len(hits)} HIT(s)", n, len(hits))
+        if not progress_shown():  # a reporter shows the count; else one line per HIT
+            say(f"HIT {n}/{len(hits)} {group_id}: {count} assignment(s)")
     return Listing(tuple(hits.values()), tuple(pairs))
 
 
@@ -434,7 +438,7 @@ def relabel_input(data, old_path: str, new_path: str):
             b,
             path=new_path if b.path == old_path else b.path,
             submissions=tuple(assignment(a) for a in b.submissions),
-            warnings=tuple(w.replace(old_path, new_path) for w in b.warnings),
+            warnings=tuple(relabel(w, old_path, new_path) for w in b.warnings),
         )
         for b in data.files
     )

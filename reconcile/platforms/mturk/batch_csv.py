@@ -152,12 +152,18 @@ def read_batch_table(table: Table, *, code_column: str | None = None, participan
     )
 
 
+# What the website's download shows about the worker and the API has no call for: a fetched file
+# leaves these blank, so a blank one against a filled one is no conflict.
+API_CANNOT_FILL = frozenset({"LifetimeApprovalRate", "Last30DaysApprovalRate", "Last7DaysApprovalRate"})
+
+
 def _content(a: Submission) -> dict:
     # Padding and deleted empty columns must not make two downloads of the same row look different,
-    # nor a time written in the other style (a fetched file against a downloaded one).
+    # nor a time written in the other style (a fetched file against a downloaded one), nor the
+    # worker's approval rates only the website's download carries.
     out = {}
     for k, v in a.fields.items():
-        if v == "":
+        if v == "" or k in API_CANNOT_FILL:
             continue
         if k in TIME_COLUMNS:
             when = parse_timestamp(v)
