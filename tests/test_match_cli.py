@@ -226,3 +226,11 @@ def test_help_lists_the_options():
                 "--bonus", "--max-bonus", "--code-column", "--mturk-code-column", "--worker-column", "--datacenter",
                 "--confirm-rejections"):
         assert opt in proc.stdout
+
+
+def test_next_steps_name_the_workbook_and_the_plan_and_what_is_left_to_decide(tmp_path):
+    root = Path(__file__).resolve().parents[1] / "sample_data"
+    proc = run_cli("match", "--qualtrics", root / "qualtrics_export.csv", "--mturk", root / "mturk_batch_results.csv", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Next: open reconcile-report.xlsx (or send it to the PI); decide the 16 review row(s)" in proc.stdout
+    assert "`reconcile pay reconcile-report.xlsx` or `reconcile pay reconcile-plan.csv`" in proc.stdout

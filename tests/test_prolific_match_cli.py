@@ -128,3 +128,10 @@ def test_a_survey_given_as_prolific_export_is_refused(realdata, tmp_path):
                    "--prolific", realdata / CHEUNG / "Artificial_Intelligence_Raw_redacted.csv",
                    "--plan", tmp_path / "plan.csv", "--report", tmp_path / "r.xlsx")
     assert proc.returncode == 2 and "not a Prolific submissions export" in proc.stderr
+
+
+def test_nothing_to_review_says_check_the_decisions(realdata, tmp_path):
+    proc = match(tmp_path, "--qualtrics", realdata / CHEUNG / "Artificial_Intelligence_Raw_redacted.csv",
+                 "--prolific", realdata / CHEUNG / "prolific_export_demographic.csv")
+    assert "25 submissions: 0 approve, 0 reject, 0 review, 25 skip." in proc.stdout
+    assert "check the decisions" in proc.stdout and "0 review row(s)" not in proc.stdout

@@ -134,9 +134,12 @@ def format_summary(summary) -> str:
     ]
     lines += [f"warning: {w}" for w in summary.plan.warnings]
     lines.append(f"Plan written to {summary.plan_path} (responses: {summary.responses_path}).")
+    to_decide = f"decide the {d['review']} review row(s) by editing `decision`" if d["review"] else "check the decisions"
     if summary.report_path is not None:
-        lines.append(f"Next: open {summary.report_path}; decide the {d['review']} review row(s) by editing `decision` in the plan;")
+        lines.append(f"Next: open {summary.report_path} (or send it to the PI); {to_decide} in it or in {summary.plan_path};")
+        lines.append(f"then run `reconcile pay {summary.report_path}` or `reconcile pay {summary.plan_path}` "
+                     "(a dry run, whichever was edited) and add --execute to pay.")
     else:
-        lines.append(f"Next: decide the {d['review']} review row(s) by editing `decision` in {summary.plan_path};")
-    lines.append(f"then run `reconcile pay {summary.plan_path}` (a dry run) and add --execute to pay.")
+        lines.append(f"Next: {to_decide} in {summary.plan_path};")
+        lines.append(f"then run `reconcile pay {summary.plan_path}` (a dry run) and add --execute to pay.")
     return "\n".join(lines)
