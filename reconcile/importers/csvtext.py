@@ -11,10 +11,12 @@ import codecs
 import csv
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 
 from ..errors import InputError
+from ..records import paused_gc
 
 # JSON answers (bounding boxes, long free text) exceed csv's default 128 KiB field limit.
 csv.field_size_limit(min(2**31 - 1, 512 * 1024 * 1024))
@@ -392,6 +394,43 @@ class RowFields(Mapping):
 
     def __repr__(self) -> str:
         return f"RowFields({dict(zip(self._index, self._values))!r})"
+
+
+def keep_only(fields: Iterable[Mapping[str, str]], columns: Iterable[str]) -> None:
+    """Narrow every RowFields in `fields` to `columns` (those its file has), in place; other
+    mappings are left alone. For a caller that knows every column it will still look up: a
+    million rows of a 30-column batch hold about a gigabyte of cells no decision reads. A column
+    dropped here reads as absent (`get` gives the default, `in` is False), so keep every column
+    whose presence is asked about too."""
+    with paused_gc():  # a million new tuples would set off full collections of the whole heap
+        _keep_only(fields, list(dict.fromkeys(columns)))
+
+
+def _keep_only(fields: Iterable[Mapping[str, str]], wanted: list[str]) -> None:
+    narrowed: dict[int, tuple[dict, dict, Callable]] = {}  # id(old index) -> (old index, new index, getter)
+    for f in fields:
+        if type(f) is not RowFields:
+            continue
+        old = f._index
+        plan = narrowed.get(id(old))
+        if plan is None:
+            names = [c for c in wanted if c in old]
+            at = [old[c] for c in names]
+            if not at:
+                getter: Callable = _no_cells
+            elif len(at) == 1:
+                one = at[0]
+                getter = lambda values, one=one: (values[one],)  # noqa: E731
+            else:
+                getter = itemgetter(*at)
+            # The old index is kept in the entry so its id() cannot be reused by another one.
+            plan = narrowed[id(old)] = (old, {c: k for k, c in enumerate(names)}, getter)
+        f._index = plan[1]
+        f._values = plan[2](f._values)
+
+
+def _no_cells(values) -> tuple:
+    return ()
 
 
 def used_width(header: list[str], records: list, data_idx: list[int]) -> int:
