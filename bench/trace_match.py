@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synth_study  # noqa: E402  (for the file names and the bonus expression)
 
 STAGES = (
-    ("reconcile.sources", "load_qualtrics"),
-    ("reconcile.sources", "load_mturk"),
+    ("reconcile.sources", "load_survey"),
+    ("reconcile.sources", "load_submissions"),
     ("reconcile.match", "match"),
     ("reconcile.plan", "build_plan"),
     ("reconcile.planfile", "write_plan"),

@@ -191,7 +191,8 @@ def check_plan(
         path=str(plan_path),
         rows=tuple(rows),
         digest=plan_digest(r.cells for r in plan.rows),
-        batch_paths=tuple(getattr(f, "path", str(f)) for f in verification.files),
+        # Not getattr(f, "path", str(f)): that makes str(f) of every batch, whose repr is all its rows.
+        batch_paths=tuple(f.path if hasattr(f, "path") else str(f) for f in verification.files),
         rewards=cost.rewards,
         bonuses=cost.bonuses,
         fees=cost.fees,

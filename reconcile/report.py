@@ -118,13 +118,23 @@ def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool 
     unmatched = [r for r in plan.responses if r.outcome != "matched"]
     flags = flag_entries(plan.rows)
     summary = _summary_rows(plan, platform, path=path, dry_run=dry_run, title=title)
-    sheets = [
-        _Sheet(SUMMARY_SHEET, 3, len(summary), iter(summary), widths=[34, 18, 90], frozen=False, filtered=False),
-        _editable(_table(submissions_sheet(words), submission_columns(words), plan.rows, _submission_texts, _submission_cells)),
-        _table(responses_sheet(words), response_columns(words), unmatched, _response_texts, _response_cells),
-        _table(FLAGS_SHEET, flag_columns(words), flags, _flag_texts, _flag_cells),
+    tables = [
+        _tables(submissions_sheet(words), submission_columns(words), plan.rows, _submission_texts, _submission_cells),
+        _tables(responses_sheet(words), response_columns(words), unmatched, _response_texts, _response_cells),
+        _tables(FLAGS_SHEET, flag_columns(words), flags, _flag_texts, _flag_cells),
     ]
-    identity = _identity_sheet(plan, words)
+    # The workbook is also the plan when its submissions fit one sheet (a split one is for reading only:
+    # `reconcile pay` takes the plan CSV of such a study).
+    as_plan = len(tables[0]) == 1
+    if as_plan:
+        tables[0] = [_editable(tables[0][0])]
+    split = [[_continued(parts)] for parts in tables if len(parts) > 1]
+    if split and summary[-1] == ["none"]:  # the Warnings list had nothing else
+        summary.pop()
+    summary.extend(split)
+    sheets = [_Sheet(SUMMARY_SHEET, 3, len(summary), iter(summary), widths=[34, 18, 90], frozen=False, filtered=False)]
+    sheets += [sheet for parts in tables for sheet in parts]
+    identity = _identity_sheet(plan, words) if as_plan else None
     if identity is not None:
         sheets.append(identity)
     try:
@@ -361,6 +371,27 @@ def _table(name: str, columns: Sequence[str], items: Sequence, to_text, to_cells
 
     sheet.rows = rows()
     return sheet
+
+
+EXCEL_MAX_ROWS = 1_048_576  # rows in one sheet; Excel refuses a file with more (header row included)
+
+
+def _tables(name: str, columns: Sequence[str], items: Sequence, to_text, to_cells) -> list[_Sheet]:
+    """`_table`, split into sheets of at most EXCEL_MAX_ROWS rows (each with the header) past
+    Excel's limit: "Flags", "Flags (2)", ... A longer sheet is never written: Excel refuses it."""
+    per = EXCEL_MAX_ROWS - 1
+    if len(items) <= per:
+        return [_table(name, columns, items, to_text, to_cells)]
+    return [
+        _table(name if k == 0 else f"{name[:25]} ({k + 1})", columns, items[k * per:(k + 1) * per], to_text, to_cells)
+        for k in range((len(items) + per - 1) // per)
+    ]
+
+
+def _continued(parts: list[_Sheet]) -> str:
+    rows = sum(p.nrows - 1 for p in parts)
+    return (f"The {parts[0].name} sheet has {rows:,} rows, more than Excel allows in one sheet, so it continues on "
+            f"{', '.join(p.name for p in parts[1:])}.")
 
 
 def _col_letter(i: int) -> str:

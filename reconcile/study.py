@@ -112,7 +112,9 @@ def run_match(
     from . import sources
     from .bonus import parse_bonus, parse_max_bonus
     from .importers import require_columns
+    from .importers.csvtext import keep_only
     from .match import match
+    from .match.columns_read import SUBMISSION_COLUMNS_READ, response_columns_read
     from .plan import build_plan, summarize
     from .planfile import write_plan
     from .rules import check_rule_columns, confirm_mass_rejections, load_rules
@@ -154,6 +156,9 @@ def run_match(
     by_code = platform.capabilities.join == "code"
     require_columns(export, need_code=by_code, need_participant=not by_code, participant_option=words.id_column_option)
     check_rule_columns(rules, export.columns, export.path)
+    # Only the cells a decision still reads stay in memory (the rest served column detection).
+    keep_only((r.fields for r in export.responses),
+              response_columns_read(rules, parse_bonus(bonus, export.columns) if bonus is not None else None))
     if show_progress:
         log(f"reading {words.platform} {', '.join(map(str, files)) or '(API)'} ...")
     submissions = sources.load_submissions(
@@ -166,6 +171,7 @@ def run_match(
         show_progress=show_progress,
     )
     platform.require_columns(submissions)
+    keep_only((s.fields for f in submissions.files for s in f.submissions), SUBMISSION_COLUMNS_READ)
 
     bonus_expr = None
     if bonus is not None:

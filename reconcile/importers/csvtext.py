@@ -11,11 +11,13 @@ import codecs
 import csv
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 
 from ..errors import InputError
 from ..progress import BIG, report
+from ..records import paused_gc
 
 # JSON answers (bounding boxes, long free text) exceed csv's default 128 KiB field limit.
 csv.field_size_limit(min(2**31 - 1, 512 * 1024 * 1024))
@@ -145,21 +147,128 @@ def _line_endings(text: str) -> tuple[str, bool]:
 
 def load_table(path: str | os.PathLike, *, partial: bool = False) -> Table:
     """The file decoded and split into records. `partial`: the text is knowingly only the start of a
-    file (a probe of a download), so a short last record is no sign of a cut."""
-    p = os.fspath(path)
-    data = read_bytes(p)
-    if data.startswith(b"PK\x03\x04"):
-        from .xlsx import is_xlsx, load_xlsx_table
+    file (a probe of a download), so a short last record is no sign of a cut.
 
-        if is_xlsx(data):  # a Qualtrics "Excel" download, or a CSV re-saved as a workbook
-            return load_xlsx_table(p, data)
-    text, encoding, bom = decode(p, data)
+    A UTF-8 file (the usual case) is read as a stream: csv reads lines from the open file while the
+    bytes going past are counted (quotes, line endings, NULs), so the whole text is never held,
+    nor a second copy of it (1M-row batch: 5.6 GB -> about 2 GB peak). Anything unusual (UTF-16, a
+    decoding error, NUL bytes, an odd number of quotes that may mean a cut, no line end in the first
+    64 KiB) is read again whole by `_load_whole`, which words the error exactly as before.
+    """
+    p = os.fspath(path)
+    fh = _open_binary(p)
+    with fh:
+        head = fh.read(_HEAD_BYTES)
+        if head.startswith(b"PK\x03\x04"):
+            from .xlsx import is_xlsx, load_xlsx_table
+
+            data = read_bytes(p)
+            if is_xlsx(data):  # a Qualtrics "Excel" download, or a CSV re-saved as a workbook
+                return load_xlsx_table(p, data)
+        body = head[3:] if head.startswith(codecs.BOM_UTF8) else head
+        cut = body.find(b"\n")
+        if (cut < 0 or not head.strip() or b"\x00" in body or _utf16_without_bom(head) is not None
+                or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or any(head.startswith(sig) for sig, _ in _BINARY_SIGNATURES)):
+            return _load_whole(p, partial)
+        try:
+            delimiter = _sniff_delimiter(body[:cut].decode("utf-8"))
+        except UnicodeDecodeError:
+            return _load_whole(p, partial)
+        counted = _CountingReader(fh, body)
+        text = io.TextIOWrapper(io.BufferedReader(counted, _CHUNK_BYTES), encoding="utf-8", errors="strict", newline="")
+        reader = csv.reader(text, delimiter=delimiter)
+        try:
+            records: list[list[str]] = _read_records(reader, lambda: counted.read_bytes, _file_size(p),
+                                                     f"reading {os.path.basename(p)}")
+        except (UnicodeDecodeError, csv.Error):
+            # Whole, so that a decoding error later in the file is still the one reported first.
+            return _load_whole(p, partial)
+    if counted.nul or (counted.quotes % 2 and not partial):
+        return _load_whole(p, partial)
+    while records and not any(c.strip() for c in records[-1]):
+        records.pop()
+    if not records:
+        raise InputError(f"{p} is empty; download the export again.")
+    if not partial:
+        _refuse_short_last_record(p, records)
+    ending, final_newline = counted.line_endings()
+    return Table(p, records, "UTF-8", head.startswith(codecs.BOM_UTF8), delimiter, ending, final_newline)
+
+
+_HEAD_BYTES = 64 * 1024  # the header line must end in here to be streamed (real headers: a few KiB)
+_CHUNK_BYTES = 1 << 20  # the most bytes read (and counted) at a time
+
+
+class _CountingReader(io.RawIOBase):
+    """The bytes of an open file (after its BOM), counting what `_line_endings` and the cut-file
+    check count in the text. In UTF-8 a quote, CR, LF or NUL byte is always that character."""
+
+    def __init__(self, fh, first: bytes) -> None:
+        self._fh = fh
+        self._pending = first
+        self.quotes = self.crlf = self.lf = self.cr = 0
+        self.nul = False
+        self._last = b""
+        self.read_bytes = 0  # for the progress estimate
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        want = min(len(b), _CHUNK_BYTES)
+        data = self._pending or self._fh.read(want)
+        if self._pending:
+            data, self._pending = data[:want], data[want:]
+        if not data:
+            return 0
+        self.quotes += data.count(b'"')
+        self.crlf += data.count(b"\r\n") + (self._last == b"\r" and data[:1] == b"\n")
+        self.lf += data.count(b"\n")
+        self.cr += data.count(b"\r")
+        self.nul = self.nul or b"\x00" in data
+        self._last = data[-1:]
+        n = len(data)
+        self.read_bytes += n
+        b[:n] = data
+        return n
+
+    def line_endings(self) -> tuple[str, bool]:
+        """What `_line_endings` says of the same text."""
+        crlf, lf, cr = self.crlf, self.lf - self.crlf, self.cr - self.crlf
+        kinds = [k for k, n in (("CRLF", crlf), ("LF", lf), ("CR", cr)) if n]
+        if crlf and not cr:
+            ending = "CRLF"
+        elif len(kinds) == 1:
+            ending = kinds[0]
+        elif not kinds:
+            ending = "none"
+        else:
+            ending = "mixed"
+        return ending, self._last in (b"\n", b"\r")
+
+
+def _open_binary(p: str):
+    try:
+        return open(p, "rb")
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file; check the path.") from None
+    except IsADirectoryError:
+        raise InputError(f"{p} is a directory, not a file; name the CSV file inside it.") from None
+    except PermissionError:
+        raise InputError(f"{p}: permission denied; cannot read the file.") from None
+    except OSError as err:
+        raise InputError(f"{p}: cannot be read ({err.strerror or err}).") from None
+
+
+def _load_whole(p: str, partial: bool) -> Table:
+    """load_table by decoding the whole file first: for UTF-16 and for files with a problem."""
+    text, encoding, bom = decode(p, read_bytes(p))
     delimiter = _sniff_delimiter(text)
     ending, final_newline = _line_endings(text)
     buffer = io.StringIO(text, newline="")
     reader = csv.reader(buffer, delimiter=delimiter)
     try:
-        records = _read_records(reader, buffer, len(text), f"reading {os.path.basename(p)}")
+        records: list[list[str]] = _read_records(reader, buffer.tell, len(text), f"reading {os.path.basename(p)}")
     except csv.Error as err:
         raise InputError(f"{p}: line {reader.line_num} cannot be read as CSV ({err}); the file may be damaged.") from None
     # Trailing blank records (a final empty line, Excel's padding) carry nothing.
@@ -172,9 +281,16 @@ def load_table(path: str | os.PathLike, *, partial: bool = False) -> Table:
     return Table(p, records, encoding, bom, delimiter, ending, final_newline)
 
 
-def _read_records(reader, buffer: io.StringIO, size: int, what: str, chunk: int = 20_000) -> list[list[str]]:
+def _file_size(p: str) -> int:
+    try:
+        return os.path.getsize(p)
+    except OSError:
+        return 0
+
+
+def _read_records(reader, position: Callable[[], int], size: int, what: str, chunk: int = 20_000) -> list[list[str]]:
     """Every record, read in chunks (C speed); for a file of about BIG rows or more, the rows read so
-    far and an estimate of all of them (from the characters read) are reported after each chunk."""
+    far and an estimate of all of them (from how much of the `size` was read) are reported after each chunk."""
     from itertools import islice
 
     records: list[list[str]] = []
@@ -184,7 +300,7 @@ def _read_records(reader, buffer: io.StringIO, size: int, what: str, chunk: int 
         records.extend(got)
         if len(got) < chunk:
             break
-        read = buffer.tell()
+        read = position()
         estimate = max(len(records), round(len(records) * size / max(1, read)))
         shown = shown or estimate >= BIG
         if shown:
@@ -214,6 +330,10 @@ def refuse_cut_file(path: str, text: str, delimiter: str, records: list) -> None
                 f"{path} ends inside a quoted field that opens in row {row} (line {line}); the file looks cut off "
                 "(an interrupted download?), so download it again."
             )
+    _refuse_short_last_record(path, records)
+
+
+def _refuse_short_last_record(path: str, records: list) -> None:
     width = len(records[0])
     last = records[-1]
     if len(records) > 1 and len(last) * 2 < width:
@@ -319,6 +439,43 @@ class RowFields(Mapping):
 
     def __repr__(self) -> str:
         return f"RowFields({dict(zip(self._index, self._values))!r})"
+
+
+def keep_only(fields: Iterable[Mapping[str, str]], columns: Iterable[str]) -> None:
+    """Narrow every RowFields in `fields` to `columns` (those its file has), in place; other
+    mappings are left alone. For a caller that knows every column it will still look up: a
+    million rows of a 30-column batch hold about a gigabyte of cells no decision reads. A column
+    dropped here reads as absent (`get` gives the default, `in` is False), so keep every column
+    whose presence is asked about too."""
+    with paused_gc():  # a million new tuples would set off full collections of the whole heap
+        _keep_only(fields, list(dict.fromkeys(columns)))
+
+
+def _keep_only(fields: Iterable[Mapping[str, str]], wanted: list[str]) -> None:
+    narrowed: dict[int, tuple[dict, dict, Callable]] = {}  # id(old index) -> (old index, new index, getter)
+    for f in fields:
+        if type(f) is not RowFields:
+            continue
+        old = f._index
+        plan = narrowed.get(id(old))
+        if plan is None:
+            names = [c for c in wanted if c in old]
+            at = [old[c] for c in names]
+            if not at:
+                getter: Callable = _no_cells
+            elif len(at) == 1:
+                one = at[0]
+                getter = lambda values, one=one: (values[one],)  # noqa: E731
+            else:
+                getter = itemgetter(*at)
+            # The old index is kept in the entry so its id() cannot be reused by another one.
+            plan = narrowed[id(old)] = (old, {c: k for k, c in enumerate(names)}, getter)
+        f._index = plan[1]
+        f._values = plan[2](f._values)
+
+
+def _no_cells(values) -> tuple:
+    return ()
 
 
 def used_width(header: list[str], records: list, data_idx: list[int]) -> int:

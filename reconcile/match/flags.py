@@ -18,7 +18,7 @@ from ..times import parse_timestamp
 from .prepare import Study
 from .working import WorkingResponse, WorkingSubmission, decimal_or_none, truthy
 
-_FRAUD_COLUMNS = ("Q_RecaptchaScore", "Q_RelevantIDDuplicate", "Q_RelevantIDFraudScore", "Q_DuplicateRespondent")
+FRAUD_COLUMNS = ("Q_RecaptchaScore", "Q_RelevantIDDuplicate", "Q_RelevantIDFraudScore", "Q_DuplicateRespondent")
 _MISSING: Any = object()
 
 
@@ -36,7 +36,7 @@ def flag_responses(st: Study) -> None:
         durs = [r.duration for r in rs if r.finished and not r.excluded and r.duration is not None]
         short_limit = (statistics.median(durs) / 3) if len(durs) >= 5 else None
     # Fraud columns exist only when the survey turned the feature on; look only when present.
-    fraud_cols = {c for c in _FRAUD_COLUMNS if any(c in r.resp.fields for r in rs)}
+    fraud_cols = {c for c in FRAUD_COLUMNS if any(c in r.resp.fields for r in rs)}
     for r in rs:
         ip = r.resp.ip_address.strip()
         group = ip_count.get(ip, ()) if ip else ()

@@ -67,7 +67,10 @@ def read_batch(path: str | os.PathLike) -> RawBatch:
     if "AssignmentId" not in (h.strip() for h in header):
         raise InputError(f"{p}: not an MTurk batch results file (no AssignmentId column).")
     records, lines = [], []
-    for number, rec in enumerate(table.records[1:], start=2):
+    recs = table.records
+    for number in range(2, len(recs) + 1):
+        rec = recs[number - 1]
+        recs[number - 1] = None  # each list goes as its tuple comes: the rows are held once, not twice
         if any(c.strip() for c in rec):
             records.append(tuple(rec))
             lines.append(number)
