@@ -1,26 +1,13 @@
-"""`python tests/prolific_cli.py ARGS...` runs `reconcile ARGS...` with Prolific in the platform
-registry. (The registry line and the status table, states.py, belong to the Prolific reading work;
-until they land, the paying tests stand in for them here, for the test process only. Harmless once
-they exist.)"""
+"""`python tests/prolific_cli.py ARGS...` runs `reconcile ARGS...` with Prolific's stand-ins in place
+(prolific_pay_support.install_stand_ins: the registry line and status table that the Prolific
+reading work brings)."""
 
 from __future__ import annotations
 
-import sys
-import types
+from prolific_pay_support import install_stand_ins
 
-import reconcile.platforms as registry
-from reconcile.cli import main
-from reconcile.platforms.prolific import PLATFORM
+install_stand_ins()
 
-try:
-    import reconcile.platforms.prolific.states  # noqa: F401
-except ImportError:
-    from reconcile.platform import State
-    from reconcile.platforms.prolific.payer import _STATES
+from reconcile.cli import main  # noqa: E402
 
-    shim = types.ModuleType("reconcile.platforms.prolific.states")
-    shim.state_of = lambda raw: _STATES.get(raw.strip().upper(), State.UNKNOWN)  # type: ignore[attr-defined]
-    sys.modules[shim.__name__] = shim
-
-registry.PLATFORMS.setdefault(PLATFORM.capabilities.name, PLATFORM)  # type: ignore[arg-type]
 main()
