@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from prolific_pay_support import install_stand_ins
 
-install_stand_ins()
+install_stand_ins(register=True)
 
 from reconcile.cli import main  # noqa: E402
 

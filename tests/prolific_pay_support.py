@@ -25,9 +25,11 @@ assert len(REJECT_MESSAGE) >= 100
 API_SOURCE = "prolific-api:"  # rows listed through the API: checked with Prolific before paying
 
 
-def install_stand_ins() -> None:
+def install_stand_ins(*, register: bool = False) -> None:
     """Prolific's status table (states.py) and its registry line belong to the Prolific reading
-    work; until they land, the paying tests stand in for them (this process only; harmless after)."""
+    work; until they land, the paying tests stand in for them (harmless after). `register` only in a
+    process of its own (tests/prolific_cli.py): in the test process, a registered Prolific without
+    its export reader would be asked to claim every other test's files."""
     import types
 
     import reconcile.platforms as registry
@@ -42,7 +44,8 @@ def install_stand_ins() -> None:
         shim = types.ModuleType("reconcile.platforms.prolific.states")
         shim.state_of = lambda raw: _STATES.get(raw.strip().upper(), State.UNKNOWN)  # type: ignore[attr-defined]
         sys.modules[shim.__name__] = shim
-    registry.PLATFORMS.setdefault(PLATFORM.capabilities.name, PLATFORM)  # type: ignore[arg-type]
+    if register:
+        registry.PLATFORMS.setdefault(PLATFORM.capabilities.name, PLATFORM)  # type: ignore[arg-type]
 
 
 def study_id(j: int) -> str:
