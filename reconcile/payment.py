@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
+from .csvsafe import unescape
 from .models import DECISIONS, CheckedPlan, Plan, ResponseOutcome
 from .money import format_amount, format_money
 from .plan_check import PlanCheck, check_plan, parse_limit
@@ -258,6 +259,6 @@ def _read_responses(plan_path: Path, platform: Platform) -> list[ResponseOutcome
     columns = response_columns(platform.capabilities.name)
     try:
         with open(path, encoding=PLAN_ENCODING, newline="") as fh:
-            return [ResponseOutcome(**{f: (rec.get(columns[f]) or "") for f in RESPONSE_FIELDS}) for rec in csv.DictReader(fh)]
+            return [ResponseOutcome(**{f: unescape(rec.get(columns[f]) or "") for f in RESPONSE_FIELDS}) for rec in csv.DictReader(fh)]
     except (OSError, UnicodeDecodeError, csv.Error, TypeError):
         return []

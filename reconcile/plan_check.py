@@ -91,7 +91,7 @@ def check_plan(
     caps = platform.capabilities
     currency = currency or caps.currency
     money = lambda v: format_money(v, currency)  # noqa: E731
-    problems: list[str] = list(verification.problems)
+    problems: list[str] = list(plan.problems) + list(verification.problems)
     col = plan.column
 
     def problem(line: int, field: str, text: str) -> None:
@@ -191,6 +191,7 @@ def check_plan(
 
     if problems:
         problems.sort(key=_line_of)  # stable: per line, the files' problems before the plan's
+        problems = [plan.where(p) for p in problems]  # a workbook names sheet and cell instead
         shown = problems[:MAX_PROBLEMS_SHOWN]
         if len(problems) > MAX_PROBLEMS_SHOWN:
             shown.append(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more problems of the same kinds")
@@ -212,7 +213,8 @@ def check_plan(
     )
     api_listed = sum(1 for r in rows if r.submission_id not in verification.vouched)
     bonus_only = sum(1 for r in rows if r.decision == "skip" and r.bonus is not None)
-    return PlanCheck(checked, verification, cost, api_listed, tuple(_bonus_warnings(plan.rows, rows, money)), bonus_only)
+    warnings = tuple(plan.notes) + tuple(plan.where(w) for w in _bonus_warnings(plan.rows, rows, money))
+    return PlanCheck(checked, verification, cost, api_listed, warnings, bonus_only)
 
 
 def _bonus_warnings(raw_rows: Sequence[RawPlanRow], rows: Sequence[PlanRow], money) -> list[str]:

@@ -12,9 +12,10 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .atomic import atomic_open
+from .csvsafe import escape_row, unescape
 from .errors import InputError, RefusedError
 from .models import Plan, PlanRow
 from .money import format_amount
@@ -114,15 +115,16 @@ def write_plan(plan: Plan, path: str | os.PathLike) -> Path:
     with atomic_open(path, "w", encoding=PLAN_ENCODING) as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
         writer.writerow(columns.values())
+        # Every cell through csvsafe: a code or answer typed as "=HYPERLINK(...)" stays text in Excel.
         if every:
-            writer.writerows(_plan_row_cells(row) for row in plan.rows)
+            writer.writerows(escape_row(_plan_row_cells(row)) for row in plan.rows)
         else:
-            writer.writerows(tuple(cells[i] for i in keep) for cells in map(_plan_row_cells, plan.rows))
+            writer.writerows(escape_row(cells[i] for i in keep) for cells in map(_plan_row_cells, plan.rows))
     sidecar = responses_sidecar_path(path)
     with atomic_open(sidecar, "w", encoding=PLAN_ENCODING) as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
         writer.writerow(response_columns(plan.platform).values())
-        writer.writerows(tuple(getattr(r, c) for c in RESPONSE_FIELDS) for r in plan.responses)
+        writer.writerows(escape_row(getattr(r, c) for c in RESPONSE_FIELDS) for r in plan.responses)
     record_written(path, written_digest(plan))
     return sidecar
 
@@ -147,15 +149,29 @@ class PlanText:
     platform: str
     columns: dict[str, str]  # neutral field -> the file's column name (for messages naming a column)
     rows: list[RawPlanRow]
+    # A workbook read as a plan (workbook_plan): problems found while reading it (a deleted row, ...),
+    # notes for the dry run (what was edited), and how its messages name cells ("Assignments!A12").
+    problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    relocate: Callable[[str], str] | None = None
 
     def column(self, field: str) -> str:
         return self.columns.get(field, field)
 
+    def where(self, message: str) -> str:
+        """A message naming "line N, column C" as this file names its places (a workbook: its sheet and cell)."""
+        return self.relocate(message) if self.relocate else message
+
 
 def read_plan(path: str | os.PathLike, platform: str | None = None) -> PlanText:
     """Read a plan CSV as text; the platform is recognised from its header (or given).
-    Raises InputError for a missing/unreadable file, a repeated column or missing columns."""
+    Raises InputError for a missing/unreadable file, a repeated column or missing columns.
+    A workbook (.xlsx) written by reconcile is read as the plan it holds (workbook_plan)."""
     p = Path(path)
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        from .workbook_plan import read_workbook_plan
+
+        return read_workbook_plan(p, platform)
     if not p.is_file():
         raise InputError(f"{p}: no such plan file.", hint="Run `reconcile match` first to write one.")
     try:
@@ -187,7 +203,7 @@ def read_plan(path: str | os.PathLike, platform: str | None = None) -> PlanText:
             for i, rec in enumerate(reader, start=2):
                 if not any(cell.strip() for cell in rec):
                     continue
-                cells = {h: (rec[j] if j < len(rec) else "") for j, h in enumerate(names)}
+                cells = {h: ((unescape(c) if (c := rec[j])[:1] == "'" else c) if j < len(rec) else "") for j, h in enumerate(names)}
                 rows.append(RawPlanRow(i, cells))
             return PlanText(str(p), name, columns, rows)
     except UnicodeDecodeError as exc:

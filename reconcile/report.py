@@ -4,6 +4,13 @@ Sheets: Summary (inputs, counts, money, warnings), one row per submission (colou
 Responses without a submission, Flags. Written atomically: a failed write leaves no half-written
 workbook.
 
+The workbook is also an editable plan (`reconcile pay reconcile-report.xlsx`, read by workbook_plan):
+on the sheet of submissions, Decision (a dropdown), Bonus (a number with 2 decimals) and Feedback are
+the cells to edit; every other column has a grey fill (read-only for people; the dry run ignores
+edits there or refuses them). A hidden sheet (IDENTITY_SHEET) carries the plan as written: its
+digest, and each submission's decision, bonus and feedback, so an edited workbook is recognized as
+edited, its changes can be listed, and a deleted row is noticed.
+
 Why not openpyxl here: even in write-only (streaming) mode openpyxl serializes each cell through
 an element tree, about 30 microseconds a cell without lxml, so 100k submissions (1.5M cells) took
 ~40 s. The sheets we write are simple (text, numbers, eight styles, a frozen header, a filter), so
@@ -43,6 +50,18 @@ def responses_sheet(words: Words) -> str:
     return f"Responses without {words.a_submission or 'a ' + words.submission}"[:31]  # 31 characters: Excel's limit
 
 
+# The plan field of each column of the sheet of submissions (same order as submission_columns).
+SUBMISSION_FIELDS = ("decision", "reason", "detail", "code", "participant_id", "submission_id", "group_id", "response_id",
+                     "bonus", "feedback", "status", "reward", "review_deadline", "flags", "source")
+EDITABLE_FIELDS = ("decision", "bonus", "feedback")
+
+# The hidden sheet that makes the workbook a plan: metadata rows (key, value), a blank row, then one
+# row per submission as written. Its name and keys are a file format: change them only with a new FORMAT.
+IDENTITY_SHEET = "reconcile plan"
+IDENTITY_FORMAT = "reconcile-workbook-plan/1"
+IDENTITY_FIELDS = ("submission_id", "participant_id", "group_id", "decision", "bonus", "feedback", "group_size")
+
+
 def submission_columns(words: Words) -> tuple[str, ...]:
     return ("Decision", "Reason", "Detail", "Code", f"{words.participant_label} ID", f"{words.submission_label} ID",
             f"{words.group} ID", "Matched response", "Bonus", "Feedback", "Status", "Reward", words.deadline_column, "Flags", "Source")
@@ -68,12 +87,16 @@ DECISION_COLOURS = {  # light fills that keep black text readable
 }
 FLAG_COLOUR = "FCE4D6"
 HEADER_COLOUR = "DDEBF7"
+EDIT_HEADER_COLOUR = "E2EFDA"  # the headers of the columns a person edits
+READ_ONLY_COLOUR = "F2F2F2"  # every other cell of the sheet of submissions
 _MAX_WIDTH = {"Detail": 70, "Feedback": 50}
 _WIDTH_SAMPLE = 2000  # rows looked at to size columns
 
 # cellXfs indices in the styles part below
 S_DEFAULT, S_BOLD, S_TITLE, S_HEADER, S_MONEY, S_MONEY_BOLD, S_FLAG = 0, 1, 2, 3, 4, 5, 6
 S_DECISION = {"approve": 7, "reject": 8, "review": 9, "skip": 10}
+S_READ_ONLY, S_READ_ONLY_MONEY, S_EDIT_HEADER = 11, 12, 13
+S_READ_ONLY_FLAG = S_FLAG
 
 
 def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool = False, title: str = "") -> None:
@@ -97,10 +120,13 @@ def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool 
     summary = _summary_rows(plan, platform, path=path, dry_run=dry_run, title=title)
     sheets = [
         _Sheet(SUMMARY_SHEET, 3, len(summary), iter(summary), widths=[34, 18, 90], frozen=False, filtered=False),
-        _table(submissions_sheet(words), submission_columns(words), plan.rows, _submission_texts, _submission_cells),
+        _editable(_table(submissions_sheet(words), submission_columns(words), plan.rows, _submission_texts, _submission_cells)),
         _table(responses_sheet(words), response_columns(words), unmatched, _response_texts, _response_cells),
         _table(FLAGS_SHEET, flag_columns(words), flags, _flag_texts, _flag_cells),
     ]
+    identity = _identity_sheet(plan, words)
+    if identity is not None:
+        sheets.append(identity)
     try:
         with atomic_path(path) as tmp:
             _write_xlsx(tmp, sheets, title=title or "reconcile report", currency=plan.currency)
@@ -130,13 +156,65 @@ def _submission_texts(r: PlanRow) -> tuple[str, ...]:
 
 
 def _submission_cells(r: PlanRow) -> list:
+    # Read-only cells carry a grey fill even when empty; the editable ones (decision, bonus, feedback) none,
+    # and an empty bonus cell is still formatted as money, so an amount typed there shows as one.
     reward = _amount(r.reward)
+    ro = S_READ_ONLY
     return [
-        (r.decision, S_DECISION.get(r.decision, S_DEFAULT)), r.reason, r.detail, r.code, r.participant_id,
-        r.submission_id, r.group_id, r.response_id, None if r.bonus is None else (r.bonus, S_MONEY), r.feedback,
-        r.status, None if reward is None else (reward, S_MONEY), r.review_deadline,
-        ("; ".join(r.flags), S_FLAG) if r.flags else None, r.source,
+        (r.decision, S_DECISION.get(r.decision, S_DEFAULT)), (r.reason, ro), (r.detail, ro), (r.code, ro),
+        (r.participant_id, ro), (r.submission_id, ro), (r.group_id, ro), (r.response_id, ro),
+        ("" if r.bonus is None else r.bonus, S_MONEY), r.feedback,
+        (r.status, ro), ("" if reward is None else reward, S_READ_ONLY_MONEY), (r.review_deadline, ro),
+        ("; ".join(r.flags), S_READ_ONLY_FLAG if r.flags else ro), (r.source, ro),
     ]
+
+
+def _editable(sheet: "_Sheet") -> "_Sheet":
+    """The sheet of submissions as an editable plan: a decision dropdown, a bonus of at least 0,
+    the decision colour following edits, and the editable columns' headers marked."""
+    col = {f: _col_letter(i) for i, f in enumerate(SUBMISSION_FIELDS)}
+    last = max(sheet.nrows, 2)
+    decisions = f"{col['decision']}2:{col['decision']}{last}"
+    bonus = f"{col['bonus']}2:{col['bonus']}{last}"
+    sheet.validations = [
+        f'<dataValidation type="list" allowBlank="0" showErrorMessage="1" errorTitle="Decision" '
+        f'error="Choose one of: {", ".join(DECISIONS)}." sqref="{decisions}"><formula1>"{",".join(DECISIONS)}"</formula1></dataValidation>',
+        f'<dataValidation type="decimal" operator="greaterThanOrEqual" allowBlank="1" showErrorMessage="1" errorTitle="Bonus" '
+        f'error="A bonus is an amount of 0 or more, with at most 2 decimals (empty: no bonus)." sqref="{bonus}">'
+        "<formula1>0</formula1></dataValidation>",
+    ]
+    sheet.colour_rules = [(decisions, d, i) for i, d in enumerate(DECISIONS)]
+    sheet.edit_header = [i for i, f in enumerate(SUBMISSION_FIELDS) if f in EDITABLE_FIELDS]
+    return sheet
+
+
+def _identity_sheet(plan: Plan, words: Words) -> "_Sheet | None":
+    """The hidden sheet that lets `reconcile pay` read this workbook as the plan it was written from."""
+    from .planfile import PLAN_HEADERS, plan_row_to_text, plan_digest
+
+    if plan.platform not in PLAN_HEADERS:
+        return None
+    texts = [plan_row_to_text(r) for r in plan.rows]
+    meta = [
+        ["This hidden sheet is how reconcile recognizes this workbook as a plan and sees what was edited; leave it as it is."],
+        ["format", IDENTITY_FORMAT],
+        ["platform", plan.platform],
+        ["digest", plan_digest(texts)],
+        ["currency", plan.currency],
+        ["sheet", submissions_sheet(words)],
+        ["columns", *submission_columns(words)],  # the sheet's titles, in SUBMISSION_FIELDS order
+        ["words", words.submission, words.participant],  # for the reader's sentences
+        [],
+        list(IDENTITY_FIELDS),
+    ]
+
+    def rows() -> Iterator[list]:
+        yield from meta
+        for t in texts:
+            yield [t[f] for f in IDENTITY_FIELDS]
+
+    return _Sheet(IDENTITY_SHEET, max(map(len, meta)), len(meta) + len(texts), rows(), widths=[16] * max(map(len, meta)),
+                  frozen=False, filtered=False, hidden=True)
 
 
 def _response_texts(r) -> tuple[str, ...]:
@@ -175,7 +253,7 @@ def _decision_notes(words: Words) -> dict[str, str]:
     return {
         "approve": f"will be approved (the {words.participant} is paid the reward)",
         "reject": f"will be rejected with the feedback shown to the {words.participant}",
-        "review": "left alone until a person decides (edit the plan CSV)",
+        "review": "left alone until a person decides (set its Decision on this workbook's sheet)",
         "skip": "nothing to do (already approved or rejected)",
     }
 
@@ -199,8 +277,8 @@ def _summary_rows(plan: Plan, platform: Platform, *, path: Path, dry_run: bool, 
             "This workbook shows what `reconcile pay --execute` (or the upload CSV) would do.")])
     else:
         out.append([bold("PLAN"), None,
-                    "Nothing has been done yet. Edit decision, bonus and feedback in the plan CSV if needed, "
-                    "then check it with `reconcile pay PLAN.csv` (a dry run)."])
+                    f"Nothing has been done yet. Edit Decision, Bonus and Feedback on the {submissions_sheet(words)} sheet "
+                    f"if needed, save, then check it with `reconcile pay {path.name}` (a dry run; the plan CSV works too)."])
     out.append([])
 
     out.append([bold("Inputs")])
@@ -249,7 +327,7 @@ def _summary_rows(plan: Plan, platform: Platform, *, path: Path, dry_run: bool, 
     for f, n in sorted(flags.items(), key=lambda kv: (-kv[1], kv[0])):
         warnings.append(f"{n} {words.submission}(s) flagged {f} (see the {FLAGS_SHEET} sheet)")
     if decisions.get("review"):
-        warnings.append(f"{decisions['review']} {words.submission}(s) need a person: set their decision in the plan CSV")
+        warnings.append(f"{decisions['review']} {words.submission}(s) need a person: set their Decision on the {submissions_sheet(words)} sheet")
     out.extend([w] for w in (warnings or ["none"]))
     return out
 
@@ -258,9 +336,12 @@ def _summary_rows(plan: Plan, platform: Platform, *, path: Path, dry_run: bool, 
 
 
 class _Sheet:
-    def __init__(self, name, ncols, nrows, rows, *, widths, frozen=True, filtered=True):
+    def __init__(self, name, ncols, nrows, rows, *, widths, frozen=True, filtered=True, hidden=False):
         self.name, self.ncols, self.nrows, self.rows = name, ncols, nrows, rows
-        self.widths, self.frozen, self.filtered = widths, frozen, filtered
+        self.widths, self.frozen, self.filtered, self.hidden = widths, frozen, filtered, hidden
+        self.validations: list[str] = []  # <dataValidation> elements
+        self.colour_rules: list[tuple[str, str, int]] = []  # (range, value, dxf index): fill the cell when it equals value
+        self.edit_header: list[int] = []  # header cells of the columns a person edits
 
 
 def _table(name: str, columns: Sequence[str], items: Sequence, to_text, to_cells) -> _Sheet:
@@ -271,12 +352,15 @@ def _table(name: str, columns: Sequence[str], items: Sequence, to_text, to_cells
                 widths[j] = len(v)
     widths = [max(8, min(_MAX_WIDTH.get(c, 40), w + 1)) for c, w in zip(columns, widths)]
 
+    sheet = _Sheet(name, len(columns), len(items) + 1, iter(()), widths=widths)
+
     def rows() -> Iterator[list]:
-        yield [(c, S_HEADER) for c in columns]
+        yield [(c, S_EDIT_HEADER if j in sheet.edit_header else S_HEADER) for j, c in enumerate(columns)]
         for item in items:
             yield to_cells(item)
 
-    return _Sheet(name, len(columns), len(items) + 1, rows(), widths=widths)
+    sheet.rows = rows()
+    return sheet
 
 
 def _col_letter(i: int) -> str:
@@ -337,6 +421,8 @@ def _sheet_xml(sheet: _Sheet, *, selected: bool) -> Iterator[str]:
             s_attr = f' s="{style}"' if style else ""
             if isinstance(v, str):
                 if not v:
+                    if style:  # an empty cell that still shows its kind (read-only fill, money format)
+                        append(f'<c r="{letters[j]}{r}"{s_attr}/>')
                     continue
                 t = _xml_text(v)
                 space = ' xml:space="preserve"' if (t[0] in " \t\n" or t[-1] in " \t\n") else ""
@@ -351,6 +437,17 @@ def _sheet_xml(sheet: _Sheet, *, selected: bool) -> Iterator[str]:
     yield "</sheetData>"
     if sheet.filtered:
         yield f'<autoFilter ref="A1:{last_col}{max(sheet.nrows, 1)}"/>'
+    if sheet.colour_rules:
+        # Conditional fills: the decision's colour follows an edit (the static fill is for readers that ignore these).
+        for ref in dict.fromkeys(r for r, _, _ in sheet.colour_rules):
+            yield f'<conditionalFormatting sqref="{ref}">'
+            for i, (rule_ref, value, dxf) in enumerate(sheet.colour_rules, start=1):
+                if rule_ref == ref:
+                    yield (f'<cfRule type="cellIs" dxfId="{dxf}" priority="{i}" operator="equal">'
+                           f'<formula>"{_attr(value)}"</formula></cfRule>')
+            yield "</conditionalFormatting>"
+    if sheet.validations:
+        yield f'<dataValidations count="{len(sheet.validations)}">{"".join(sheet.validations)}</dataValidations>'
     yield '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
 
 
@@ -362,10 +459,12 @@ def _styles_xml(currency: str = "USD") -> str:
     fills = [
         '<fill><patternFill patternType="none"/></fill>', '<fill><patternFill patternType="gray125"/></fill>',
         _fill(HEADER_COLOUR), _fill(FLAG_COLOUR),
-    ] + [_fill(DECISION_COLOURS[d]) for d in DECISIONS]
+    ] + [_fill(DECISION_COLOURS[d]) for d in DECISIONS] + [_fill(READ_ONLY_COLOUR), _fill(EDIT_HEADER_COLOUR)]
+    grey, edit_header = 4 + len(DECISIONS), 5 + len(DECISIONS)
     # (numFmtId, fontId, fillId) per cellXfs index: must follow S_* above.
     xfs = [(0, 0, 0), (0, 1, 0), (0, 2, 0), (0, 1, 2), (164, 0, 0), (164, 1, 0), (0, 0, 3)]
     xfs += [(0, 0, 4 + i) for i, _ in enumerate(DECISIONS)]
+    xfs += [(0, 0, grey), (164, 0, grey), (0, 1, edit_header)]  # S_READ_ONLY, S_READ_ONLY_MONEY, S_EDIT_HEADER
     xf_xml = "".join(
         f'<xf numFmtId="{n}" fontId="{f}" fillId="{fi}" borderId="0" xfId="0"'
         + (' applyNumberFormat="1"' if n else "") + (' applyFont="1"' if f else "") + (' applyFill="1"' if fi else "")
@@ -385,12 +484,19 @@ def _styles_xml(currency: str = "USD") -> str:
         '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
         f'<cellXfs count="{len(xfs)}">{xf_xml}</cellXfs>'
         '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        f'<dxfs count="{len(DECISIONS)}">'
+        + "".join(f'<dxf><fill><patternFill patternType="solid"><bgColor rgb="FF{DECISION_COLOURS[d]}"/></patternFill></fill></dxf>'
+                  for d in DECISIONS)
+        + "</dxfs>"
         "</styleSheet>"
     )
 
 
 def _attr(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+_HIDDEN = ' state="hidden"'
 
 
 def _write_xlsx(target: Path, sheets: list[_Sheet], *, title: str, currency: str = "USD") -> None:
@@ -445,7 +551,8 @@ def _write_xlsx(target: Path, sheets: list[_Sheet], *, title: str, currency: str
         '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
         '<bookViews><workbookView activeTab="0"/></bookViews><sheets>'
-        + "".join(f'<sheet name="{_attr(s.name)}" sheetId="{i}" r:id="rId{i}"/>' for i, s in enumerate(sheets, 1))
+        + "".join(f'<sheet name="{_attr(s.name)}" sheetId="{i}"{_HIDDEN if s.hidden else ""} r:id="rId{i}"/>'
+                  for i, s in enumerate(sheets, 1))
         + "</sheets>"
         + (f"<definedNames>{defined}</definedNames>" if defined else "")
         + "</workbook>"

@@ -238,3 +238,6 @@ def refuse_lossy_outputs(
     )
     require_xlsx("--report", report_path)
     refuse_unseen_edits(plan_path, force=force)
+    from .workbook_plan import refuse_unseen_workbook_edits
+
+    refuse_unseen_workbook_edits(report_path, force=force)

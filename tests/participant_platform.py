@@ -6,22 +6,12 @@ from __future__ import annotations
 import hashlib
 
 from reconcile.models import Response, SourceRef, Submission, frozen_mapping
-from reconcile.platform import Capabilities, State, Words
+from reconcile.platform import Capabilities, Words
 from reconcile.platforms.prolific.ids import ProlificIds
+from reconcile.platforms.prolific.states import state_of  # noqa: F401 - Prolific's real status rules, re-exported
 
-STATES = {
-    "AWAITING REVIEW": State.PENDING,
-    "APPROVED": State.APPROVED,
-    "REJECTED": State.REJECTED,
-    "RETURNED": State.CLOSED,
-    "TIMED-OUT": State.CLOSED,
-    "SCREENED OUT": State.CLOSED,
-    "PARTIALLY APPROVED": State.CLOSED,
-}
-
-
-def state_of(status: str) -> str:
-    return STATES.get(status.strip().upper(), State.UNKNOWN)
+# Every status Prolific's exports and API show that has a decision attached (ACTIVE etc. are unknown).
+STATES = ("AWAITING REVIEW", "APPROVED", "REJECTED", "RETURNED", "TIMED-OUT", "SCREENED OUT", "PARTIALLY APPROVED")
 
 
 class ParticipantPlatform:

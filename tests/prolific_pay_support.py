@@ -14,7 +14,6 @@ from prolific_helpers import participant_id, submission_id, synthetic_rows, writ
 from reconcile.models import Plan, PlanRow
 from reconcile.planfile import write_plan
 
-CLI = Path(__file__).with_name("prolific_cli.py")
 STUDY = "5f0000000000000000000001"
 TOKEN = "test-token-not-a-secret"
 REJECT_MESSAGE = (
@@ -23,29 +22,6 @@ REJECT_MESSAGE = (
 )
 assert len(REJECT_MESSAGE) >= 100
 API_SOURCE = "prolific-api:"  # rows listed through the API: checked with Prolific before paying
-
-
-def install_stand_ins(*, register: bool = False) -> None:
-    """Prolific's status table (states.py) and its registry line belong to the Prolific reading
-    work; until they land, the paying tests stand in for them (harmless after). `register` only in a
-    process of its own (tests/prolific_cli.py): in the test process, a registered Prolific without
-    its export reader would be asked to claim every other test's files."""
-    import types
-
-    import reconcile.platforms as registry
-    from reconcile.platforms.prolific import PLATFORM
-
-    try:
-        import reconcile.platforms.prolific.states  # noqa: F401
-    except ImportError:
-        from reconcile.platform import State
-        from reconcile.platforms.prolific.payer import _STATES
-
-        shim = types.ModuleType("reconcile.platforms.prolific.states")
-        shim.state_of = lambda raw: _STATES.get(raw.strip().upper(), State.UNKNOWN)  # type: ignore[attr-defined]
-        sys.modules[shim.__name__] = shim
-    if register:
-        registry.PLATFORMS.setdefault(PLATFORM.capabilities.name, PLATFORM)  # type: ignore[arg-type]
 
 
 def study_id(j: int) -> str:
@@ -103,13 +79,13 @@ def cli(*args: str, cwd: Path, token: str | None = TOKEN, timeout: float = 180, 
     if token is not None:
         env["PROLIFIC_API_TOKEN"] = token
     env.setdefault("COLUMNS", "200")
-    return subprocess.run([sys.executable, str(CLI), *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "reconcile", *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout, input=input if input is not None else "")
 
 
 def popen_pay(plan: Path, url: str, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "PROLIFIC_API_TOKEN": TOKEN}
-    return subprocess.Popen([sys.executable, str(CLI), "pay", str(plan), "--execute", "--yes", "--endpoint-url", url, *extra],
+    return subprocess.Popen([sys.executable, "-m", "reconcile", "pay", str(plan), "--execute", "--yes", "--endpoint-url", url, *extra],
                             cwd=plan.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

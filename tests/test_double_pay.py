@@ -168,6 +168,25 @@ def slow_emulator():
         stop_emulator_process(proc)
 
 
+def _wait_until_account_lock_is_held(env: dict, proc: subprocess.Popen, limit: float = 120.0) -> None:
+    """Poll the payout-lock files in the run's cache folder until one is held (flock), or fail."""
+    import fcntl
+
+    locks = Path(env.get("XDG_CACHE_HOME") or os.environ["XDG_CACHE_HOME"]) / "reconcile" / "payout-locks"
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the first payout ended before it was seen holding the account lock"
+        for path in locks.glob("*.lock") if locks.is_dir() else ():
+            with open(path, "a+") as fh:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        time.sleep(0.05)
+    raise AssertionError("the first payout never took the account lock")
+
+
 def _spellings(url: str) -> tuple[str, str]:
     port = url.rsplit(":", 1)[1]
     return f"http://127.0.0.1:{port}", f"http://localhost:{port}/"
@@ -179,7 +198,7 @@ def test_two_runs_with_two_ledgers_and_two_spellings_one_account_lock(tmp_path, 
     assert run_cli("pay", plan, cwd=tmp_path, env=env).returncode == 0
     a_url, b_url = _spellings(url)
     a = _start_pay(plan, a_url, "a.sqlite", env)
-    time.sleep(1.0)  # A holds the account lock by now (it is taken before the first call)
+    _wait_until_account_lock_is_held(env, a)  # then B starts while A pays (however loaded the machine is)
     b = _start_pay(plan, b_url, "b.sqlite", env)
     b_out, b_err = b.communicate(timeout=300)
     a_out, a_err = a.communicate(timeout=300)

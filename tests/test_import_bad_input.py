@@ -20,13 +20,19 @@ QUALTRICS_HEADER = (
 )
 
 
-def _xlsx(path):
-    import openpyxl
+def _damaged_xlsx(path):
+    """A zip that says it is a workbook but holds no readable one (.xlsx files themselves are read: test_import_xlsx)."""
+    import zipfile
 
-    wb = openpyxl.Workbook()
-    wb.active.append(["AssignmentId", "WorkerId"])
-    wb.active.append(["3X", "AAAAAAAAAAAA"])
-    wb.save(path)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("xl/workbook.xml", "<not a workbook")
+
+
+def _zip(path):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("export.csv", "a,b\n")
 
 
 CASES = {
@@ -36,7 +42,8 @@ CASES = {
     "bom_only": (b"\xef\xbb\xbf", ["is empty"]),
     "mturk_header_only": (MTURK_HEADER.encode(), ["header but no assignments"]),
     "qualtrics_header_only": (QUALTRICS_HEADER.encode(), ["no responses"]),
-    "xlsx": (_xlsx, ["Excel workbook", "CSV UTF-8"]),
+    "xlsx_damaged": (_damaged_xlsx, ["cannot be read as an Excel workbook", "CSV UTF-8"]),
+    "zip": (_zip, ["zip archive"]),
     "xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 200, ["old Excel workbook"]),
     "png": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), ["binary"]),
     "neither_kind": (b"name,age,city\nann,31,Paris\nbob,42,Oslo\n", ["neither a Qualtrics export", "'name'"]),

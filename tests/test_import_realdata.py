@@ -50,13 +50,37 @@ EXPECTED = [
     (f"{CHEUNG}/dataforR_redacted.csv", "qualtrics", 25, None, None, "re-saved by Excel"),
 ]
 
-# Prolific submissions exports: read by the Prolific importer (see test_prolific_realdata.py once it exists).
-PROLIFIC_EXPORTS = {
-    f"{LAOLS}/prolific_export.csv",
-    f"{CHEUNG}/prolific_export_demographic.csv",
-    "matthewmachnowski__experimental-philosophy/prolific.csv",
-    "dparra2399__Indirect-Direct-ToF/prolific_export_298bd5580c5380ce692e1855.csv",
-}
+# Prolific submissions exports: (file, data rows, participant column, code column, words the format must
+# mention, status counts). SOURCES.md's facts about each are in test_prolific_export.py.
+PROLIFIC_EXPECTED = [
+    (f"{LAOLS}/prolific_export.csv", 253, "PROLIFIC_PID", "Completion code", "2024 Title-case",
+     {"APPROVED": 153, "RETURNED": 76, "REJECTED": 19, "TIMED-OUT": 4, "SCREENED OUT": 1}),
+    (f"{CHEUNG}/prolific_export_demographic.csv", 25, "Participant id", "Completion code", "2022-23 Title-case", {"APPROVED": 25}),
+    ("matthewmachnowski__experimental-philosophy/prolific.csv", 219, "participant_id", "entered_code", "old snake_case",
+     {"APPROVED": 200, "RETURNED": 12, "TIMED-OUT": 7}),
+    ("dparra2399__Indirect-Direct-ToF/prolific_export_298bd5580c5380ce692e1855.csv", 119, None, None, "trimmed", {}),
+]
+PROLIFIC_EXPORTS = {e[0] for e in PROLIFIC_EXPECTED}
+
+
+@pytest.mark.parametrize("name,rows,pid_col,code_col,fmt,statuses", PROLIFIC_EXPECTED,
+                         ids=[e[0].split("/")[-1] for e in PROLIFIC_EXPECTED])
+def test_prolific_realdata_file(realdata, name, rows, pid_col, code_col, fmt, statuses):
+    from reconcile.importers.csvtext import load_table
+    from reconcile.platforms.prolific.export_csv import read_export_table
+
+    path = realdata / name
+    assert sniff_kind(path) == "prolific"
+    data = read_export_table(load_table(path), lenient=True)  # (the trimmed one is refused for matching)
+    records = data.submissions
+    assert len(records) == rows and len({r.submission_id for r in records}) == rows
+    assert (data.participant_column, data.code_column) == (pid_col, code_col)
+    assert fmt in data.format
+    assert records[0].source.path == str(path) and records[0].source.row == 2
+    assert all(set(r.fields) == set(data.columns) for r in records[:3])
+    if pid_col:
+        assert Counter(r.status for r in records) == statuses
+        assert all(r.participant_id == r.fields[pid_col] and r.code == r.fields[code_col] for r in records)
 
 
 def test_every_realdata_csv_is_listed(realdata):

@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 
 from conftest import run_cli
-from test_import_realdata import EXPECTED
+from test_import_realdata import CHEUNG, EXPECTED, LAOLS
+
+# Surveys of Prolific studies: inspect finds their Prolific ID column (by Prolific's rules, as no
+# MTurk worker-ID column is there); EXPECTED lists what MTurk's rules find in them (nothing).
+PROLIFIC_SURVEY_ID_COLUMN = {
+    f"{LAOLS}/qualtrics_export_redacted.csv": "PROLIFIC_PID",
+    f"{CHEUNG}/Artificial_Intelligence_Raw_redacted.csv": "Q34",
+    f"{CHEUNG}/dataforR_redacted.csv": "Q34",
+}
 
 
 def test_inspect_json_on_all_realdata(realdata):
@@ -15,6 +23,7 @@ def test_inspect_json_on_all_realdata(realdata):
     out = json.loads(proc.stdout)
     assert [o["path"] for o in out] == [str(p) for p in paths]
     for o, (name, kind, rows, code_col, worker_col, fmt) in zip(out, EXPECTED):
+        worker_col = PROLIFIC_SURVEY_ID_COLUMN.get(name, worker_col)
         assert (o["kind"], o["rows"], o["code_column"], o["participant_column"]) == (kind, rows, code_col, worker_col), name
         assert fmt in o["format"]
         assert isinstance(o["warnings"], list) and isinstance(o["code_candidates"], list)

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prolific_helpers import start_prolific_emulator
-from prolific_pay_support import TOKEN, expected_payouts, install_stand_ins, pay_calls_per_bulk, payouts, plan_for, seed_study, study_id
+from prolific_pay_support import TOKEN, expected_payouts, pay_calls_per_bulk, payouts, plan_for, seed_study, study_id
 from reconcile.errors import ReconcileError
 from reconcile.payout.ledger import default_ledger_path
 from reconcile.payout.run import execute_plan
@@ -27,7 +27,6 @@ STUDIES = 3
        routes=st.sampled_from([(), ("bonus",), ("bulk-bonus-payments",), ("bulk-approve", "transition")]),
        runs=st.integers(1, 4))
 def test_no_sequence_of_faults_sends_pay_twice_for_one_bulk_id(tmp_path_factory, seed, fault, drop, routes, runs):
-    install_stand_ins()
     tmp = tmp_path_factory.mktemp("faults")
     exports = seed_study(tmp, 12, approved=1, studies=STUDIES)
     plan, rows = plan_for(tmp, 12, reject={5}, approved=1, studies=STUDIES)

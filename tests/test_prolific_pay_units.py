@@ -78,7 +78,7 @@ def test_the_token_is_never_part_of_what_leaves_the_client(monkeypatch):
     assert payer.is_own_payment(PaidBonus("9a01", Decimal("1.5")), item)
     assert not payer.is_own_payment(PaidBonus("9a01", Decimal("1.49")), item)
     monkeypatch.delenv("PROLIFIC_API_TOKEN")
-    with pytest.raises(ReconcileError, match="PROLIFIC_API_TOKEN"):
+    with pytest.raises(ReconcileError, match="PROLIFIC_API_TOKEN is not set"):
         ProlificPayer("http://127.0.0.1:9", CAPABILITIES)
 
 

@@ -1,4 +1,4 @@
-"""`reconcile fetch qualtrics|mturk`: save what the services hold as files the rest of the tool reads."""
+"""`reconcile fetch qualtrics|mturk|prolific`: save what the services hold as files the rest of the tool reads."""
 
 from __future__ import annotations
 
@@ -65,3 +65,28 @@ def fetch_mturk(
     endpoint = resolve_mturk_endpoint(endpoint_url, sandbox, production)
     n = save_batch_csv(output, endpoint=endpoint, hit_ids=tuple(hit), batch_ids=tuple(batch), progress=stderr_progress())
     typer.echo(f"wrote {n} assignment{'s' if n != 1 else ''} to {output}; next: reconcile inspect {output}")
+
+
+@fetch_app.command("prolific")
+def fetch_prolific(
+    study: str = typer.Option(..., "--study", metavar="ID", help="The study ID (24 hex digits, in the study's URL)."),
+    output: Path = typer.Option(..., "-o", "--output", metavar="FILE", help="Where to write the submissions export CSV (written atomically); name it prolific_export_<ID>.csv so the study travels with it."),
+    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", metavar="URL", help="Prolific API URL, e.g. a local `reconcile emulator prolific`."),
+    production: bool = typer.Option(False, "--production", help="Use the real Prolific API (this only reads; nothing is paid)."),
+    sandbox: bool = typer.Option(False, "--sandbox", hidden=True, help="Refused: Prolific has no sandbox."),
+) -> None:
+    """Save a study's submissions export (Prolific's own export format) through the Prolific API.
+
+    The file works wherever a downloaded export does (`match --prolific`). The token comes from
+    PROLIFIC_API_TOKEN (never a command-line option) and is never printed.
+    """
+    from ..platforms.prolific.api import check_study_id, save_study_export, stderr_progress
+    from ..platforms.prolific.endpoints import resolve_prolific_endpoint
+
+    refuse_clobbering((), [Output("-o", output)])  # before the service is called: not a directory
+    study_id = check_study_id(study, "--study")
+    endpoint = resolve_prolific_endpoint(endpoint_url, sandbox, production)
+    n = save_study_export(output, endpoint=endpoint, study_id=study_id, progress=stderr_progress())
+    typer.echo(f"wrote {n} submission{'s' if n != 1 else ''} of study {study_id} to {output}; next: reconcile inspect {output}")
+    if study_id not in output.name.lower():
+        typer.echo(f"note: the file name does not hold the study ID; pass --prolific-study {study_id} to `reconcile match`.", err=True)

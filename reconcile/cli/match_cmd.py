@@ -16,6 +16,9 @@ from . import app
 def match(
     qualtrics: str = typer.Option(..., "--qualtrics", metavar="FILE_OR_SURVEY_ID", help="Qualtrics export file (CSV/TSV, any variant), or a survey ID SV_... to fetch through the API (needs QUALTRICS_API_TOKEN)."),
     mturk: List[Path] = typer.Option([], "--mturk", metavar="FILE", help="MTurk batch results CSV; repeat for several batches."),
+    prolific: List[Path] = typer.Option([], "--prolific", metavar="FILE", help="Prolific submissions export (any era); repeat for several."),
+    prolific_study: Optional[str] = typer.Option(None, "--prolific-study", metavar="ID", help="The Prolific study: names the study of exports whose file name does not; with --endpoint-url/--production, its completion codes (and, without --prolific, its submissions) are read through the API (token from PROLIFIC_API_TOKEN)."),
+    completion_code: List[str] = typer.Option([], "--completion-code", metavar="CODE", help="A completion code of the Prolific study (repeatable); entered codes are checked against them."),
     mturk_hit: List[str] = typer.Option([], "--mturk-hit", metavar="HITID", help="Also list this HIT's assignments through the MTurk API; repeatable."),
     mturk_batch: List[str] = typer.Option([], "--mturk-batch", metavar="BATCHID", help="Also list the assignments of this requester-website batch through the API; repeatable."),
     endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", metavar="URL", help="MTurk endpoint for --mturk-hit/--mturk-batch, e.g. a local `reconcile emulator mturk`."),
@@ -32,6 +35,7 @@ def match(
     code_column: Optional[str] = typer.Option(None, "--code-column", metavar="COL", help="Qualtrics completion-code column, when detection is ambiguous."),
     mturk_code_column: Optional[str] = typer.Option(None, "--mturk-code-column", metavar="COL", help="MTurk column holding the code (default: detected, usually Answer.surveycode)."),
     participant_column: Optional[str] = typer.Option(None, "--worker-column", metavar="COL", help="Qualtrics column holding the worker ID (captured or typed)."),
+    id_column: Optional[str] = typer.Option(None, "--id-column", metavar="COL", help="Qualtrics column holding the participant's Prolific ID (captured or typed)."),
     confirm_rejections: bool = typer.Option(False, "--confirm-rejections", help="Go ahead when a reject rule would reject more than half as many assignments as matched (otherwise asked on a terminal, refused without one)."),
 ) -> None:
     """Match completion codes and decide every assignment: approve, reject (only by opt-in rules),
@@ -40,22 +44,34 @@ def match(
     Writes the plan CSV and the workbook; nothing is paid. Exit 0 when the plan was written.
     No output may be an input or another output; an edited plan is kept unless --force.
     """
-    from ..errors import InputError
     from ..platforms import get
     from ..study import run_match
 
-    if not mturk and not mturk_hit and not mturk_batch:
-        raise InputError("no MTurk input given.", hint="Pass --mturk BATCH.csv (or --mturk-hit / --mturk-batch).")
+    chosen = _platform_inputs(mturk=bool(mturk or mturk_hit or mturk_batch), prolific=bool(prolific or prolific_study))
+    if chosen == "prolific":
+        platform = get("prolific").for_study(prolific_study)  # type: ignore[attr-defined]
+        if sandbox:
+            platform.resolve_endpoint(endpoint_url, sandbox, production)  # refused: Prolific has no sandbox
+        files, files_option = [str(p) for p in prolific], "--prolific"
+        # Without an export, the study's submissions are listed through the API.
+        group_ids: tuple[str, ...] = (prolific_study,) if prolific_study and not prolific else ()
+        batch_ids: tuple[str, ...] = ()
+        codes = _completion_codes(platform, completion_code, prolific_study, endpoint_url, sandbox, production)
+    else:
+        platform = get("mturk")
+        files, files_option = [str(p) for p in mturk], "--mturk"
+        group_ids, batch_ids, codes = tuple(mturk_hit), tuple(mturk_batch), ()
     summary = run_match(
         qualtrics,
-        [str(p) for p in mturk],
-        platform=get("mturk"),
-        files_option="--mturk",
-        group_ids=tuple(mturk_hit),
-        batch_ids=tuple(mturk_batch),
+        files,
+        platform=platform,
+        files_option=files_option,
+        group_ids=group_ids,
+        batch_ids=batch_ids,
         endpoint_url=endpoint_url,
         sandbox=sandbox,
         production=production,
+        completion_codes=codes,
         datacenter=datacenter,
         plan_path=plan,
         force=force,
@@ -65,7 +81,7 @@ def match(
         max_bonus=max_bonus,
         code_column=code_column,
         platform_code_column=mturk_code_column,
-        participant_column=participant_column,
+        participant_column=id_column or participant_column,
         confirm_rejections=confirm_rejections,
         confirm=_ask_on_terminal(),
     )
@@ -73,6 +89,29 @@ def match(
         typer.echo(json.dumps(summary.counts))
         return
     typer.echo(format_summary(summary))
+
+
+def _platform_inputs(*, mturk: bool, prolific: bool) -> str:
+    """The platform whose options were given (one per run)."""
+    from ..errors import InputError
+
+    if mturk and prolific:
+        raise InputError("both MTurk and Prolific inputs given; match one platform's study at a time.")
+    if not mturk and not prolific:
+        raise InputError("no MTurk input given, nor a Prolific one.",
+                         hint="Pass --mturk BATCH.csv (or --mturk-hit / --mturk-batch), or --prolific EXPORT.csv.")
+    return "prolific" if prolific else "mturk"
+
+
+def _completion_codes(platform, given, study, endpoint_url, sandbox, production) -> tuple[str, ...]:
+    """The study's completion codes: as given, else read from the study through the API when an
+    endpoint is named, else none (the join then flags instead of checking)."""
+    codes = tuple(c.strip() for c in given if c.strip())
+    if codes or not study or not (endpoint_url or sandbox or production):
+        return codes
+    from ..platforms.prolific.api import study_completion_codes
+
+    return tuple(study_completion_codes(platform.resolve_endpoint(endpoint_url, sandbox, production), study))
 
 
 def _ask_on_terminal():

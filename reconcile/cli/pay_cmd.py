@@ -22,7 +22,7 @@ from .progress import Progress
 
 @app.command()
 def pay(
-    plan: Path = typer.Argument(..., metavar="PLAN", help="The plan CSV written by `reconcile match` (possibly edited by the PI)."),
+    plan: Path = typer.Argument(..., metavar="PLAN", help="The plan CSV, or the workbook (.xlsx), written by `reconcile match` (possibly edited by the PI)."),
     execute: bool = typer.Option(False, "--execute", help="Really call the platform's API. Without it, nothing is sent anywhere (dry run)."),
     upload_csv: Optional[Path] = typer.Option(None, "--upload-csv", metavar="FILE", help="MTurk: write the approve/reject CSV the requester website accepts (one per batch when several)."),
     batch: list[Path] = typer.Option([], "--batch", metavar="FILE", help="The platform's file(s) the plan came from, when the paths in its source column have moved."),

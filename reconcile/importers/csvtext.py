@@ -39,6 +39,11 @@ class Table:
     delimiter: str
     line_ending: str  # "CRLF", "LF", "CR", "mixed" or "none"
     final_newline: bool
+    numeric: frozenset = frozenset()  # (record index, column index) of cells a workbook stored as numbers (importers/xlsx)
+
+    @property
+    def is_workbook(self) -> bool:
+        return bool(self.encoding.startswith("Excel workbook"))
 
     @property
     def delimiter_name(self) -> str:
@@ -141,7 +146,13 @@ def load_table(path: str | os.PathLike, *, partial: bool = False) -> Table:
     """The file decoded and split into records. `partial`: the text is knowingly only the start of a
     file (a probe of a download), so a short last record is no sign of a cut."""
     p = os.fspath(path)
-    text, encoding, bom = decode(p, read_bytes(p))
+    data = read_bytes(p)
+    if data.startswith(b"PK\x03\x04"):
+        from .xlsx import is_xlsx, load_xlsx_table
+
+        if is_xlsx(data):  # a Qualtrics "Excel" download, or a CSV re-saved as a workbook
+            return load_xlsx_table(p, data)
+    text, encoding, bom = decode(p, data)
     delimiter = _sniff_delimiter(text)
     ending, final_newline = _line_endings(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

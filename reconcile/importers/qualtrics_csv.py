@@ -170,6 +170,12 @@ def read_table(table: Table, *, code_column: str | None = None, participant_colu
         w = cols.damaged_codes(((i + 1, r[code_j]) for i, r in zip(data_idx, rows)), code_det.column, path)
         if w:
             warnings.append(w)
+        if table.numeric:
+            from .xlsx import numeric_codes
+
+            w = numeric_codes(table, data_idx, code_j, code_det.column)
+            if w:
+                warnings.append(w)
 
     excel = False
     fin = role_idx.get("finished")
@@ -179,7 +185,7 @@ def read_table(table: Table, *, code_column: str | None = None, participant_colu
     if sd is not None and any(_EXCEL_DATE.match(r[sd]) for r in rows[:50]):
         excel = True
 
-    kind_word = "TSV" if table.delimiter == "\t" else "CSV"
+    kind_word = "workbook" if table.is_workbook else "TSV" if table.delimiter == "\t" else "CSV"
     qualifiers = [f"{table.encoding}{' with BOM' if table.bom else ''}"]
     if table.delimiter not in (",", "\t"):
         qualifiers.append(f"{table.delimiter_name}-separated")

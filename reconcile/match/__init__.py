@@ -20,6 +20,8 @@ rows come out sorted by their source (file, row).
 
 from __future__ import annotations
 
+import sys as _sys
+import types as _types
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Sequence
@@ -95,3 +97,18 @@ def _match(responses, submissions, *, now, platform, rules, duplicates, completi
     outcomes = response_outcomes(st, join, matched_by, pointed)
     warnings = plan_warnings(st, join, deadlines)  # 10
     return MatchResult(tuple(rows), tuple(outcomes), tuple(warnings), tuple(matched))
+
+
+class _CallableMatcher(_types.ModuleType):
+    """`reconcile.match(qualtrics=..., mturk=[...])` is the notebook API (reconcile.notebook.match), while
+    `reconcile.match` stays this package (reconcile.match.match is the pure join). One name for both,
+    because a function and a submodule of one name cannot coexist on a package: importing the
+    submodule would replace the function."""
+
+    def __call__(self, *args, **kwargs):
+        from ..notebook import match as notebook_match
+
+        return notebook_match(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallableMatcher

@@ -15,6 +15,15 @@ from .working import where
 
 DECIDED = (State.APPROVED, State.REJECTED, State.CLOSED)
 
+# A closed submission's reason is its status, where the status is one people know (Prolific's
+# RETURNED -> "returned"); any other closed status reads "closed".
+CLOSED_REASONS = ("returned", "timed_out", "screened_out", "partially_approved")
+
+
+def closed_reason(status: str) -> str:
+    slug = "_".join(status.strip().lower().replace("-", " ").split())
+    return slug if slug in CLOSED_REASONS else "closed"
+
 
 def settle_decided(st: Study, join) -> None:
     w = st.words
@@ -35,7 +44,7 @@ def settle_decided(st: Study, join) -> None:
             it.chosen = linked
             it.suggested = []
             if it.state == State.CLOSED:
-                it.reason = "closed"
+                it.reason = closed_reason(it.a.status)
                 said = (f"{w.platform} shows this {w.submission} as {it.a.status.strip()}: closed, with nothing to decide "
                         "and no reward to pay.")
             else:

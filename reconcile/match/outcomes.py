@@ -7,6 +7,7 @@ from datetime import timezone
 
 from ..models import PlanRow, Response, ResponseOutcome
 from ..records import frozen_record
+from .decided import CLOSED_REASONS
 from .flags import Deadlines
 from .prepare import Study
 from .working import WorkingSubmission
@@ -14,7 +15,7 @@ from .working import WorkingSubmission
 # Reasons under which the submission's response is really *its* response (the response is "matched").
 MATCH_REASONS = frozenset(
     {"code_match", "code_in_text", "participant_match", "already_approved", "already_rejected", "closed",
-     "reject_too_fast", "reject_attention_check"}
+     "reject_too_fast", "reject_attention_check", *CLOSED_REASONS}
 )
 # Reasons whose first suggestion is shown on the row even when there are several (they are sorted best first).
 _SUGGEST_FIRST = frozenset({"participant_id_as_code", "near_miss", "no_match"})

@@ -10,9 +10,11 @@ from __future__ import annotations
 from ..errors import InputError
 from ..platform import Platform
 from .mturk import PLATFORM as _MTURK
+from .prolific import PLATFORM as _PROLIFIC
 
 PLATFORMS: dict[str, Platform] = {
     _MTURK.capabilities.name: _MTURK,
+    _PROLIFIC.capabilities.name: _PROLIFIC,
 }
 
 

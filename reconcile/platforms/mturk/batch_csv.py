@@ -120,13 +120,21 @@ def read_batch_table(table: Table, *, code_column: str | None = None, participan
         w = cols.damaged_codes(((i + 1, r[code_j]) for i, r in zip(data_idx, rows)), code_det.column, path)
         if w:
             warnings.append(w)
+        if table.numeric:
+            from ...importers.xlsx import numeric_codes
+
+            w = numeric_codes(table, data_idx, code_j, code_det.column)
+            if w:
+                warnings.append(w)
 
     qualifiers = [f"{table.encoding}{' with BOM' if table.bom else ''}", f"{table.line_ending} line endings"]
+    if table.is_workbook:
+        qualifiers = [table.encoding]
     if table.delimiter != ",":
         qualifiers.append(f"{table.delimiter_name}-separated")
     if short:
         qualifiers.append(f"{short} short row{'s' if short != 1 else ''}")
-    if not table.final_newline:
+    if not table.final_newline and not table.is_workbook:
         qualifiers.append("no final newline")
     if missing:
         qualifiers.append("standard columns missing (edited in Excel?)")

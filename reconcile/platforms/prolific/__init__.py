@@ -66,7 +66,8 @@ WORDS = Words(
     record_rows="export rows",
     code_column_option="",
     id_column_option="--id-column",
-    completion_codes_hint="Pass them with --completion-code CODE (repeatable), or --prolific-study ID to read them from the API.",
+    completion_codes_hint="Pass them with --completion-code CODE (repeatable), or --prolific-study ID with --endpoint-url URL "
+                          "or --production to read them from the API.",
 )
 
 # The plan's reason codes are the matcher's neutral ones: Prolific plans have no history to keep.
@@ -100,8 +101,18 @@ class Prolific:
             fee_rate = parse_rate(fee_rate, "--fee-rate")
         if isinstance(vat_rate, str):
             vat_rate = parse_rate(vat_rate, "--vat-rate")
-        return Prolific(fee_rate=self.fee_rate if fee_rate is None else fee_rate,
+        copy = Prolific(fee_rate=self.fee_rate if fee_rate is None else fee_rate,
                         vat_rate=self.vat_rate if vat_rate is None else vat_rate)
+        copy.study_id = self.study_id
+        return copy
+
+    study_id = ""  # the study of exports whose file name does not say it (--prolific-study)
+
+    def for_study(self, study_id: str | None) -> "Prolific":
+        """This platform reading exports as the given study's when their file names do not name one."""
+        copy = self.configured()
+        copy.study_id = (study_id or "").strip()
+        return copy
 
     @property
     def verifier(self):
@@ -144,12 +155,12 @@ class Prolific:
     def read_files(self, paths: Sequence[str], *, code_column: str | None = None, participant_column: str | None = None):
         from .export_csv import read_prolific_csv
 
-        return read_prolific_csv(list(paths), participant_column=participant_column)
+        return read_prolific_csv(list(paths), participant_column=participant_column, study_id=self.study_id)
 
     def read_table(self, table, *, code_column: str | None = None, participant_column: str | None = None):
         from .export_csv import read_export_table
 
-        return read_export_table(table, participant_column=participant_column)
+        return read_export_table(table, participant_column=participant_column, study_id=self.study_id)
 
     def list_submissions(self, paths: Sequence[str], endpoint: Endpoint, *, group_ids: Sequence[str] = (),
                          batch_ids: Sequence[str] = (), code_column: str | None = None,

@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import requests
 
-from ...errors import ReconcileError
-from ...platform import CallFailed
+from ...platform import CallFailed, Endpoint
+from .http import TOKEN_ENV, ProlificHttp, token_from_env
 
-TOKEN_ENV = "PROLIFIC_API_TOKEN"
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
 MAX_DETAIL = 300  # characters of the platform's detail kept in a message
@@ -44,34 +42,20 @@ class Client:
         return f"{self.base_url}/{path.lstrip('/')}"
 
 
-def read_token(env: dict | None = None) -> str:
-    token = (os.environ if env is None else env).get(TOKEN_ENV, "").strip()
-    if not token:
-        raise ReconcileError(
-            f"no Prolific API token: set {TOKEN_ENV} (Prolific > Settings > API tokens; for a local emulator, "
-            "the token it was started with)."
-        )
-    return token
-
-
 def account_hash(token: str) -> str:
     return hashlib.sha256(("prolific-account\x1f" + token).encode("utf-8")).hexdigest()
 
 
 def make_client(base_url: str, *, token: str | None = None, pool: int = 10) -> Client:
-    """A session for `base_url` that sends `Authorization: Token <token>` and nothing else secret.
-    No retries of its own (urllib3's are off): the payout engine decides what may be repeated."""
-    token = token if token is not None else read_token()
-    session = requests.Session()
+    """The reading side's session (http.ProlificHttp: the one place the token header is set) for
+    `base_url`, with a connection pool for parallel reads and no retries of its own: the payout
+    engine decides what may be repeated, and this client never repeats anything."""
+    token = token if token is not None else token_from_env()
+    session = ProlificHttp(Endpoint(base_url.rstrip("/"), "custom", False), token=token).session
     adapter = requests.adapters.HTTPAdapter(pool_connections=max(1, pool), pool_maxsize=max(10, pool), max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    session.headers.update({
-        "Authorization": f"Token {token}",
-        "Accept": "application/json",
-        "User-Agent": "reconcile",
-        "Referer": "https://github.com/reconcile/reconcile",  # Prolific asks libraries to identify themselves
-    })
+    session.headers.update({"Accept": "application/json", "User-Agent": "reconcile"})
     session.trust_env = False  # no proxy from the environment sees the token
     return Client(session, base_url.rstrip("/"), account_hash(token))
 

@@ -17,29 +17,11 @@ from typing import Any, Sequence
 
 from ...platform import BonusItem, CallFailed, Capabilities, PaidBonus, State, SubmissionStatus
 from .client import Client, call, make_client
+from .states import canonical_status, state_of
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 SCREENED_OUT = "SCREENED OUT"
-
-# Prolific's statuses as the engine reasons about them. (A fallback for the payer's own reads; the
-# platform's full table is states.state_of.)
-_STATES = {
-    "AWAITING REVIEW": State.PENDING, "AWAITING_REVIEW": State.PENDING,
-    "APPROVED": State.APPROVED, "REJECTED": State.REJECTED,
-    "RETURNED": State.CLOSED, "TIMED-OUT": State.CLOSED, "TIMED_OUT": State.CLOSED,
-    "SCREENED OUT": State.CLOSED, "SCREENED_OUT": State.CLOSED, "PARTIALLY APPROVED": State.CLOSED,
-    "PARTIALLY_APPROVED": State.CLOSED,
-}
-
-
-def state_of(raw: str) -> str:
-    try:
-        from .states import state_of as platform_state_of
-    except ImportError:  # the reading side's table not there yet
-        return _STATES.get(raw.strip().upper(), State.UNKNOWN)
-    return platform_state_of(raw)
-
 
 def major_text(amount: Decimal) -> str:
     """A bonus as Prolific's csv_bonuses takes it: major units, exactly two decimals ("4.25");
@@ -93,7 +75,7 @@ class ProlificPayer:
         Prolific lists there too (PROLIFIC.md §1.7: `[20, 30]` for a 20p reward plus a 30p bonus)."""
         s = self._submission(submission_id)
         entries = list(s.get("bonus_payments") or [])
-        if str(s.get("status") or "").strip().upper().replace("_", " ") == SCREENED_OUT and entries:
+        if canonical_status(str(s.get("status") or "")) == SCREENED_OUT and entries:
             entries = entries[1:]  # the screen-out reward is recorded when the submission is screened out: first
         participant = str(s.get("participant") or s.get("participant_id") or "")
         return [PaidBonus(participant, from_minor(e)) for e in entries]

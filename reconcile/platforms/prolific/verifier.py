@@ -19,14 +19,8 @@ from ...errors import InputError
 from ...models import SourceRef, Submission
 from ...planfile import PlanText
 from ...platform import Verification
-
-
-def api_source_prefix() -> str:
-    try:
-        from .api import API_SOURCE_PREFIX
-    except ImportError:  # the API reader not there yet: its prefix as agreed
-        return "prolific-api:"
-    return API_SOURCE_PREFIX
+from .api import API_SOURCE_PREFIX
+from .export_csv import read_prolific_csv
 
 
 @dataclass
@@ -42,8 +36,6 @@ class ReadExport:
 
 
 def read_export(path: str | Path) -> ReadExport:
-    from .export_csv import read_prolific_csv
-
     data = read_prolific_csv([str(path)])
     out = ReadExport(str(path))
     for s in data.submissions:
@@ -71,7 +63,7 @@ class ExportVerifier:
         vouched: set[str] = set()
         file_of: dict[str, str] = {}
         col = plan.column
-        prefix = api_source_prefix()
+        prefix = API_SOURCE_PREFIX
         for raw in plan.rows:
             c = raw.cells
             line = raw.line
@@ -120,8 +112,6 @@ class ExportVerifier:
                     exports.append(read_export(path))
                 except InputError as exc:
                     problems.append(f"--batch {exc}")
-                except ImportError:
-                    problems.append(f"--batch {path}: this build of reconcile cannot read Prolific exports")
             for r in plan.rows:
                 sid = r.cells.get("submission_id", "").strip()
                 by_line[r.line] = next((e for e in exports if sid in e.index), None)
@@ -130,7 +120,7 @@ class ExportVerifier:
             return exports, by_line
 
         plan_dir = Path(plan.path).parent
-        prefix = api_source_prefix()
+        prefix = API_SOURCE_PREFIX
         loaded: dict[str, ReadExport | None] = {}
         missing: dict[str, list[int]] = {}
         for r in plan.rows:
@@ -156,8 +146,6 @@ class ExportVerifier:
                         exports.append(export)
                     except InputError as exc:
                         problems.append(f"line {r.line}, column {col('source')}: {exc}")
-                    except ImportError:
-                        export = None  # no export reader in this build: checked with Prolific when paying
                 else:
                     missing[ref.path] = []
                 loaded[ref.path] = export
