@@ -48,7 +48,8 @@ def bonus_of(i: int) -> Decimal:
 
 
 def plan_for(tmp_path: Path, n: int, *, reject: set[int] = frozenset(), approved: int = 0, screened: int = 0,
-             study: str | None = None, studies: int = 1, bonus=bonus_of, name: str = "plan.csv") -> tuple[Path, list[PlanRow]]:
+             study: str | None = None, studies: int = 1, bonus=bonus_of, name: str = "plan.csv",
+             from_export: bool = False) -> tuple[Path, list[PlanRow]]:
     """A plan (as `match` writes it) approving and bonusing every pending submission but `reject`,
     bonusing the already approved ones (skip + bonus), skipping the screened-out ones."""
     rows = []
@@ -65,7 +66,10 @@ def plan_for(tmp_path: Path, n: int, *, reject: set[int] = frozenset(), approved
         rows.append(PlanRow(
             submission_id=sid, participant_id=pid, group_id=group, decision=decision, reason="participant_match",
             detail="", code="C0DE1234", response_id=f"R_{i}", bonus=b,
-            feedback=REJECT_MESSAGE if decision == "reject" else "", source=f"{API_SOURCE}{group}",
+            feedback=REJECT_MESSAGE if decision == "reject" else "",
+            # The export's file and row (as `match` writes them: the dry run checks the row against the
+            # file), or the API listing (checked with Prolific before paying).
+            source=f"export-{i % studies}.csv:{i // studies + 2}" if from_export else f"{API_SOURCE}{group}",
             status=status, category="BAD_CODE" if decision == "reject" else "",
         ))
     path = tmp_path / name

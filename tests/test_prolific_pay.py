@@ -231,3 +231,24 @@ def test_bonus_csv_is_the_website_dialogs_text(tmp_path):
     before = plan.read_bytes()
     _refused(cli("pay", str(plan), "--bonus-csv", str(plan), cwd=tmp_path), "would overwrite the plan")
     assert plan.read_bytes() == before
+
+
+def test_rows_from_an_export_are_checked_against_it_and_paid_without_reading_each_first(tmp_path):
+    export = seed_study(tmp_path, 6)
+    plan, rows = plan_for(tmp_path, 6, reject={2}, from_export=True)
+    url, proc = emulator(export)
+    try:
+        dry = cli("pay", str(plan), cwd=tmp_path)
+        assert dry.returncode == 0 and "checked against 1 batch file" in dry.stdout, dry.stdout + dry.stderr
+        paid = cli("pay", str(plan), "--execute", "--yes", "--endpoint-url", url, cwd=tmp_path)
+        assert paid.returncode == 0, paid.stderr
+        prolific_settle(url)
+        assert_exactly_once(prolific_audit(url), prolific_state(url), rows)
+        # A participant edited in the plan: the export says whose the submission is, and the dry run refuses.
+        edited, _ = plan_for(tmp_path, 6, from_export=True, name="edited.csv")
+        text = edited.read_bytes().decode("utf-8-sig").replace(rows[3].participant_id, "9a" + "f" * 22, 1)
+        edited.write_bytes(text.encode("utf-8"))
+        _refused(cli("pay", str(edited), cwd=tmp_path), f"line 5, column participant_id: '9a{'f' * 22}' is not the participant of "
+                 f"submission {rows[3].submission_id}")
+    finally:
+        stop_prolific_process(proc)
