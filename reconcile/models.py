@@ -160,6 +160,7 @@ class PlanRow:
     reward: str = ""  # as read, e.g. "$0.40"
     group_size: str = ""
     review_deadline: str = ""
+    category: str = ""  # a reject's category where the platform asks for one (Prolific's rejection_category)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,9 @@ def dry_run(
     *,
     platform: Platform | None = None,
     masters: bool = False,
+    fee_rate: str | None = None,
+    vat_rate: str | None = None,
+    bonus_csv: str | os.PathLike | None = None,
     max_bonus: str | None = None,
     budget: str | None = None,
     batch_paths: Sequence[str] = (),
@@ -80,8 +83,18 @@ def dry_run(
     batch_paths = [str(b) for b in batch_paths or ()]
     # Twice: first with what the command line names, before anything is read; then with the
     # files the plan itself names, which decide the upload files' names.
-    refuse_lossy_outputs(None, plan_path, batch_paths, upload_csv, report, ledger)
+    refuse_lossy_outputs(None, plan_path, batch_paths, upload_csv, report, ledger, bonus_csv)
     platform = platform or plan_platform(plan_path)
+    if fee_rate is not None or vat_rate is not None:
+        if not hasattr(platform, "fee_rate"):  # a platform whose fees are not set per workspace
+            from .errors import InputError
+
+            raise InputError(f"--fee-rate / --vat-rate: {platform.words.platform}'s fees are fixed; leave them out.")
+        platform = platform.configured(fee_rate=fee_rate, vat_rate=vat_rate)  # type: ignore[attr-defined]
+    if bonus_csv is not None and not hasattr(platform, "write_bonus_csv"):
+        from .errors import InputError
+
+        raise InputError(f"--bonus-csv: {platform.words.platform} has no bulk-bonus dialog to paste into; bonuses are paid with --execute.")
     if masters:
         configure = getattr(platform, "configured", None)
         if configure is None:
@@ -95,7 +108,7 @@ def dry_run(
     with paused_gc():
         pc = check_plan(plan_path, platform, batch_paths=batch_paths, max_bonus=limit_bonus, budget=limit_budget)
     checked = pc.checked
-    refuse_lossy_outputs(platform, plan_path, list(checked.batch_paths), upload_csv, report, ledger)
+    refuse_lossy_outputs(platform, plan_path, list(checked.batch_paths), upload_csv, report, ledger, bonus_csv)
 
     # Everything that can fail is prepared before the first file is written.
     prepared: list = []
@@ -105,6 +118,8 @@ def dry_run(
 
             raise InputError(f"--upload-csv: {platform.words.platform} has no approve/reject upload file.")
         prepared = platform.prepare_upload(Path(upload_csv), pc)
+    # The website's bulk-bonus text: checked and written (atomically) before the workbook.
+    written = [] if bonus_csv is None else [platform.write_bonus_csv(Path(bonus_csv), checked.rows, checked.currency)]  # type: ignore[attr-defined,union-attr]
     if report is not None:
         from .report import write_workbook
 
@@ -113,6 +128,7 @@ def dry_run(
         write_workbook(Path(report), _plan_for_report(plan_path, pc, platform), dry_run=True, title=f"Dry run of {plan_path.name}",
                        platform=platform)
     uploads = platform.write_upload(prepared) if prepared else []
+    uploads += written
     if not quiet_summary:
         # Only a standalone dry run counts as the PI having seen this content. When --execute
         # follows, the payout must still find out whether the plan changed since it was shown.
@@ -144,6 +160,7 @@ def refuse_lossy_outputs(
     upload_csv: str | os.PathLike | None,
     report: str | os.PathLike | None,
     ledger: str | os.PathLike | None,
+    bonus_csv: str | os.PathLike | None = None,
 ) -> None:
     """No file `pay` writes (upload files, workbook, the record of what was shown) may be the plan,
     its responses file, one of the platform's files or the ledger, or another of its outputs."""
@@ -156,6 +173,7 @@ def refuse_lossy_outputs(
         Output("--ledger" if ledger else "the ledger beside the plan", ledger or default_ledger_path(plan_path), "--ledger"),
         Output("the record file beside the plan", shown_path(plan_path), "plan name"),
         Output("--report", report),
+        Output("--bonus-csv", bonus_csv),
     ]
     if upload_csv is not None and batch_paths and platform is not None and platform.capabilities.upload_file:
         paths = platform.upload_paths(Path(upload_csv), batch_paths)

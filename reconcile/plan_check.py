@@ -156,10 +156,19 @@ def check_plan(
                     problem(line, "bonus", f"a bonus on {words.submission} {sid}, which is {status}; bonuses go only to "
                             "approved work (clear the bonus)")
 
+        category = c.get("category", "").strip()
         if decision == "reject":
             why = reason_problem(feedback, min_chars=caps.reject_min_chars, max_chars=caps.reject_max_chars, where=words.platform)
             if why:
                 problem(line, "feedback", why)
+            if caps.reject_categories and category.upper() not in caps.reject_categories:
+                said = f"{category!r} is not" if category else "a reject needs"
+                problem(line, "category", f"{said} one of {words.platform}'s rejection categories "
+                        f"({', '.join(caps.reject_categories)})")
+            elif caps.reject_categories:
+                category = category.upper()
+        if decision != "reject" or not caps.reject_categories:
+            category = ""  # sent only with a reject, where the platform takes one
 
         flags = tuple(f.strip() for f in c.get("flags", "").split(";") if f.strip())
         rows.append(PlanRow(
@@ -167,6 +176,7 @@ def check_plan(
             reason=c.get("reason", "").strip(), detail=c.get("detail", ""), code=c.get("code", ""),
             response_id=c.get("response_id", "").strip(), bonus=bonus, feedback=feedback, source=c.get("source", "").strip(),
             flags=flags, status=status, reward=reward.strip(), group_size=group_size.strip(), review_deadline=deadline,
+            category=category,
         ))
 
     cost = platform.fees.cost(rows)

@@ -23,7 +23,7 @@ from .money import format_amount
 # The plan's fields in the core's words, in file order.
 FIELDS = (
     "submission_id", "participant_id", "group_id", "decision", "reason", "detail", "code", "response_id", "bonus",
-    "feedback", "source", "flags", "status", "reward", "group_size", "review_deadline",
+    "feedback", "category", "source", "flags", "status", "reward", "group_size", "review_deadline",
 )
 REQUIRED = ("submission_id", "participant_id", "group_id", "decision", "bonus", "feedback", "source")
 RESPONSE_FIELDS = ("response_id", "outcome", "reason", "detail", "code", "participant_id", "submission_id", "source")
@@ -36,8 +36,9 @@ PLAN_HEADERS: dict[str, dict[str, str]] = {
     "mturk": {
         "submission_id": "assignment_id", "participant_id": "worker_id", "group_id": "hit_id",
         "status": "assignment_status", "group_size": "max_assignments", "review_deadline": "auto_approval_time",
+        "category": "",  # MTurk rejects carry no category (and its plans stay as they always were)
     },
-    "prolific": {"group_id": "study_id", "group_size": "", "review_deadline": ""},
+    "prolific": {"group_id": "study_id", "group_size": "", "review_deadline": "", "category": "rejection_category"},
 }
 RESPONSE_HEADERS: dict[str, dict[str, str]] = {
     "mturk": {"participant_id": "worker_id", "submission_id": "assignment_id"},
@@ -91,6 +92,7 @@ def _plan_row_cells(row: PlanRow) -> tuple[str, ...]:
         row.response_id,
         "" if row.bonus is None else format_amount(row.bonus),
         row.feedback,
+        row.category,
         row.source,
         ";".join(row.flags),
         row.status,
@@ -230,7 +232,8 @@ def plan_digest(rows: Iterable[dict[str, str]]) -> str:
             r.get("feedback", "").strip(),
             r.get("participant_id", "").strip(),
             r.get("group_id", "").strip(),
-        )
+        ) + ((r["category"].strip(),) if r.get("category", "").strip() else ())
+        # (a category is part of what a reject sends; plans without one hash as they always did)
         for r in rows
     )
     h = hashlib.sha256()

@@ -44,7 +44,7 @@ import difflib
 import os
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -128,6 +128,7 @@ class RejectRule:
     max_seconds: Decimal | None = None
     column: str = ""
     expected: tuple[str, ...] = ()
+    category: str = ""  # where the platform asks for one (Prolific's rejection_category, e.g. "NO_CODE")
 
 
 @dataclass(frozen=True)
@@ -154,10 +155,10 @@ DEFAULT_RULES = Rules()
 _REPEAT_FIRST_NAME = "repeat_workers"
 
 _REJECT_KEYS = {
-    "no_code": {"enabled", "feedback"},
-    "no_match": {"enabled", "feedback"},
-    "too_fast": {"enabled", "feedback", "max_seconds"},
-    "attention_check": {"enabled", "feedback", "column", "expected"},
+    "no_code": {"enabled", "feedback", "category"},
+    "no_match": {"enabled", "feedback", "category"},
+    "too_fast": {"enabled", "feedback", "max_seconds", "category"},
+    "attention_check": {"enabled", "feedback", "column", "expected", "category"},
 }
 
 
@@ -234,6 +235,10 @@ def parse_rules(text: str, path: str = "rules.toml") -> Rules:
             raise InputError(
                 f"{path}: [{where}] needs a feedback text (what the rejected participant reads)."
             )
+        category = sec.get("category", "")
+        if not isinstance(category, str):
+            raise InputError(f"{path}: [{where}] category must be text, such as \"NO_CODE\" (Prolific's rejection categories).")
+        category = category.strip().upper()
         rule = RejectRule(name=name, feedback=feedback.strip())
         if name == "too_fast":
             if "max_seconds" not in sec:
@@ -254,7 +259,7 @@ def parse_rules(text: str, path: str = "rules.toml") -> Rules:
         problem = reason_problem(rule.feedback)
         if problem:
             raise InputError(f"{path}: [{where}] {problem}, so `reconcile pay` would refuse these rejects.")
-        rules.append(rule)
+        rules.append(replace(rule, category=category))
     kwargs["reject"] = tuple(rules)
     return Rules(**kwargs)
 

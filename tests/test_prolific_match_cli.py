@@ -18,7 +18,7 @@ LAOLS = "laols574__ec_sd_survey"
 CHEUNG = "Alex-J-Cheung__Qualtrics-Survey"
 STUDY = "5e0d0f1a2b3c4d5e6f708192"
 PLAN_HEADER = ["submission_id", "participant_id", "study_id", "decision", "reason", "detail", "code", "response_id", "bonus",
-               "feedback", "source", "flags", "status", "reward"]
+               "feedback", "rejection_category", "source", "flags", "status", "reward"]  # a reject's category: Prolific asks for one
 
 
 def read_plan(path):

@@ -30,7 +30,7 @@ def pay(
     max_bonus: Optional[str] = typer.Option(None, "--max-bonus", metavar="AMOUNT", help="Refuse any bonus above this amount (e.g. 5.00)."),
     budget: Optional[str] = typer.Option(None, "--budget", metavar="AMOUNT", help="Refuse the plan when its total cost (rewards, bonuses, fees) exceeds this amount."),
     endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", metavar="URL", help="API endpoint URL, e.g. a local `reconcile emulator mturk` (never a real service: use --production)."),
-    sandbox: bool = typer.Option(False, "--sandbox", help="Use the platform's sandbox (MTurk)."),
+    sandbox: bool = typer.Option(False, "--sandbox", help="Use the platform's sandbox (MTurk; Prolific has none)."),
     production: bool = typer.Option(False, "--production", help="Use the real service (real money). Asks for confirmation unless --yes."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation (for scripts)."),
     ledger: Optional[Path] = typer.Option(None, "--ledger", metavar="FILE", help="The SQLite ledger of every action (default: beside the plan)."),
@@ -38,6 +38,10 @@ def pay(
     rate: Optional[float] = typer.Option(None, "--rate", min=0.1, metavar="RPS", help="A ceiling on calls per second (default: none; pacing starts low, grows until the service throttles, then adapts)."),
     grant_qualification: Optional[str] = typer.Option(None, "--grant-qualification", metavar="QUAL_ID", help="MTurk: grant this qualification to every approved worker (to block retakes)."),
     masters: bool = typer.Option(False, "--masters", help="MTurk: the HITs required Masters (5% more fees on rewards; batch files do not say so)."),
+    platform_name: Optional[str] = typer.Option(None, "--platform", metavar="NAME", help="The platform the plan pays on (mturk or prolific); default: recognised from the plan's header."),
+    fee_rate: Optional[str] = typer.Option(None, "--fee-rate", metavar="RATE", help="Prolific: the workspace's service fee on bonuses (default 33.33%; corporate 42.8%), as 42.8%, 0.428 or 1/3."),
+    vat_rate: Optional[str] = typer.Option(None, "--vat-rate", metavar="RATE", help="Prolific: VAT on the service fee (default 0; UK workspaces without a VAT number 20%)."),
+    bonus_csv: Optional[Path] = typer.Option(None, "--bonus-csv", metavar="FILE", help="Prolific: write the headerless participant_id,amount text the study's bulk-bonus dialog accepts."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
     """Check the plan and show what would happen (the default: a dry run that calls no service),
@@ -48,11 +52,15 @@ def pay(
     approve/reject file for the requester website (Manage > Results > Upload CSV); --report writes a
     dry-run workbook.
     """
-    from ..payment import dry_run
+    from ..payment import dry_run, plan_platform
 
     checked, platform = dry_run(
         plan,
+        platform=plan_platform(plan, platform_name) if platform_name else None,
         masters=masters,
+        fee_rate=fee_rate,
+        vat_rate=vat_rate,
+        bonus_csv=bonus_csv,
         max_bonus=max_bonus,
         budget=budget,
         batch_paths=[str(b) for b in batch],

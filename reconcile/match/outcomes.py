@@ -72,6 +72,7 @@ def plan_rows(st: Study) -> tuple[list[PlanRow], list[Response | None], dict[int
                 reward=a.reward,
                 group_size=a.group_size,
                 review_deadline=a.review_deadline,
+                category=it.category if it.decision == "reject" else "",
             )
         )
     return rows, matched, matched_by, pointed

@@ -117,6 +117,7 @@ class WorkingSubmission:
     chosen: WorkingResponse | None = None  # the response this submission claims
     suggested: list[WorkingResponse] = field(default_factory=list)
     feedback: str = ""
+    category: str = ""  # a reject rule's category (Prolific's rejection_category)
     flags: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)  # further sentences for detail
     excel: bool = False  # the submitted code looks damaged by a spreadsheet

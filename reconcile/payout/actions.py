@@ -38,6 +38,7 @@ class Action:
     amount: str  # bonus "1.50"; qualify "1" (the integer value); "" otherwise
     purpose: str
     feedback: str = field(default="", compare=False)  # what a rejected participant reads; not part of the key
+    category: str = field(default="", compare=False)  # a reject's category where the platform takes one; not part of the key
     qualification_id: str = ""
 
     @property
@@ -102,7 +103,7 @@ def plan_actions(rows: Iterable[PlanRow], endpoint: str) -> list[Chain]:
         decision = row.decision.strip().lower()
         if decision in ("approve", "reject"):
             acts.append(Action(decision, ep, row.group_id, row.submission_id, row.participant_id, "", DECISION_PURPOSE,
-                               row.feedback.strip()))
+                               row.feedback.strip(), row.category.strip() if decision == "reject" else ""))
         if row.bonus is not None and row.bonus > 0 and decision in ("approve", "skip"):
             acts.append(Action("bonus", ep, row.group_id, row.submission_id, row.participant_id, format_amount(row.bonus),
                                BONUS_PURPOSE))

@@ -168,7 +168,7 @@ class Engine:
                 if action.kind == "approve":
                     self.call(lambda: self.payer.approve([action.submission_id], action.feedback), before=intent)
                 else:
-                    self.call(lambda: self.payer.reject(action.submission_id, action.feedback), before=intent)
+                    self.call(lambda: self.payer.reject(action.submission_id, action.feedback, action.category), before=intent)
                 return self._finish(action, "done")
             except CallFailed as err:
                 if err.kind != "conflict":
@@ -307,7 +307,10 @@ class Engine:
             except CallFailed as err:
                 return [self._finish(a, "failed", f"could not set the bonus up ({err.message}); nothing was paid") for a in actions]
             if self.caps.bonus_prepare_calls:
-                self.ledger.record_prepared([(a.key, a.ledger_fields()) for a in actions], reference)
+                # The set-up's totals as the platform stated them, where the payer says (for a person reading the ledger).
+                described = getattr(self.payer, "prepared_detail", None)
+                self.ledger.record_prepared([(a.key, a.ledger_fields()) for a in actions], reference,
+                                            described(reference) if described is not None else "")
         assert reference is not None
         # Journal a reference only where it is the platform's (a set-up's ID): a derived token is
         # derived again from the action whenever it is needed.

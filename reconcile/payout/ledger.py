@@ -368,9 +368,10 @@ class Ledger:
         """One intent for every action one call covers (a bulk call), in one transaction."""
         self._write(items, "intent", reference=reference, attempt=True)
 
-    def record_prepared(self, items: Sequence[tuple[str, Mapping[str, str]]], reference: str) -> None:
-        """The platform set these bonuses up under `reference` (no money moved yet): paying it is next."""
-        self._write(items, "prepared", reference=reference)
+    def record_prepared(self, items: Sequence[tuple[str, Mapping[str, str]]], reference: str, detail: str = "") -> None:
+        """The platform set these bonuses up under `reference` (no money moved yet): paying it is next.
+        `detail`: what the set-up said it will draw (e.g. Prolific's total_amount)."""
+        self._write(items, "prepared", detail, reference=reference)
 
     def record_outcome(self, key: str, state: str, detail: str = "", *, reference: str | None = None,
                        endpoint: str | None = None, **fields: str) -> None:

@@ -160,6 +160,16 @@ def _before_paying(engine: Engine, checked: CheckedPlan, chains: Sequence[Chain]
                 f"({err.message}); nothing was paid.",
                 hint="Create it first and pass its ID.",
             ) from None
+    preflight = getattr(payer, "preflight", None)  # optional (platform.Payer): reads that must succeed first
+    if preflight is not None:
+        groups = sorted({c.row.group_id for c in chains if c.row.group_id})
+        try:
+            engine.call(lambda: preflight(groups))
+        except CallFailed as err:
+            if err.kind == "refused":
+                raise RefusedError(f"{err.message}; nothing was sent to {words.platform} and nothing was paid.") from None
+            raise ReconcileError(f"could not reach {words.platform} ({err.message}); nothing was paid.",
+                                 hint="Check the endpoint, then re-run the same command.") from None
     engine.verify_unchecked(chains, checked.file_checked, words)
     draw = remaining_draw(platform, chains, engine.ledger)
     balance = None

@@ -92,10 +92,19 @@ class Prolific:
         self.vat_rate = vat_rate
         self.fees = ProlificFees(fee_rate=fee_rate, vat_rate=vat_rate)
 
-    def configured(self, *, fee_rate: Decimal | None = None, vat_rate: Decimal | None = None) -> "Prolific":
-        """This platform with the workspace's own rates (a corporate fee, VAT on fees)."""
-        return Prolific(fee_rate=self.fee_rate if fee_rate is None else fee_rate,
+    def configured(self, *, fee_rate: Decimal | str | None = None, vat_rate: Decimal | str | None = None) -> "Prolific":
+        """This platform with the workspace's own rates (a corporate fee, VAT on fees); text as the
+        command line gives it ("42.8%", "0.2", "1/3") is parsed, one sentence when it is not a rate."""
+        from .fees import parse_rate
+
+        if isinstance(fee_rate, str):
+            fee_rate = parse_rate(fee_rate, "--fee-rate")
+        if isinstance(vat_rate, str):
+            vat_rate = parse_rate(vat_rate, "--vat-rate")
+        copy = Prolific(fee_rate=self.fee_rate if fee_rate is None else fee_rate,
                         vat_rate=self.vat_rate if vat_rate is None else vat_rate)
+        copy.study_id = self.study_id
+        return copy
 
     study_id = ""  # the study of exports whose file name does not say it (--prolific-study)
 
@@ -176,6 +185,12 @@ class Prolific:
     def write_upload(self, prepared: list) -> list[dict]:
         return []
 
+    def write_bonus_csv(self, path, rows, currency: str = "GBP") -> dict:
+        """The website's bulk-bonus text (bonus_csv): `participant_id,amount` lines, written atomically."""
+        from .bonus_csv import write_bonus_csv
+
+        return write_bonus_csv(path, rows, currency)
+
     def next_steps(self, plan: str, *, uploaded: bool) -> list[str]:
         return [
             f"  - through the Prolific API: reconcile pay {plan} --execute --endpoint-url URL (a local emulator) "
@@ -194,7 +209,7 @@ class Prolific:
     def payer(self, endpoint: Endpoint, *, connections: int = 10):
         from .payer import ProlificPayer
 
-        return ProlificPayer(endpoint.url, CAPABILITIES)
+        return ProlificPayer(endpoint.url, CAPABILITIES, connections=connections)
 
 
 PLATFORM = Prolific()

@@ -1,9 +1,9 @@
-"""Which Prolific API a command talks to. Pure: flags in, endpoint out.
+"""Which Prolific endpoint a command talks to. Pure: flags in, endpoint out (no requests here).
 
-Prolific has no sandbox (testing costs real credit), so --sandbox is refused; production needs its own
-explicit flag, and --endpoint-url can never reach Prolific itself: a URL whose host is under
-prolific.com or prolific.co, however spelled, is refused with a pointer to --production.
-(The smallest version, written for reading; the payer's work may extend it.)
+Prolific has no sandbox (PROLIFIC.md §0 #10), so --sandbox is refused. Production needs its own
+explicit flag, and `--endpoint-url` can never reach Prolific: any URL whose host is under
+prolific.com or prolific.co, however it is spelled, is refused with a pointer to --production, so
+the production confirmation cannot be bypassed by spelling.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ...platform import Endpoint
 from ...urls import canonical_host, redact_url
 
 PRODUCTION_URL = "https://api.prolific.com"
-_PROLIFIC_DOMAINS = ("prolific.com", "prolific.co")
+_PROLIFIC_DOMAINS = ("prolific.com", "prolific.co", "prolific.ac")
 
 
 def is_prolific_host(url: str) -> bool:
@@ -25,15 +25,21 @@ def is_prolific_host(url: str) -> bool:
 
 def resolve_prolific_endpoint(endpoint_url: str | None, sandbox: bool, production: bool) -> Endpoint:
     if sandbox:
-        raise ReconcileError("Prolific has no sandbox; rehearse against a local `reconcile emulator prolific` "
-                             "with --endpoint-url URL.")
-    if endpoint_url and production:
-        raise ReconcileError("choose one of --endpoint-url, --production, not both.")
+        raise ReconcileError(
+            "Prolific has no sandbox: rehearse against a local `reconcile emulator prolific` with --endpoint-url URL, "
+            "or pay for real with --production."
+        )
+    chosen = [flag for flag, on in (("--endpoint-url", bool(endpoint_url)), ("--production", production)) if on]
+    if len(chosen) > 1:
+        raise ReconcileError(f"choose one of {', '.join(chosen)}, not both.")
+    if not chosen:
+        raise ReconcileError(
+            "no Prolific endpoint chosen: pass --production (real money) or --endpoint-url URL (a local "
+            "`reconcile emulator prolific`)."
+        )
     if production:
         return Endpoint(PRODUCTION_URL, "production", True)
-    if not endpoint_url:
-        raise ReconcileError("no Prolific endpoint chosen.",
-                             hint="Pass --production, or --endpoint-url URL (e.g. a local `reconcile emulator prolific`).")
+    assert endpoint_url is not None
     url = endpoint_url.strip().rstrip("/")
     try:
         parts = urlsplit(url)
@@ -41,10 +47,13 @@ def resolve_prolific_endpoint(endpoint_url: str | None, sandbox: bool, productio
     except ValueError:
         raise ReconcileError(f"--endpoint-url {redact_url(url)!r} is not a usable URL.") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ReconcileError(f"--endpoint-url {redact_url(url)!r} is not an http(s) URL.",
-                             hint="Give a full URL such as http://127.0.0.1:8480 (what `reconcile emulator prolific` prints).")
+        raise ReconcileError(
+            f"--endpoint-url {redact_url(url)!r} is not an http(s) URL; give one such as http://127.0.0.1:8444 "
+            "(what `reconcile emulator prolific` prints)."
+        )
     if is_prolific_host(url):
-        raise ReconcileError(f"--endpoint-url {redact_url(url)!r} is Prolific's own API; use --production instead "
-                             "(real money, with a confirmation).")
+        raise ReconcileError(
+            f"--endpoint-url {redact_url(url)!r} is Prolific itself; use --production (real money, with a confirmation) instead."
+        )
     local = canonical_host(parts.hostname) == "loopback"
     return Endpoint(url, "local" if local else "custom", False)
