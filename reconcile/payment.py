@@ -168,7 +168,7 @@ def refuse_lossy_outputs(
     from .payout.ledger import default_ledger_path
 
     inputs: list[tuple[str, str | os.PathLike]] = [("the plan", plan_path), ("the plan's responses file", responses_sidecar_path(plan_path))]
-    inputs += [("the batch file", b) for b in batch_paths]
+    inputs += [(f"the {platform.words.checked_file if platform else 'batch file'}", b) for b in batch_paths]
     outputs = [
         Output("--ledger" if ledger else "the ledger beside the plan", ledger or default_ledger_path(plan_path), "--ledger"),
         Output("the record file beside the plan", shown_path(plan_path), "plan name"),
@@ -235,7 +235,7 @@ def long_summary(pc: PlanCheck, platform: Platform, *, uploads: Sequence[dict] =
     money = lambda v: format_money(v, c.currency)  # noqa: E731
     fees_label = f"{w.fees}".ljust(10)
     lines = [
-        f"Plan {c.path}: {len(c.rows)} {w.submissions} checked against {nb} batch file{'s' if nb != 1 else ''}; "
+        f"Plan {c.path}: {len(c.rows)} {w.submissions} checked against {nb} {w.checked_file if nb == 1 else w.checked_files}; "
         "no problems found.",
         "",
         f"  approve  {d['approve']:6}" + (f"   ({cost.approvals_owed} still {w.pending_status}: their rewards are owed)" if d["approve"] else ""),

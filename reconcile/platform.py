@@ -60,7 +60,9 @@ class Words:
     # The matcher's sentences and warnings:
     records_file: str = "export"  # the platform's file of submissions ("download the export again")
     records_files: str = "exports"  # several of them ("the right survey export for these exports")
-    record_rows: str = "rows"  # rows of those files ("appear in several rows")
+    record_rows: str = "rows"
+    checked_file: str = "file"  # what the dry run checks a plan against ("batch file")
+    checked_files: str = "files"  # rows of those files ("appear in several rows")
     code_column_option: str = ""  # the option naming the code column of the platform's files ("" when none)
     id_column_option: str = "--id-column"  # the option naming the survey's participant-ID column
     completion_codes_hint: str = ""  # how to give the study's completion codes, when the join checks them

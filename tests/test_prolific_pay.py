@@ -239,7 +239,7 @@ def test_rows_from_an_export_are_checked_against_it_and_paid_without_reading_eac
     url, proc = emulator(export)
     try:
         dry = cli("pay", str(plan), cwd=tmp_path)
-        assert dry.returncode == 0 and "checked against 1 batch file" in dry.stdout, dry.stdout + dry.stderr
+        assert dry.returncode == 0 and "checked against 1 submissions export" in dry.stdout, dry.stdout + dry.stderr
         paid = cli("pay", str(plan), "--execute", "--yes", "--endpoint-url", url, cwd=tmp_path)
         assert paid.returncode == 0, paid.stderr
         prolific_settle(url)

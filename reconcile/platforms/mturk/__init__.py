@@ -53,6 +53,8 @@ WORDS = Words(
     records_file="batch results",
     records_files="batches",
     record_rows="batch rows",
+    checked_file="batch file",
+    checked_files="batch files",
     code_column_option="--mturk-code-column",
     id_column_option="--worker-column",
 )
