@@ -6,7 +6,7 @@ show the plan to the PI, then pay exactly once.
 In a notebook (see reconcile.notebook):
 
     import reconcile
-    r = reconcile.match(qualtrics="export.csv", mturk=["batch.csv"])
+    r = reconcile.match(qualtrics="export.csv", prolific=["prolific_export.csv"])
     r.plan_frame()
 """
 

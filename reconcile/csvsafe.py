@@ -1,6 +1,6 @@
 """Data never becomes a formula: the escaping of text cells in the CSV files we write for people.
 
-Workers and respondents control completion codes and free text. A cell such as
+Participants and respondents control completion codes and free text. A cell such as
 `=HYPERLINK("http://example.org/x","click")` or `@SUM(1+1)*cmd|' /C calc'!A0`, written verbatim
 into a CSV that a PI opens in Excel or LibreOffice, is run as a formula (CSV injection). Cells
 starting with = + - @ tab or carriage return are therefore written with a leading apostrophe,
@@ -11,8 +11,8 @@ that itself starts with apostrophes followed by such a character gets one more a
 `'=x` (typed by someone) is written `''=x` and read back as `'=x`.
 
 Applied to every cell of a file written for people (plan, responses file, dry-run exports), not
-to files a platform reads back byte for byte (MTurk's approve/reject upload keeps the batch's
-bytes, because MTurk needs them). Imports nothing (a base module).
+to files a platform reads back byte for byte (a website's approve/reject upload keeps the bytes
+of the platform's own file, because the platform needs them). Imports nothing (a base module).
 """
 
 from __future__ import annotations

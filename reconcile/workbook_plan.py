@@ -4,7 +4,7 @@ The workbook report.write_workbook wrote holds, on a hidden sheet (report.IDENTI
 as written: its platform, its digest and each submission's decision, bonus and feedback. Here the
 sheet of submissions is read back (openpyxl, read-only) into the same PlanText the CSV reader
 gives, so plan_check checks both the same way, and its messages name sheet and cell
-("Assignments!A12: ...") instead of line and column.
+("Submissions!A12: ...") instead of line and column.
 
 Rows are identified by their submission-ID cell, never by position: sorting, filtering (hidden rows
 are still read) and moving columns change nothing. A row deleted in Excel is an error (its

@@ -122,7 +122,7 @@ def _match(responses, submissions, *, now, platform, rules, duplicates, completi
 
 
 class _CallableMatcher(_types.ModuleType):
-    """`reconcile.match(qualtrics=..., mturk=[...])` is the notebook API (reconcile.notebook.match), while
+    """`reconcile.match(qualtrics=..., prolific=[...])` is the notebook API (reconcile.notebook.match), while
     `reconcile.match` stays this package (reconcile.match.match is the pure join). One name for both,
     because a function and a submodule of one name cannot coexist on a package: importing the
     submodule would replace the function."""

@@ -78,7 +78,8 @@ def _roles(names: list[str]) -> dict[str, int]:
 
 def claims_table(table: Table) -> bool:
     """A Prolific submissions export: a submission ID column (Submission id / submission_id / session_id)
-    plus a column only Prolific's export has. A Qualtrics export (ResponseId) is never claimed."""
+    plus a column only Prolific's export has. A Qualtrics export (ResponseId) is never claimed, nor
+    another platform's file that happens to share a column name (one with an assignment ID column)."""
     names = {cols.norm(c) for c in table.records[0]}
     if "responseid" in names or "assignmentid" in names:
         return False
@@ -201,7 +202,7 @@ def read_export_table(table: Table, participant_column: str | None = None, *, st
 
 
 def combine(files: list[SubmissionFile]) -> SubmissionInput:
-    """Unique submissions across files (first occurrence wins) plus every repeat, identical or not (as MTurk's)."""
+    """Unique submissions across files (first occurrence wins) plus every repeat, identical or not."""
     first: dict[str, Submission] = {}
     content: dict[str, tuple] = {}
     unique: list[Submission] = []
@@ -250,7 +251,7 @@ def require_columns(data: SubmissionInput) -> None:
 
 
 def inspect_table(table: Table) -> dict:
-    """What `reconcile inspect --json` says of a Prolific export (the keys MTurk's gives)."""
+    """What `reconcile inspect --json` says of a Prolific export (the keys every platform's gives)."""
     f = read_export_table(table, lenient=True)
     warnings = list(f.warnings)
     if f.participant_column is None:
