@@ -187,6 +187,14 @@ def _wait_until_account_lock_is_held(env: dict, proc: subprocess.Popen, limit: f
     raise AssertionError("the first payout never took the account lock")
 
 
+def _interruptible() -> None:
+    """In the child: Ctrl-C back to its default, so Python turns it into KeyboardInterrupt even when
+    the tests run where SIGINT is ignored (a background job, some CI runners pass SIG_IGN down)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _spellings(url: str) -> tuple[str, str]:
     port = url.rsplit(":", 1)[1]
     return f"http://127.0.0.1:{port}", f"http://localhost:{port}/"
@@ -271,7 +279,8 @@ def test_ctrl_c_prints_what_was_done_and_the_rerun_finishes(tmp_path, slow_emula
     assert run_cli("pay", plan, cwd=tmp_path, env=env).returncode == 0
     cmd = [sys.executable, "-m", "reconcile", "pay", str(plan), "--execute", "--endpoint-url", url, "--rate", "20",
            "--concurrency", "2"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_interruptible)
     deadline = time.monotonic() + 60
     while emulator_stats(url)["effective"].get("SendBonus", 0) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -297,7 +306,8 @@ def test_ctrl_c_before_the_payout_says_nothing_was_paid(tmp_path, slow_emulator,
     assert run_cli("pay", plan, cwd=tmp_path, env=env).returncode == 0
     # At 2 calls a second, checking the 131 API-listed rows with MTurk takes a minute: interrupt that.
     cmd = [sys.executable, "-m", "reconcile", "pay", str(plan), "--execute", "--endpoint-url", url, "--rate", "2"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_interruptible)
     deadline = time.monotonic() + 60
     while emulator_stats(url)["calls"].get("GetAssignment", 0) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
