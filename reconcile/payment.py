@@ -59,6 +59,7 @@ def dry_run(
     masters: bool = False,
     fee_rate: str | None = None,
     vat_rate: str | None = None,
+    currency: str | None = None,
     bonus_csv: str | os.PathLike | None = None,
     max_bonus: str | None = None,
     budget: str | None = None,
@@ -85,12 +86,13 @@ def dry_run(
     # files the plan itself names, which decide the upload files' names.
     refuse_lossy_outputs(None, plan_path, batch_paths, upload_csv, report, ledger, bonus_csv)
     platform = platform or plan_platform(plan_path)
-    if fee_rate is not None or vat_rate is not None:
-        if not hasattr(platform, "fee_rate"):  # a platform whose fees are not set per workspace
+    if fee_rate is not None or vat_rate is not None or currency is not None:
+        if not hasattr(platform, "fee_rate"):  # a platform whose fees and currency are not set per workspace
             from .errors import InputError
 
-            raise InputError(f"--fee-rate / --vat-rate: {platform.words.platform}'s fees are fixed; leave them out.")
-        platform = platform.configured(fee_rate=fee_rate, vat_rate=vat_rate)  # type: ignore[attr-defined]
+            raise InputError(f"--fee-rate / --vat-rate / --currency: {platform.words.platform}'s fees and currency are "
+                             "fixed; leave them out.")
+        platform = platform.configured(fee_rate=fee_rate, vat_rate=vat_rate, currency=currency)  # type: ignore[attr-defined]
     if bonus_csv is not None and not hasattr(platform, "write_bonus_csv"):
         from .errors import InputError
 

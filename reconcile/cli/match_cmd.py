@@ -18,6 +18,7 @@ def match(
     mturk: List[Path] = typer.Option([], "--mturk", metavar="FILE", help="MTurk batch results CSV; repeat for several batches."),
     prolific: List[Path] = typer.Option([], "--prolific", metavar="FILE", help="Prolific submissions export (any era); repeat for several."),
     prolific_study: Optional[str] = typer.Option(None, "--prolific-study", metavar="ID", help="The Prolific study: names the study of exports whose file name does not; with --endpoint-url/--production, its completion codes (and, without --prolific, its submissions) are read through the API (token from PROLIFIC_API_TOKEN)."),
+    currency: Optional[str] = typer.Option(None, "--currency", metavar="GBP|USD", help="Prolific: the workspace's currency for bonuses and the workbook (default GBP; exports do not say it)."),
     completion_code: List[str] = typer.Option([], "--completion-code", metavar="CODE", help="A completion code of the Prolific study (repeatable); entered codes are checked against them."),
     mturk_hit: List[str] = typer.Option([], "--mturk-hit", metavar="HITID", help="Also list this HIT's assignments through the MTurk API; repeatable."),
     mturk_batch: List[str] = typer.Option([], "--mturk-batch", metavar="BATCHID", help="Also list the assignments of this requester-website batch through the API; repeatable."),
@@ -44,12 +45,15 @@ def match(
     Writes the plan CSV and the workbook; nothing is paid. Exit 0 when the plan was written.
     No output may be an input or another output; an edited plan is kept unless --force.
     """
+    from ..errors import InputError
     from ..platforms import get
     from ..study import run_match
 
     chosen = _platform_inputs(mturk=bool(mturk or mturk_hit or mturk_batch), prolific=bool(prolific or prolific_study))
     if chosen == "prolific":
         platform = get("prolific").for_study(prolific_study)  # type: ignore[attr-defined]
+        if currency is not None:
+            platform = platform.configured(currency=currency)
         if sandbox:
             platform.resolve_endpoint(endpoint_url, sandbox, production)  # refused: Prolific has no sandbox
         files, files_option = [str(p) for p in prolific], "--prolific"
@@ -58,6 +62,8 @@ def match(
         batch_ids: tuple[str, ...] = ()
         codes = _completion_codes(platform, completion_code, prolific_study, endpoint_url, sandbox, production)
     else:
+        if currency is not None:
+            raise InputError("--currency: MTurk pays in USD; leave it out.")
         platform = get("mturk")
         files, files_option = [str(p) for p in mturk], "--mturk"
         group_ids, batch_ids, codes = tuple(mturk_hit), tuple(mturk_batch), ()

@@ -41,6 +41,7 @@ def pay(
     platform_name: Optional[str] = typer.Option(None, "--platform", metavar="NAME", help="The platform the plan pays on (mturk or prolific); default: recognised from the plan's header."),
     fee_rate: Optional[str] = typer.Option(None, "--fee-rate", metavar="RATE", help="Prolific: the workspace's service fee on bonuses (default 33.33%; corporate 42.8%), as 42.8%, 0.428 or 1/3."),
     vat_rate: Optional[str] = typer.Option(None, "--vat-rate", metavar="RATE", help="Prolific: VAT on the service fee (default 0; UK workspaces without a VAT number 20%)."),
+    currency: Optional[str] = typer.Option(None, "--currency", metavar="GBP|USD", help="Prolific: the workspace's currency (default GBP; exports do not say it). --execute refuses when Prolific's differs."),
     bonus_csv: Optional[Path] = typer.Option(None, "--bonus-csv", metavar="FILE", help="Prolific: write the headerless participant_id,amount text the study's bulk-bonus dialog accepts."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
@@ -60,6 +61,7 @@ def pay(
         masters=masters,
         fee_rate=fee_rate,
         vat_rate=vat_rate,
+        currency=currency,
         bonus_csv=bonus_csv,
         max_bonus=max_bonus,
         budget=budget,

@@ -15,6 +15,7 @@ bulk-bonus text).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Sequence
 
@@ -79,6 +80,18 @@ DEFAULT_FEE_RATE = Decimal(1) / Decimal(3)  # PROLIFIC.md §1.12: "~33.33%" acad
 DEFAULT_VAT_RATE = Decimal("0")  # VAT on fees where it applies (UK workspaces without a VAT number: 0.20)
 
 
+CURRENCIES = ("GBP", "USD")  # "All participants are paid in GBP and/or USD" (payment principles)
+
+
+def parse_currency(text: str) -> str:
+    from ...errors import InputError
+
+    code = (text or "").strip().upper()
+    if code not in CURRENCIES:
+        raise InputError(f"--currency {text!r}: a Prolific workspace pays in {' or '.join(CURRENCIES)}; give one of them.")
+    return code
+
+
 class Prolific:
     """The Prolific platform object (platform.Platform)."""
 
@@ -87,24 +100,31 @@ class Prolific:
     ids = ProlificIds()
     reason_codes = REASON_CODES
 
-    def __init__(self, *, fee_rate: Decimal = DEFAULT_FEE_RATE, vat_rate: Decimal = DEFAULT_VAT_RATE) -> None:
+    def __init__(self, *, fee_rate: Decimal = DEFAULT_FEE_RATE, vat_rate: Decimal = DEFAULT_VAT_RATE,
+                 currency: str = CAPABILITIES.currency) -> None:
         from .fees import ProlificFees
 
         self.fee_rate = fee_rate
         self.vat_rate = vat_rate
         self.fees = ProlificFees(fee_rate=fee_rate, vat_rate=vat_rate)
+        # The workspace's currency (exports do not say it): the payer refuses to pay when Prolific's differs.
+        self.capabilities = replace(CAPABILITIES, currency=currency)
 
-    def configured(self, *, fee_rate: Decimal | str | None = None, vat_rate: Decimal | str | None = None) -> "Prolific":
-        """This platform with the workspace's own rates (a corporate fee, VAT on fees); text as the
-        command line gives it ("42.8%", "0.2", "1/3") is parsed, one sentence when it is not a rate."""
+    def configured(self, *, fee_rate: Decimal | str | None = None, vat_rate: Decimal | str | None = None,
+                   currency: str | None = None) -> "Prolific":
+        """This platform with the workspace's own rates (a corporate fee, VAT on fees) and currency; text as
+        the command line gives it ("42.8%", "0.2", "1/3", "usd") is parsed, one sentence when it is not valid."""
         from .fees import parse_rate
 
         if isinstance(fee_rate, str):
             fee_rate = parse_rate(fee_rate, "--fee-rate")
         if isinstance(vat_rate, str):
             vat_rate = parse_rate(vat_rate, "--vat-rate")
+        if currency is not None:
+            currency = parse_currency(currency)
         copy = Prolific(fee_rate=self.fee_rate if fee_rate is None else fee_rate,
-                        vat_rate=self.vat_rate if vat_rate is None else vat_rate)
+                        vat_rate=self.vat_rate if vat_rate is None else vat_rate,
+                        currency=self.capabilities.currency if currency is None else currency)
         copy.study_id = self.study_id
         return copy
 
@@ -211,7 +231,7 @@ class Prolific:
     def payer(self, endpoint: Endpoint, *, connections: int = 10):
         from .payer import ProlificPayer
 
-        return ProlificPayer(endpoint.url, CAPABILITIES, connections=connections)
+        return ProlificPayer(endpoint.url, self.capabilities, connections=connections)
 
 
 PLATFORM = Prolific()

@@ -85,15 +85,20 @@ class ProlificPayer:
         the engine counts a match as the plan's own only for a bonus it has already sent."""
         return paid.participant_id == item.participant_id and paid.amount == item.amount
 
-    def balance(self) -> Decimal:
-        """The workspace's available balance (minor units in the API): what a payout may draw."""
+    def _workspace_balance(self) -> dict | None:
+        """The workspace's balance record (`available_balance`, `currency_code`), when the token has one workspace."""
         body = call(self._client, "GET", "/api/v1/workspaces/")
         results = body.get("results") if isinstance(body, dict) else None
         if isinstance(results, list) and len(results) == 1 and isinstance(results[0], dict) and results[0].get("id"):
-            wid = results[0]["id"]
-            bal = call(self._client, "GET", f"/api/v1/workspaces/{wid}/balance/")
-            if isinstance(bal, dict) and "available_balance" in bal:
-                return from_minor(bal["available_balance"])
+            bal = call(self._client, "GET", f"/api/v1/workspaces/{results[0]['id']}/balance/")
+            return bal if isinstance(bal, dict) else None
+        return None
+
+    def balance(self) -> Decimal:
+        """The workspace's available balance (minor units in the API): what a payout may draw."""
+        bal = self._workspace_balance()
+        if bal is not None and "available_balance" in bal:
+            return from_minor(bal["available_balance"])
         # Several workspaces (or none listed): the account's own figure, which the token's workspace shares.
         me = call(self._client, "GET", "/api/v1/users/me/")
         if isinstance(me, dict) and "available_balance" in me:
@@ -112,6 +117,20 @@ class ProlificPayer:
                 if err.code == "404":
                     raise CallFailed("refused", f"study {sid} is not in this Prolific workspace (HTTP 404)", code="404") from None
                 raise
+        self._check_currency()
+
+    def _check_currency(self) -> None:
+        """Amounts go to Prolific as bare numbers in the workspace's currency: refuse to send them when the
+        plan was shown (and checked) in another one."""
+        bal = self._workspace_balance()
+        code = str((bal or {}).get("currency_code") or "").strip().upper()
+        want = self.capabilities.currency
+        if code and code != want:
+            raise CallFailed(
+                "refused",
+                f"the Prolific workspace pays in {code}, but this plan's amounts were shown in {want}: run the dry run "
+                f"again with --currency {code}, check the amounts, then --execute with --currency {code}",
+            )
 
     def qualification_name(self, qualification_id: str) -> str:
         raise CallFailed("refused", "Prolific has no qualifications to grant (use participant groups on the website)")
