@@ -31,7 +31,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from .errors import InputError
 from .models import DECISIONS, Plan, PlanRow
@@ -145,11 +145,11 @@ def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool 
     summary = _summary_rows(plan, platform, path=path, dry_run=dry_run, title=title)
     fields = submission_fields(platform)
     categories = platform.capabilities.reject_categories
+    texts: Callable[[PlanRow], Sequence] = _submission_texts
+    cells: Callable[[PlanRow], Sequence] = _submission_cells
     if categories:
         texts = lambda r: _with_category(fields, _submission_texts(r), r.category)  # noqa: E731
         cells = lambda r: _with_category(fields, _submission_cells(r), r.category)  # noqa: E731
-    else:
-        texts, cells = _submission_texts, _submission_cells
     tables = [
         _tables(submissions_sheet(words), submission_columns(words, fields), plan.rows, texts, cells),
         _tables(responses_sheet(words), response_columns(words), unmatched, _response_texts, _response_cells),
