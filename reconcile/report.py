@@ -6,10 +6,11 @@ workbook.
 
 The workbook is also an editable plan (`reconcile pay reconcile-report.xlsx`, read by workbook_plan):
 on the sheet of submissions, Decision (a dropdown), Bonus (a number with 2 decimals) and Feedback are
-the cells to edit; every other column has a grey fill (read-only for people; the dry run ignores
-edits there or refuses them). A hidden sheet (IDENTITY_SHEET) carries the plan as written: its
-digest, and each submission's decision, bonus and feedback, so an edited workbook is recognized as
-edited, its changes can be listed, and a deleted row is noticed.
+the cells to edit, and Rejection category (a dropdown) where the platform takes one with a reject
+(Prolific; an MTurk workbook has no such column); every other column has a grey fill (read-only for
+people; the dry run ignores edits there or refuses them). A hidden sheet (IDENTITY_SHEET) carries the
+plan as written: its digest, and each submission's decision, bonus, feedback (and category), so an
+edited workbook is recognized as edited, its changes can be listed, and a deleted row is noticed.
 
 Why not openpyxl here: even in write-only (streaming) mode openpyxl serializes each cell through
 an element tree, about 30 microseconds a cell without lxml, so 100k submissions (1.5M cells) took
@@ -30,7 +31,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from .errors import InputError
 from .models import DECISIONS, Plan, PlanRow
@@ -53,18 +54,42 @@ def responses_sheet(words: Words) -> str:
 # The plan field of each column of the sheet of submissions (same order as submission_columns).
 SUBMISSION_FIELDS = ("decision", "reason", "detail", "code", "participant_id", "submission_id", "group_id", "response_id",
                      "bonus", "feedback", "status", "reward", "review_deadline", "flags", "source")
-EDITABLE_FIELDS = ("decision", "bonus", "feedback")
+EDITABLE_FIELDS = ("decision", "bonus", "feedback", "category")
+CATEGORY_TITLE = "Rejection category"  # the column of a platform whose rejects carry a category (after Feedback)
 
 # The hidden sheet that makes the workbook a plan: metadata rows (key, value), a blank row, then one
 # row per submission as written. Its name and keys are a file format: change them only with a new FORMAT.
 IDENTITY_SHEET = "reconcile plan"
 IDENTITY_FORMAT = "reconcile-workbook-plan/1"
 IDENTITY_FIELDS = ("submission_id", "participant_id", "group_id", "decision", "bonus", "feedback", "group_size")
+# A workbook whose sheet has other fields than SUBMISSION_FIELDS (a Rejection category column) names
+# them on a "fields" row and adds "category" after IDENTITY_FIELDS: a new format, so a reader that
+# knows only /1 refuses it rather than reading its columns under the wrong fields.
+IDENTITY_FORMAT_FIELDS = "reconcile-workbook-plan/2"
 
 
-def submission_columns(words: Words) -> tuple[str, ...]:
-    return ("Decision", "Reason", "Detail", "Code", f"{words.participant_label} ID", f"{words.submission_label} ID",
-            f"{words.group} ID", "Matched response", "Bonus", "Feedback", "Status", "Reward", words.deadline_column, "Flags", "Source")
+def submission_fields(platform: Platform) -> tuple[str, ...]:
+    """The plan field of each column of the platform's sheet of submissions, in order: SUBMISSION_FIELDS,
+    with "category" after "feedback" where a reject takes a category (so MTurk's sheet stays as it was)."""
+    if not platform.capabilities.reject_categories:
+        return SUBMISSION_FIELDS
+    at = SUBMISSION_FIELDS.index("feedback") + 1
+    return SUBMISSION_FIELDS[:at] + ("category",) + SUBMISSION_FIELDS[at:]
+
+
+def _with_category(fields: Sequence[str], values: Sequence, category) -> tuple:
+    """`values` (in SUBMISSION_FIELDS order) with `category` at its place when `fields` has one."""
+    if "category" not in fields:
+        return tuple(values)
+    at = SUBMISSION_FIELDS.index("feedback") + 1
+    return (*values[:at], category, *values[at:])
+
+
+def submission_columns(words: Words, fields: Sequence[str] = SUBMISSION_FIELDS) -> tuple[str, ...]:
+    """The titles of the sheet of submissions, one per field of `fields` (SUBMISSION_FIELDS or submission_fields())."""
+    titles = ("Decision", "Reason", "Detail", "Code", f"{words.participant_label} ID", f"{words.submission_label} ID",
+              f"{words.group} ID", "Matched response", "Bonus", "Feedback", "Status", "Reward", words.deadline_column, "Flags", "Source")
+    return _with_category(fields, titles, CATEGORY_TITLE)
 
 
 def response_columns(words: Words) -> tuple[str, ...]:
@@ -118,8 +143,15 @@ def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool 
     unmatched = [r for r in plan.responses if r.outcome != "matched"]
     flags = flag_entries(plan.rows)
     summary = _summary_rows(plan, platform, path=path, dry_run=dry_run, title=title)
+    fields = submission_fields(platform)
+    categories = platform.capabilities.reject_categories
+    texts: Callable[[PlanRow], Sequence] = _submission_texts
+    cells: Callable[[PlanRow], Sequence] = _submission_cells
+    if categories:
+        texts = lambda r: _with_category(fields, _submission_texts(r), r.category)  # noqa: E731
+        cells = lambda r: _with_category(fields, _submission_cells(r), r.category)  # noqa: E731
     tables = [
-        _tables(submissions_sheet(words), submission_columns(words), plan.rows, _submission_texts, _submission_cells),
+        _tables(submissions_sheet(words), submission_columns(words, fields), plan.rows, texts, cells),
         _tables(responses_sheet(words), response_columns(words), unmatched, _response_texts, _response_cells),
         _tables(FLAGS_SHEET, flag_columns(words), flags, _flag_texts, _flag_cells),
     ]
@@ -127,14 +159,14 @@ def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool 
     # `reconcile pay` takes the plan CSV of such a study).
     as_plan = len(tables[0]) == 1
     if as_plan:
-        tables[0] = [_editable(tables[0][0])]
+        tables[0] = [_editable(tables[0][0], fields, categories)]
     split = [[_continued(parts)] for parts in tables if len(parts) > 1]
     if split and summary[-1] == ["none"]:  # the Warnings list had nothing else
         summary.pop()
     summary.extend(split)
     sheets = [_Sheet(SUMMARY_SHEET, 3, len(summary), iter(summary), widths=[34, 18, 90], frozen=False, filtered=False)]
     sheets += [sheet for parts in tables for sheet in parts]
-    identity = _identity_sheet(plan, words) if as_plan else None
+    identity = _identity_sheet(plan, words, fields) if as_plan else None
     if identity is not None:
         sheets.append(identity)
     try:
@@ -179,10 +211,11 @@ def _submission_cells(r: PlanRow) -> list:
     ]
 
 
-def _editable(sheet: "_Sheet") -> "_Sheet":
-    """The sheet of submissions as an editable plan: a decision dropdown, a bonus of at least 0,
-    the decision colour following edits, and the editable columns' headers marked."""
-    col = {f: _col_letter(i) for i, f in enumerate(SUBMISSION_FIELDS)}
+def _editable(sheet: "_Sheet", fields: Sequence[str] = SUBMISSION_FIELDS, categories: Sequence[str] = ()) -> "_Sheet":
+    """The sheet of submissions as an editable plan: a decision dropdown, a bonus of at least 0, a
+    dropdown of the platform's rejection categories (blank allowed: only a reject needs one), the
+    decision colour following edits, and the editable columns' headers marked."""
+    col = {f: _col_letter(i) for i, f in enumerate(fields)}
     last = max(sheet.nrows, 2)
     decisions = f"{col['decision']}2:{col['decision']}{last}"
     bonus = f"{col['bonus']}2:{col['bonus']}{last}"
@@ -193,35 +226,45 @@ def _editable(sheet: "_Sheet") -> "_Sheet":
         f'error="A bonus is an amount of 0 or more, with at most 2 decimals (empty: no bonus)." sqref="{bonus}">'
         "<formula1>0</formula1></dataValidation>",
     ]
+    if categories and "category" in col:
+        # (A list typed in the rule is limited to 255 characters; Prolific's 12 take about 130.)
+        category = f"{col['category']}2:{col['category']}{last}"
+        sheet.validations.append(
+            f'<dataValidation type="list" allowBlank="1" showErrorMessage="1" errorTitle="{CATEGORY_TITLE}" '
+            f'error="{_attr("A reject needs one of: " + ", ".join(categories) + " (empty on other rows).")}" '
+            f'sqref="{category}"><formula1>"{_attr(",".join(categories))}"</formula1></dataValidation>')
     sheet.colour_rules = [(decisions, d, i) for i, d in enumerate(DECISIONS)]
-    sheet.edit_header = [i for i, f in enumerate(SUBMISSION_FIELDS) if f in EDITABLE_FIELDS]
+    sheet.edit_header = [i for i, f in enumerate(fields) if f in EDITABLE_FIELDS]
     return sheet
 
 
-def _identity_sheet(plan: Plan, words: Words) -> "_Sheet | None":
+def _identity_sheet(plan: Plan, words: Words, fields: Sequence[str] = SUBMISSION_FIELDS) -> "_Sheet | None":
     """The hidden sheet that lets `reconcile pay` read this workbook as the plan it was written from."""
     from .planfile import PLAN_HEADERS, plan_row_to_text, plan_digest
 
     if plan.platform not in PLAN_HEADERS:
         return None
     texts = [plan_row_to_text(r) for r in plan.rows]
+    extra = tuple(f for f in fields if f not in SUBMISSION_FIELDS)  # ("category",) or nothing
+    identity_fields = IDENTITY_FIELDS + extra
     meta = [
         ["This hidden sheet is how reconcile recognizes this workbook as a plan and sees what was edited; leave it as it is."],
-        ["format", IDENTITY_FORMAT],
+        ["format", IDENTITY_FORMAT_FIELDS if extra else IDENTITY_FORMAT],
         ["platform", plan.platform],
         ["digest", plan_digest(texts)],
         ["currency", plan.currency],
         ["sheet", submissions_sheet(words)],
-        ["columns", *submission_columns(words)],  # the sheet's titles, in SUBMISSION_FIELDS order
+        ["columns", *submission_columns(words, fields)],  # the sheet's titles, in the order of `fields`
+        *([["fields", *fields]] if extra else []),
         ["words", words.submission, words.participant],  # for the reader's sentences
         [],
-        list(IDENTITY_FIELDS),
+        list(identity_fields),
     ]
 
     def rows() -> Iterator[list]:
         yield from meta
         for t in texts:
-            yield [t[f] for f in IDENTITY_FIELDS]
+            yield [t[f] for f in identity_fields]
 
     return _Sheet(IDENTITY_SHEET, max(map(len, meta)), len(meta) + len(texts), rows(), widths=[16] * max(map(len, meta)),
                   frozen=False, filtered=False, hidden=True)

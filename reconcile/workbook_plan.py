@@ -1,7 +1,8 @@
 """The PI's workbook read as the plan: `reconcile pay reconcile-report.xlsx` works wherever the plan CSV does.
 
 The workbook report.write_workbook wrote holds, on a hidden sheet (report.IDENTITY_SHEET), the plan
-as written: its platform, its digest and each submission's decision, bonus and feedback. Here the
+as written: its platform, its digest and each submission's decision, bonus and feedback (and, where the
+platform's rejects take one, its rejection category: a "Rejection category" column). Here the
 sheet of submissions is read back (openpyxl, read-only) into the same PlanText the CSV reader
 gives, so plan_check checks both the same way, and its messages name sheet and cell
 ("Submissions!A12: ...") instead of line and column.
@@ -25,8 +26,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .errors import InputError
-from .planfile import PLAN_HEADERS, REQUIRED, PlanText, RawPlanRow, plan_columns, plan_digest
-from .report import IDENTITY_FIELDS, IDENTITY_FORMAT, IDENTITY_SHEET, SUBMISSION_FIELDS
+from .planfile import FIELDS, PLAN_HEADERS, REQUIRED, PlanText, RawPlanRow, plan_columns, plan_digest
+from .report import IDENTITY_FIELDS, IDENTITY_FORMAT, IDENTITY_FORMAT_FIELDS, IDENTITY_SHEET, SUBMISSION_FIELDS
 
 MAX_CHANGES_LISTED = 10
 _CENT = Decimal("0.01")
@@ -79,7 +80,8 @@ def _open(path: Path):
                          "or the plan CSV.") from None
 
 
-def _identity(path: Path, wb) -> tuple[dict[str, list[str]], list[dict[str, str]]]:
+def _identity(path: Path, wb) -> tuple[dict[str, list[str]], list[dict[str, str]], tuple[str, ...]]:
+    """The hidden sheet's metadata, its rows (the plan as written) and the fields of the sheet's columns."""
     if IDENTITY_SHEET not in wb.sheetnames:
         raise InputError(
             f"{path}: this workbook holds no reconcile plan (its hidden sheet {IDENTITY_SHEET!r} is missing); "
@@ -92,17 +94,24 @@ def _identity(path: Path, wb) -> tuple[dict[str, list[str]], list[dict[str, str]
         cells = [cell_text(v) for v in row]
         if header is None:
             if cells[:len(IDENTITY_FIELDS)] == list(IDENTITY_FIELDS):
-                header = cells[:len(IDENTITY_FIELDS)]
+                header = [c for c in cells if c]  # IDENTITY_FIELDS, then "category" in format /2
             elif len(cells) >= 2 and cells[0]:
                 meta[cells[0]] = [c for c in cells[1:]]
             continue
         if any(cells):
             originals.append(dict(zip(header, cells + [""] * (len(header) - len(cells)))))
     fmt = (meta.get("format") or [""])[0]
-    if fmt != IDENTITY_FORMAT or header is None or len(meta.get("columns", ())) < len(SUBMISSION_FIELDS):
+    # Format /1: the columns are SUBMISSION_FIELDS; /2 names its fields (SUBMISSION_FIELDS and "category").
+    fields = tuple(f for f in meta.get("fields", ()) if f) if fmt == IDENTITY_FORMAT_FIELDS else SUBMISSION_FIELDS
+    readable = (
+        fmt in (IDENTITY_FORMAT, IDENTITY_FORMAT_FIELDS) and header is not None
+        and len(meta.get("columns", ())) >= len(fields) and set(SUBMISSION_FIELDS) <= set(fields) <= set(FIELDS)
+        and len(set(fields)) == len(fields) and set(header) <= set(IDENTITY_FIELDS) | set(fields)
+    )
+    if not readable:
         raise InputError(f"{path}: its sheet {IDENTITY_SHEET!r} is not one reconcile can read (format {fmt!r}); "
                          "pay from the plan CSV.")
-    return meta, originals
+    return meta, originals, fields
 
 
 class _Words:
@@ -116,14 +125,14 @@ def read_workbook_plan(path: str | os.PathLike, platform: str | None = None) -> 
     p = Path(path)
     wb = _open(p)
     try:
-        meta, originals = _identity(p, wb)
+        meta, originals, fields = _identity(p, wb)
         name = (meta.get("platform") or [""])[0]
         if name not in PLAN_HEADERS:
             raise InputError(f"{p}: its plan is for platform {name!r}, which reconcile does not know.")
         if platform is not None and platform != name:
             raise InputError(f"{p}: this workbook is a plan for {name}, not for {platform}.")
         words = _Words(*(meta.get("words", []) + ["", ""])[:2])
-        titles = dict(zip(SUBMISSION_FIELDS, (t.strip() for t in meta["columns"])))
+        titles = dict(zip(fields, (t.strip() for t in meta["columns"])))
         sheet = (meta.get("sheet") or [""])[0]
         if sheet not in wb.sheetnames:
             raise InputError(f"{p}: the sheet {sheet!r} with the plan's rows is missing (renamed or deleted?); restore it.")
@@ -204,13 +213,15 @@ def _changes(rows: list[RawPlanRow], original: dict[str, dict[str, str]], digest
             continue
         parts = []
         now = {"decision": c.get("decision", "").strip().lower(), "bonus": c.get("bonus", "").strip(),
-               "feedback": c.get("feedback", "").strip()}
+               "feedback": c.get("feedback", "").strip(), "category": c.get("category", "").strip()}
         if now["decision"] != o["decision"].strip().lower():
             parts.append(f"decision {o['decision'] or '(empty)'} -> {now['decision'] or '(empty)'}")
         if now["bonus"] != o["bonus"].strip():
             parts.append(f"bonus {o['bonus'] or '(none)'} -> {now['bonus'] or '(none)'}")
         if now["feedback"] != o["feedback"].strip():
             parts.append(f"feedback {now['feedback'][:60]!r}" if now["feedback"] else "feedback cleared")
+        if now["category"] != o.get("category", "").strip():  # (a /1 workbook has no category: "" as written)
+            parts.append(f"category {o.get('category') or '(none)'} -> {now['category'] or '(none)'}")
         for f in ("participant_id", "group_id"):
             if c.get(f, "").strip() != o[f].strip():
                 parts.append(f"{f.replace('_', ' ')} {o[f]!r} -> {c.get(f, '').strip()!r}")
