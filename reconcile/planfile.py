@@ -325,6 +325,6 @@ def refuse_unseen_edits(plan_path: str | os.PathLike, *, force: bool = False) ->
     if _remembered(p, WRITTEN_KEY, digest) or _remembered(p, SHOWN_KEY, digest):
         return
     raise RefusedError(
-        f"--plan {p} holds edits (decisions, bonuses or feedback) that neither `match` wrote nor a dry run "
+        f"--plan {p} holds edits (decisions, bonuses, feedback or categories) that neither `match` wrote nor a dry run "
         "showed; rename it to keep them, or pass --force to overwrite them."
     )

@@ -247,6 +247,6 @@ def refuse_unseen_workbook_edits(path: str | os.PathLike | None, *, force: bool 
         return
     if plan.notes or plan.problems:
         raise RefusedError(
-            f"--report {path} holds edits (decisions, bonuses or feedback) made since reconcile wrote it; rename it to keep "
+            f"--report {path} holds edits (decisions, bonuses, feedback or categories) made since reconcile wrote it; rename it to keep "
             "them (or pay from it), or pass --force to overwrite them."
         )
