@@ -11,6 +11,27 @@ from .records import paused_gc
 def inspect_file(path: str | os.PathLike) -> dict:
     """What a file is and what was found in it (the JSON object `reconcile inspect --json` prints)."""
     from . import platforms
+
+    # A platform that can answer from a stream of the file's rows does so first (1M rows: no table).
+    for platform in platforms.PLATFORMS.values():
+        streamed = getattr(platform, "inspect_path", None)
+        found = streamed(str(path), platforms.claims()) if streamed else None
+        if found is not None:
+            return found
+    # A survey likewise, when the first platform's rules find its participant column (as in
+    # inspect_whole; the other platforms' rules may scan every column, so those are read whole).
+    from .importers.qualtrics_stream import inspect_survey_streamed
+
+    first = next(iter(platforms.PLATFORMS.values()))
+    found = inspect_survey_streamed(str(path), first.ids, platforms.claims())
+    if found is not None and found["participant_column"]:
+        return found
+    return inspect_whole(path)
+
+
+def inspect_whole(path: str | os.PathLike) -> dict:
+    """inspect_file from the whole table of the file (every record held)."""
+    from . import platforms
     from .importers import inspect_survey
     from .sources import identify
 

@@ -164,7 +164,9 @@ def read_workbook_plan(path: str | os.PathLike, platform: str | None = None) -> 
         sid = raw.cells.get("submission_id", "").strip()
         original = first_row.get(sid)
         if original is not None:
-            raw.cells["group_size"] = original.get("group_size", "")  # not on the sheet; as written
+            cells = raw.cells
+            assert isinstance(cells, dict)  # a workbook's rows are dicts (_rows); a CSV plan's are read-only
+            cells["group_size"] = original.get("group_size", "")  # not on the sheet; as written
             seen.add(sid)
         elif sid:
             problems.append(f"line {raw.line}, column {titles['submission_id']}: {words.submission} {sid} is not one this "

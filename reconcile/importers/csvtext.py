@@ -11,7 +11,7 @@ import codecs
 import csv
 import io
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -291,23 +291,31 @@ def _file_size(p: str) -> int:
 def _read_records(reader, position: Callable[[], int], size: int, what: str, chunk: int = 20_000) -> list[list[str]]:
     """Every record, read in chunks (C speed); for a file of about BIG rows or more, the rows read so
     far and an estimate of all of them (from how much of the `size` was read) are reported after each chunk."""
+    records: list[list[str]] = []
+    for got in _chunks(reader, position, size, what, chunk):
+        records.extend(got)
+    return records
+
+
+def _chunks(reader, position: Callable[[], int], size: int, what: str, chunk: int = 20_000):
+    """The records in lists of `chunk`, reporting progress as `_read_records` says."""
     from itertools import islice
 
-    records: list[list[str]] = []
+    done = 0
     shown = False
     while True:
         got = list(islice(reader, chunk))
-        records.extend(got)
+        done += len(got)
+        yield got
         if len(got) < chunk:
             break
         read = position()
-        estimate = max(len(records), round(len(records) * size / max(1, read)))
+        estimate = max(done, round(done * size / max(1, read)))
         shown = shown or estimate >= BIG
         if shown:
-            report(what, len(records), estimate)
+            report(what, done, estimate)
     if shown:
-        report(what, len(records), len(records))
-    return records
+        report(what, done, done)
 
 
 # ---------------------------------------------------------------- cut-off downloads
@@ -410,7 +418,7 @@ class RowFields(Mapping):
 
     __slots__ = ("_index", "_values")
 
-    def __init__(self, index: dict, values: list) -> None:
+    def __init__(self, index: dict, values: Sequence) -> None:
         self._index = index
         self._values = values
 
@@ -537,3 +545,61 @@ def unique_names(names: list[str]) -> tuple[list[str], list[str]]:
         seen.add(new)
         out.append(new)
     return out, notes
+
+
+class NotStreamable(Exception):
+    """The file needs `load_table`'s whole reading (another encoding, a damaged byte, a workbook,
+    a NUL, an odd number of quotes): a streamed reader gives up and the caller reads it whole, so
+    what is said of the file, error sentences included, stays exactly `load_table`'s."""
+
+
+class RecordStream:
+    """The records of a UTF-8 CSV file one at a time, read as `load_table` streams them, for a
+    reader that needs each record once (memory independent of the rows). Iterate it once; after
+    that `encoding`, `bom`, `delimiter`, `line_ending` and `final_newline` are what the Table of
+    `load_table` would say. Anything `load_table` would read whole raises NotStreamable, while
+    opening or while iterating (a NUL or an odd number of quotes: when the last record is read)."""
+
+    def __init__(self, path: str | os.PathLike, *, progress: bool = True) -> None:
+        self.path = os.fspath(path)
+        self.progress = progress  # report the rows read, as load_table does
+        self.encoding = "UTF-8"
+        self.line_ending, self.final_newline = "none", False
+        fh = _open_binary(self.path)
+        try:
+            head = fh.read(_HEAD_BYTES)
+            body = head[3:] if head.startswith(codecs.BOM_UTF8) else head
+            cut = body.find(b"\n")
+            if (cut < 0 or not head.strip() or b"\x00" in body or _utf16_without_bom(head) is not None
+                    or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+                    or any(head.startswith(sig) for sig, _ in _BINARY_SIGNATURES)):
+                raise NotStreamable(self.path)
+            try:
+                self.delimiter = _sniff_delimiter(body[:cut].decode("utf-8"))
+            except UnicodeDecodeError:
+                raise NotStreamable(self.path) from None
+        except BaseException:
+            fh.close()
+            raise
+        self.bom = head.startswith(codecs.BOM_UTF8)
+        self._fh = fh
+        self._counted = _CountingReader(fh, body)
+
+    def __iter__(self):
+        counted = self._counted
+        with self._fh:
+            text = io.TextIOWrapper(io.BufferedReader(counted, _CHUNK_BYTES), encoding="utf-8", errors="strict", newline="")
+            reader = csv.reader(text, delimiter=self.delimiter)
+            try:
+                if self.progress:
+                    # Small chunks: the stream holds one chunk of records at a time.
+                    for got in _chunks(reader, lambda: counted.read_bytes, _file_size(self.path),
+                                       f"reading {os.path.basename(self.path)}", chunk=2_000):
+                        yield from got
+                else:
+                    yield from reader
+            except (UnicodeDecodeError, csv.Error):
+                raise NotStreamable(self.path) from None
+        if counted.nul or counted.quotes % 2:
+            raise NotStreamable(self.path)
+        self.line_ending, self.final_newline = counted.line_endings()

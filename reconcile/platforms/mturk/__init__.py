@@ -116,6 +116,13 @@ class MTurk:
             "warnings": list(b.warnings),
         }
 
+    def inspect_path(self, path: str, claims) -> dict | None:
+        """inspect_table's answer for a batch read as a stream (memory independent of its rows), or
+        None when the file is not a batch or must be read whole (see inspect_stream)."""
+        from .inspect_stream import inspect_streamed
+
+        return inspect_streamed(path, claims)
+
     def require_columns(self, data) -> None:
         """The code column of every batch was found (ColumnDetectionError listing candidates otherwise)."""
         from ...importers.columns import detection_error

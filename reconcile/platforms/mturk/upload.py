@@ -16,7 +16,7 @@ import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from ...errors import InputError
 from ...feedback import reason_problem as _reason_problem
@@ -39,6 +39,9 @@ class RawBatch:
     encoding: str
     index: dict = field(default_factory=dict, compare=False, repr=False)  # AssignmentId -> record position
     _columns: dict = field(default_factory=dict, compare=False, repr=False)  # name -> first position
+    # Only some columns kept (read_batch's `keep`): the header and records hold those alone, and an
+    # upload reads the file again whole (prepare_uploads).
+    narrowed: bool = False
 
     def column(self, name: str) -> int | None:
         if not self._columns:
@@ -52,35 +55,91 @@ class RawBatch:
         return rec[j] if j is not None and j < len(rec) else ""
 
 
-def read_batch(path: str | os.PathLike) -> RawBatch:
+def read_batch(path: str | os.PathLike, keep: Sequence[str] | None = None) -> RawBatch:
     """Read a batch results CSV as raw records. Raises InputError for a file that is not one.
 
     Read exactly as `match` reads it (importers.csvtext: UTF-8 with or without BOM, UTF-16 with BOM,
     anything else refused with one sentence; a cut-off file refused), so `pay` never reads a file
     `match` would not.
+
+    `keep`: hold only these columns (by name, as `RawBatch.column` finds them; a short row's missing
+    cell reads ""), for a reader that checks a few columns of a large batch (the dry run's verifier:
+    a 1M-row batch's every cell is about 2 GB). The index of AssignmentIds is the whole reading's.
     """
-    from ...importers.csvtext import load_table
+    from ...importers.csvtext import NotStreamable, load_table
 
     p = Path(path)
+    if keep is not None:
+        try:  # a stream: the cells not kept are never all held at once (1M rows: about 2 GB)
+            header, numbered = _streamed(p)
+            return _batch(p, header, numbered, keep)
+        except NotStreamable:
+            pass  # read whole, so that what is refused is refused in load_table's words
     table = load_table(p)  # the same decoding, parsing and cut-file check as `match`
-    header = tuple(table.records[0])  # kept as written: the upload gives the header back unchanged
+    recs = table.records
+
+    def whole():
+        for number in range(2, len(recs) + 1):
+            rec = recs[number - 1]
+            recs[number - 1] = None  # each list goes as its tuple comes: the rows are held once, not twice
+            yield number, rec
+
+    return _batch(p, tuple(recs[0]), whole(), keep)
+
+
+def _streamed(p: Path):
+    """(header, numbered records) of a batch read as csvtext.RecordStream reads it; NotStreamable
+    (also at the end, for a cut last row) when load_table must read it whole, or it is no batch."""
+    from ...importers.csvtext import NotStreamable, RecordStream
+
+    records = iter(RecordStream(p))
+    header = next(records, None)
+    if header is None or "AssignmentId" not in (h.strip() for h in header):
+        raise NotStreamable(str(p))
+    width = len(header)
+
+    def numbered():
+        last_number, last_len = 1, width
+        for number, rec in enumerate(records, start=2):
+            if any(c.strip() for c in rec):
+                last_number, last_len = number, len(rec)
+            yield number, rec
+        if last_number > 1 and last_len * 2 < width:  # csvtext._refuse_short_last_record
+            raise NotStreamable(str(p))
+
+    return tuple(header), numbered()
+
+
+def _batch(p: Path, header: tuple[str, ...], numbered, keep: Sequence[str] | None) -> RawBatch:
+    # The header is kept as written: the upload gives it back unchanged.
     if "AssignmentId" not in (h.strip() for h in header):
         raise InputError(f"{p}: not an MTurk batch results file (no AssignmentId column).")
-    records, lines = [], []
-    recs = table.records
-    for number in range(2, len(recs) + 1):
-        rec = recs[number - 1]
-        recs[number - 1] = None  # each list goes as its tuple comes: the rows are held once, not twice
+    records: list[tuple[str, ...]] = []
+    lines: list[int] = []
+    whole = RawBatch(str(p), header, (), (), "utf-8")
+    j = whole.column("AssignmentId")
+    assert j is not None  # checked above
+    index: dict[str, int] = {}
+    narrow: Callable[[list[str]], tuple[str, ...]] = tuple
+    if keep is not None:
+        kept = [(name, at) for name in dict.fromkeys(keep) if (at := whole.column(name)) is not None]
+        header = tuple(name for name, _ in kept)
+        positions = [at for _, at in kept]
+        width = max(positions, default=-1) + 1
+
+        def narrow(rec: list[str]) -> tuple[str, ...]:
+            if len(rec) < width:
+                rec = rec + [""] * (width - len(rec))
+            return tuple([rec[k] for k in positions])
+    for number, rec in numbered:
         if any(c.strip() for c in rec):
-            records.append(tuple(rec))
+            if j < len(rec):
+                index.setdefault(rec[j].strip(), len(records))
+            records.append(narrow(rec))
             lines.append(number)
     # The upload is written as UTF-8 (what the requester website gives and takes), whatever the input's encoding.
-    batch = RawBatch(str(p), header, tuple(records), tuple(lines), "utf-8")
-    j = batch.column("AssignmentId")
-    assert j is not None  # checked above
-    for pos, rec in enumerate(records):
-        if j < len(rec):
-            batch.index.setdefault(rec[j].strip(), pos)
+    batch = RawBatch(str(p), header, tuple(records), tuple(lines), "utf-8", narrowed=keep is not None)
+    batch.index.update(index)
     return batch
 
 
@@ -179,9 +238,25 @@ def prepare_uploads(
             per_batch[bp][r.submission_id] = r
     result = []
     for batch, path in zip(batches, upload_paths(out, [b.path for b in batches])):
-        text, a, rj, u = upload_text(batch, per_batch[batch.path])
+        decisions = per_batch[batch.path]
+        if batch.narrowed:
+            batch = _read_again(batch)
+        text, a, rj, u = upload_text(batch, decisions)
         result.append((UploadFile(batch.path, path, a, rj, u), text, batch.encoding))
     return result
+
+
+def _read_again(checked: RawBatch) -> RawBatch:
+    """The whole batch a narrowed one was read from, refused when its checked columns changed since."""
+    whole = read_batch(checked.path)
+    at = [whole.column(name) for name in checked.header]
+    same = whole.lines == checked.lines and all(
+        tuple([rec[k] if k is not None and k < len(rec) else "" for k in at]) == cells
+        for rec, cells in zip(whole.records, checked.records)
+    )
+    if not same:
+        raise InputError(f"{checked.path} changed while the plan was being checked; run the dry run again.")
+    return whole
 
 
 def write_uploads(prepared: list[tuple[UploadFile, str, str]]) -> list[UploadFile]:

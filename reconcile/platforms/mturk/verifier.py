@@ -18,6 +18,8 @@ from ...platform import Verification
 from .upload import RawBatch, read_batch
 
 API_SOURCE_PREFIX = "mturk-api:"  # api.pseudo_path: assignments listed through the API
+# The only columns of a batch the verifier reads (an upload reads the file again whole).
+CHECKED_COLUMNS = ("AssignmentId", "WorkerId", "HITId", "Reward", "MaxAssignments", "AutoApprovalTime", "AssignmentStatus")
 
 
 def _resolve(path_text: str, plan_dir: Path) -> Path | None:
@@ -93,7 +95,7 @@ class BatchVerifier:
         if files:
             for bp in files:
                 try:
-                    batches.append(read_batch(bp))
+                    batches.append(read_batch(bp, keep=CHECKED_COLUMNS))
                 except InputError as exc:
                     problems.append(f"--batch {exc}")
             for r in plan.rows:
@@ -125,7 +127,7 @@ class BatchVerifier:
                 batch = None
                 if found is not None:
                     try:
-                        batch = read_batch(found)
+                        batch = read_batch(found, keep=CHECKED_COLUMNS)
                         batches.append(batch)
                     except InputError as exc:
                         problems.append(f"line {r.line}, column {col('source')}: {exc}")

@@ -1,0 +1,175 @@
+"""`inspect` of a batch read as a stream says exactly what the whole-file reading says.
+
+The streamed reading (platforms/mturk/inspect_stream.py) holds no rows; it must give the same
+kind, columns, counts, format and warnings as `inspect_whole` on every real file and sample file,
+and hand anything it cannot read exactly (errors included) to the whole reading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconcile import platforms
+from reconcile.errors import ReconcileError
+from reconcile.inspection import inspect_file, inspect_whole
+from reconcile.importers.qualtrics_stream import inspect_survey_streamed
+from reconcile.platforms.mturk.inspect_stream import inspect_streamed
+
+SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+def _outcome(fn, path):
+    try:
+        return fn(path)
+    except ReconcileError as err:
+        return ("error", type(err).__name__, str(err))
+
+
+def _same(path) -> dict | None:
+    """Asserts inspect_file == inspect_whole on `path`; returns what the stream alone said."""
+    assert _outcome(inspect_file, path) == _outcome(inspect_whole, path), path
+    try:
+        return inspect_streamed(str(path), platforms.claims())
+    except ReconcileError:
+        return None
+
+
+def test_streamed_inspect_equals_whole_on_every_real_and_sample_file(realdata):
+    files = sorted(p for p in realdata.rglob("*") if p.is_file() and p.name != "SOURCES.md")
+    files += sorted(p for p in SAMPLE_DATA.rglob("*.csv"))
+    assert len(files) > 30
+    streamed = [p for p in files if _same(p) is not None]
+    # The comparison is not vacuous: the batches (real and sample) were read as streams.
+    assert len([p for p in streamed if "mturk" in p.name.lower() or "CLEF" in str(p)]) >= 5, streamed
+    assert SAMPLE_DATA / "mturk_batch_results.csv" in streamed
+
+
+HEADER = ("HITId,HITTypeId,Title,Reward,CreationTime,MaxAssignments,RequesterAnnotation,AssignmentId,WorkerId,"
+          "AssignmentStatus,AcceptTime,SubmitTime,AutoApprovalTime,ApprovalTime,RejectionTime,RequesterFeedback,"
+          "WorkTimeInSeconds,Answer.surveycode")
+
+
+def _row(aid, worker="A1B2C3D4E5F6G7", status="Submitted", code="ABC123", tail=""):
+    return f"3H,3T,t,$1.00,x,9,,{aid},{worker},{status},a,s,d,,,,60,{code}{tail}"
+
+
+CASES = {
+    "plain": [HEADER, _row("A1"), _row("A2", status="Approved")],
+    "duplicates": [HEADER, _row("A1"), _row("A1 "), _row("A2"), _row("A1", code="other")],
+    "short rows": [HEADER, _row("A1"), "3H,3T,t,$1.00,x,9,,A2,W2,Submitted", _row("A3")],
+    "blank rows inside": [HEADER, _row("A1"), "", ",,,", _row("A2"), ""],
+    "damaged codes": [HEADER, _row("A1", code="1.23457E+11"), _row("A2", code="12345.0"), _row("A3")],
+    "trailing unnamed empty": [HEADER + ",,", _row("A1", tail=",,"), _row("A2", tail=", ,")],
+    "trailing unnamed used": [HEADER + ",,", _row("A1", tail=",x,"), _row("A2", tail=",,")],
+    "no status column": [HEADER.replace("AssignmentStatus", "Something"), _row("A1")],
+    "loose standard names": [HEADER.replace("AssignmentStatus", " assignment_status"), _row("A1")],
+    "two code columns, one filled": [HEADER + ",Answer.completionCode", _row("A1", tail=","), _row("A2", tail=",")],
+    "two code columns, tie": [HEADER + ",Answer.completionCode", _row("A1", tail=",X"), _row("A2", tail=",Y")],
+    "two worker columns": [HEADER + ",workerid", _row("A1", tail=",A9Z8Y7X6W5V4U3"), _row("A2", tail=",")],
+    "repeated and blank names": [HEADER + ",Answer.surveycode,", _row("A1", tail=",q,r"), _row("A2", tail=",,")],
+    "extra cells (refused)": [HEADER, _row("A1", tail=",boom"), _row("A2")],
+    "extra empty cells": [HEADER, _row("A1", tail=", ,"), _row("A2")],
+    "no AssignmentId (refused)": [HEADER, _row("A1"), _row(" ")],
+    "header only (refused)": [HEADER],
+    "cut last row (refused)": [HEADER, _row("A1"), "3H,3T"],
+    "odd quotes": [HEADER, _row("A1", code='"ab'), _row("A2")],
+    "quoted newline": [HEADER, _row("A1", code='"a\nb"'), _row("A2")],
+    "a survey export": ["ResponseId,StartDate,Status,Q1", "R_1,x,IP Address,a"],
+}
+
+
+WHOLE = {name for name in CASES if "refused" in name} | {"odd quotes", "a survey export"}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("ending,final", [("\n", True), ("\r\n", False), ("\r", True)])
+@pytest.mark.parametrize("delimiter", [",", "\t"])
+@pytest.mark.parametrize("bom", [False, True])
+def test_streamed_inspect_equals_whole_on_edge_cases(tmp_path, name, ending, final, delimiter, bom):
+    lines = [line.replace(",", delimiter) for line in CASES[name]]
+    text = ending.join(lines) + (ending if final else "")
+    p = tmp_path / "batch.csv"
+    p.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    streamed = _same(p)
+    # What the whole reading refuses, and what load_table reads whole (odd quotes; CR-only line
+    # ends: no LF in the first 64 KiB), is handed to it; the rest is streamed.
+    assert (streamed is None) == (name in WHOLE or "\n" not in text), name
+
+
+def test_streamed_inspect_counts_a_large_batch_exactly(tmp_path):
+    p = tmp_path / "batch.csv"
+    rows = [_row(f"A{i % 700}", status=("Approved", "Rejected", "Submitted")[i % 3]) for i in range(2000)]
+    p.write_text("\n".join([HEADER, *rows]) + "\n")
+    got = inspect_streamed(str(p), platforms.claims())
+    assert got is not None
+    assert got["rows"] == 2000 and got["duplicate_rows"] == 1300
+    assert got["status_counts"] == {"Approved": 667, "Rejected": 667, "Submitted": 666}
+    assert got == inspect_whole(p)
+
+
+# ------------------------------------------------------------------ survey exports
+
+def _survey_outcome(streamed, path):
+    """What the stream says of a survey with MTurk's rules, against inspect_survey of the whole table."""
+    from reconcile.importers import inspect_survey
+    from reconcile.importers.csvtext import load_table
+
+    ids = platforms.get("mturk").ids
+    whole = _outcome(lambda p: inspect_survey(load_table(p), ids=ids), path)
+    got = inspect_survey_streamed(str(path), ids, platforms.claims())
+    if got is not None:
+        assert got == whole, path
+    return got
+
+
+def test_streamed_survey_inspect_equals_whole_on_every_real_and_sample_survey(realdata):
+    files = sorted(p for p in realdata.rglob("*") if p.is_file() and p.name != "SOURCES.md")
+    files += sorted(p for p in SAMPLE_DATA.rglob("*.csv"))
+    streamed = [p for p in files if _survey_outcome(inspect_survey_streamed, p) is not None]
+    assert len(streamed) >= 10, streamed  # every UTF-8 survey export, with and without a worker-ID column
+
+
+SURVEY = [
+    'StartDate,EndDate,Status,Progress,Finished,ResponseId,workerId,mTurkCode,Q1',
+    '"Start Date","End Date","Response Type",Progress,Finished,"Response ID",workerId,mTurkCode,"Your answer"',
+    '"{""ImportId"":""startDate""}","{""ImportId"":""endDate""}","{""ImportId"":""status""}","{""ImportId"":""progress""}",'
+    '"{""ImportId"":""finished""}","{""ImportId"":""_recordId""}","{""ImportId"":""workerId""}","{""ImportId"":""mTurkCode""}",'
+    '"{""ImportId"":""QID1""}"',
+]
+
+
+def _resp(rid, worker="A1B2C3D4E5F6G7", code="12345", finished="True", status="IP Address", start="2024-01-01 10:00:00", tail=""):
+    return f"{start},{start},{status},100,{finished},{rid},{worker},{code},yes{tail}"
+
+
+SURVEY_CASES = {
+    "plain": SURVEY + [_resp("R_1"), _resp("R_2", finished="False", status="Survey Preview")],
+    "one header row": SURVEY[:1] + [_resp("R_1"), _resp("R_2")],
+    "blank rows": SURVEY + [_resp("R_1"), "", ",,,", _resp("R_2"), ""],
+    "excel": SURVEY + [_resp("R_1", finished="TRUE", start="1/2/2024 10:00"), _resp("R_2", finished="FALSE")],
+    "damaged codes": SURVEY + [_resp("R_1", code="1.23457E+11"), _resp("R_2", code="12345.0")],
+    "short rows": SURVEY + [_resp("R_1"), "2024-01-01,2024-01-01,IP Address,100,True,R_2,A9Z8Y7X6W5V4U3", _resp("R_3")],
+    "trailing comma": [line + "," for line in SURVEY] + [_resp("R_1", tail=","), _resp("R_2", tail=",")],
+    "trailing column used": [line + "," for line in SURVEY] + [_resp("R_1", tail=",x"), _resp("R_2", tail=",")],
+    "two code columns": [SURVEY[0] + ",completion_code"] + [_resp("R_1", tail=","), _resp("R_2", tail=",")],
+    "no worker column": [SURVEY[0].replace("workerId", "Q9")] + [_resp("R_1"), _resp("R_2")],
+    "legacy": ["V1,V2,V3,V4,V5,V6,workerId,mTurkCode,Q1", "ResponseID,ResponseSet,Name,ExternalDataReference,EmailAddress,"
+               "IPAddress,workerId,mTurkCode,Q1", "R_1,Default,Anonymous,,,1.2.3.4,A1B2C3D4E5F6G7,123,yes", "R_2,x,y,,,,W,4,no"],
+    "extra cells (refused)": SURVEY + [_resp("R_1", tail=",boom"), _resp("R_2")],
+    "no responses (refused)": SURVEY,
+    "cut last row (refused)": SURVEY + [_resp("R_1"), "2024"],
+}
+SURVEY_WHOLE = {name for name in SURVEY_CASES if "refused" in name}
+
+
+@pytest.mark.parametrize("name", sorted(SURVEY_CASES))
+@pytest.mark.parametrize("ending,final", [("\n", True), ("\r\n", False)])
+@pytest.mark.parametrize("delimiter", [",", "\t"])
+def test_streamed_survey_inspect_equals_whole_on_edge_cases(tmp_path, name, ending, final, delimiter):
+    lines = [line.replace(",", delimiter) for line in SURVEY_CASES[name]]
+    p = tmp_path / "export.csv"
+    p.write_text(ending.join(lines) + (ending if final else ""), encoding="utf-8")
+    got = _survey_outcome(inspect_survey_streamed, p)
+    assert (got is None) == (name in SURVEY_WHOLE), name
+    _same(p)
