@@ -58,3 +58,23 @@ def redact_url(url: str) -> str:
     if not sep or "@" not in rest:
         return text
     return f"{head}//{rest.rsplit('@', 1)[1]}"
+
+
+def checked_endpoint_url(endpoint_url: str, emulator: str) -> tuple[str, bool]:
+    """A typed --endpoint-url, trimmed, as (url, local): local when its host is this machine. One
+    sentence (ReconcileError) for a URL that is not http(s) with a host; `emulator` names the command
+    whose printed URL is the usual answer ("reconcile emulator mturk")."""
+    from .errors import ReconcileError
+
+    url = endpoint_url.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ReconcileError(f"--endpoint-url {redact_url(url)!r} is not a usable URL.") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ReconcileError(
+            f"--endpoint-url {redact_url(url)!r} is not an http(s) URL.",
+            hint=f"Give a full URL such as http://127.0.0.1:8443 (what `{emulator}` prints).",
+        )
+    return url, canonical_host(parts.hostname) == "loopback"

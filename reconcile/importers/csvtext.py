@@ -130,19 +130,18 @@ def _sniff_delimiter(text: str) -> str:
 
 def _line_endings(text: str) -> tuple[str, bool]:
     crlf = text.count("\r\n")
-    lf = text.count("\n") - crlf
-    cr = text.count("\r") - crlf
+    return _ending_of(crlf, text.count("\n") - crlf, text.count("\r") - crlf), text.endswith(("\n", "\r"))
+
+
+def _ending_of(crlf: int, lf: int, cr: int) -> str:
+    """The file's line ending from counts of CRLF, bare LF and bare CR."""
     kinds = [k for k, n in (("CRLF", crlf), ("LF", lf), ("CR", cr)) if n]
     # bare LF inside quoted cells of a CRLF file is normal for Qualtrics; call the file CRLF then.
     if crlf and not cr:
-        ending = "CRLF"
-    elif len(kinds) == 1:
-        ending = kinds[0]
-    elif not kinds:
-        ending = "none"
-    else:
-        ending = "mixed"
-    return ending, text.endswith(("\n", "\r"))
+        return "CRLF"
+    if len(kinds) == 1:
+        return kinds[0]
+    return "none" if not kinds else "mixed"
 
 
 def load_table(path: str | os.PathLike, *, partial: bool = False) -> Table:
@@ -234,17 +233,7 @@ class _CountingReader(io.RawIOBase):
 
     def line_endings(self) -> tuple[str, bool]:
         """What `_line_endings` says of the same text."""
-        crlf, lf, cr = self.crlf, self.lf - self.crlf, self.cr - self.crlf
-        kinds = [k for k, n in (("CRLF", crlf), ("LF", lf), ("CR", cr)) if n]
-        if crlf and not cr:
-            ending = "CRLF"
-        elif len(kinds) == 1:
-            ending = kinds[0]
-        elif not kinds:
-            ending = "none"
-        else:
-            ending = "mixed"
-        return ending, self._last in (b"\n", b"\r")
+        return _ending_of(self.crlf, self.lf - self.crlf, self.cr - self.crlf), self._last in (b"\n", b"\r")
 
 
 def _open_binary(p: str):

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from ...errors import ReconcileError
 from ...platform import Endpoint
-from ...urls import canonical_host, redact_url
+from ...urls import canonical_host, checked_endpoint_url, redact_url
 
 PRODUCTION_URL = "https://mturk-requester.us-east-1.amazonaws.com"
 SANDBOX_URL = "https://mturk-requester-sandbox.us-east-1.amazonaws.com"
@@ -41,21 +41,10 @@ def resolve_mturk_endpoint(endpoint_url: str | None, sandbox: bool, production: 
     if sandbox:
         return MTurkEndpoint(SANDBOX_URL, "sandbox", False)
     assert endpoint_url is not None
-    url = endpoint_url.strip().rstrip("/")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        raise ReconcileError(f"--endpoint-url {redact_url(url)!r} is not a usable URL.") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ReconcileError(
-            f"--endpoint-url {redact_url(url)!r} is not an http(s) URL.",
-            hint="Give a full URL such as http://127.0.0.1:8443 (what `reconcile emulator mturk` prints).",
-        )
+    url, local = checked_endpoint_url(endpoint_url, "reconcile emulator mturk")
     if is_amazon_host(url):
         raise ReconcileError(
             f"--endpoint-url {redact_url(url)!r} is an Amazon endpoint; use --production (real money, with a "
             "confirmation) or --sandbox instead.",
         )
-    local = canonical_host(parts.hostname) == "loopback"
     return MTurkEndpoint(url, "local" if local else "custom", False)

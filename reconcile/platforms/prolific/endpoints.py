@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from ...errors import ReconcileError
 from ...platform import Endpoint
-from ...urls import canonical_host, redact_url
+from ...urls import canonical_host, checked_endpoint_url, redact_url
 
 PRODUCTION_URL = "https://api.prolific.com"
 _PROLIFIC_DOMAINS = ("prolific.com", "prolific.co", "prolific.ac")
@@ -40,20 +40,9 @@ def resolve_prolific_endpoint(endpoint_url: str | None, sandbox: bool, productio
     if production:
         return Endpoint(PRODUCTION_URL, "production", True)
     assert endpoint_url is not None
-    url = endpoint_url.strip().rstrip("/")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        raise ReconcileError(f"--endpoint-url {redact_url(url)!r} is not a usable URL.") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ReconcileError(
-            f"--endpoint-url {redact_url(url)!r} is not an http(s) URL; give one such as http://127.0.0.1:8444 "
-            "(what `reconcile emulator prolific` prints)."
-        )
+    url, local = checked_endpoint_url(endpoint_url, "reconcile emulator prolific")
     if is_prolific_host(url):
         raise ReconcileError(
             f"--endpoint-url {redact_url(url)!r} is Prolific itself; use --production (real money, with a confirmation) instead."
         )
-    local = canonical_host(parts.hostname) == "loopback"
     return Endpoint(url, "local" if local else "custom", False)
