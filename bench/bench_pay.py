@@ -34,6 +34,7 @@ import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -48,8 +49,17 @@ ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 DEFAULT_TARGET = 0.8  # issue 11: the adaptive default reaches this fraction of the service's limit
 
 
+def _batch_time(t: datetime) -> str:
+    """A time as MTurk's batch file writes it (Pacific time, here always PST)."""
+    return (t - timedelta(hours=8)).strftime("%a %b %d %H:%M:%S PST %Y")
+
+
 def make_batch(path: Path, n: int, hits: int, seed: int) -> list[dict[str, str]]:
+    """A batch whose assignments wait for review (AutoApprovalTime three days ahead), like a study
+    that has just closed. (Until 2026-12-01 its times were of 2017: the emulator auto-approved every
+    assignment when it loaded them, so each approval met "already approved" and cost a status read.)"""
     rng = random.Random(seed)
+    now = datetime.now(timezone.utc)
     ident = lambda p, k: p + "".join(rng.choice(ALNUM) for _ in range(k - len(p)))  # noqa: E731
     hit_ids = [ident("3H", 30) for _ in range(hits)]
     rows = []
@@ -58,12 +68,12 @@ def make_batch(path: Path, n: int, hits: int, seed: int) -> list[dict[str, str]]
         r.update({
             "HITId": hit_ids[i % hits], "HITTypeId": "3U6C37VJ6U4IHO0X1NNM41V2S3Y1ND", "Title": "Survey",
             "Description": "A survey.", "Keywords": "survey", "Reward": "$0.40",
-            "CreationTime": "Sun Nov 12 08:18:40 PST 2017", "MaxAssignments": str(n // hits),
+            "CreationTime": _batch_time(now - timedelta(days=2)), "MaxAssignments": str(n // hits),
             "RequesterAnnotation": "BatchId:1;", "AssignmentDurationInSeconds": "1200",
-            "AutoApprovalDelayInSeconds": "259200", "Expiration": "Tue Nov 14 08:18:40 PST 2017",
+            "AutoApprovalDelayInSeconds": "259200", "Expiration": _batch_time(now - timedelta(hours=1)),
             "AssignmentId": ident("3A", 30), "WorkerId": ident("A", 14), "AssignmentStatus": "Submitted",
-            "AcceptTime": "Sun Nov 12 08:19:59 PST 2017", "SubmitTime": "Sun Nov 12 08:28:41 PST 2017",
-            "AutoApprovalTime": "Wed Nov 15 08:28:41 PST 2017", "WorkTimeInSeconds": "522",
+            "AcceptTime": _batch_time(now - timedelta(days=1, minutes=10)), "SubmitTime": _batch_time(now - timedelta(days=1)),
+            "AutoApprovalTime": _batch_time(now + timedelta(days=3)), "WorkTimeInSeconds": "522",
             "LifetimeApprovalRate": "0% (0/0)", "Last30DaysApprovalRate": "0% (0/0)", "Last7DaysApprovalRate": "0% (0/0)",
             "Answer.surveycode": str(1000000 + i),
         })

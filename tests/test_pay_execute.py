@@ -238,3 +238,17 @@ def test_unusable_endpoint_url_is_one_sentence(study):
     tmp, batch, plan, rows = study
     r = pay(plan, "--execute", "--endpoint-url", "not-a-url", "--yes")
     assert r.returncode == 2 and "is not an http(s) URL" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_every_paced_call_reaches_the_service(study):
+    """The pacer's tokens are the service's calls: a bonus reference MTurk runs derive themselves (the
+    idempotency token) takes none. Paced as a call, it held MTurk payouts to 4/5 of any rate the
+    service allowed (bench/PAY_NOTES.md, issue 11)."""
+    tmp, batch, plan, rows = study
+    with start_emulator([str(batch)]) as emu:
+        assert pay(plan).returncode == 0
+        r = pay(plan, "--execute", "--endpoint-url", emu.url, "--rate", "100", "--json")
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout)
+        assert out["by_kind"]["bonus"]["done"] == sum(x.decision == "approve" for x in rows) > 0
+        assert out["calls"] == emu.stats()["total_calls"]
