@@ -122,6 +122,17 @@ def checked_plan(path: Path, batch: Path, rows: list[dict[str, str]]):
                        (str(batch),), c.rewards, c.bonuses, c.fees, c.total, platform="mturk", drawn=c.drawn)
 
 
+def trace_calls(url: str, done: threading.Event) -> None:
+    """--trace: the calls the emulator received in each second of the run, by operation (how a
+    payout's rate was found to sit at 80/s with the pacer at 100/s: bench/PAY_NOTES.md, round 3)."""
+    t0, before = time.monotonic(), {}
+    while not done.wait(1.0):
+        calls = stats(url)["calls"]
+        step = {k: v - before.get(k, 0) for k, v in calls.items() if v != before.get(k, 0)}
+        print(f"  {time.monotonic() - t0:5.1f}s  {sum(step.values()):4d} calls/s  {step}", flush=True)
+        before = calls
+
+
 def run_executor(tmp: Path, args, rate: float | None, label: str, seed: int) -> tuple[float, bool]:
     from reconcile.payout.run import execute_plan
     from reconcile.platforms.mturk import PLATFORM
@@ -130,13 +141,18 @@ def run_executor(tmp: Path, args, rate: float | None, label: str, seed: int) -> 
     rows = make_batch(batch, args.n, args.hits, seed)
     cp = checked_plan(tmp / f"plan-{label}.csv", batch, rows)
     url, proc = start_emulator(batch, args.throttle, args.latency_ms)
+    done = threading.Event()
+    if args.trace:
+        threading.Thread(target=trace_calls, args=(url, done), daemon=True).start()
     try:
         t0 = time.monotonic()
         payer = PLATFORM.payer(PLATFORM.resolve_endpoint(url, False, False), connections=args.concurrency + 2)
         s = execute_plan(cp, platform=PLATFORM, payer=payer, endpoint_url=url, concurrency=args.concurrency, rate=rate)
         elapsed = time.monotonic() - t0
+        done.set()
         st = stats(url)
     finally:
+        done.set()
         proc.terminate()
         proc.wait()
     accepted = st["total_calls"] - st["throttled"]
@@ -199,6 +215,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=12)
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--defaults-only", action="store_true", help="run only the executor at the defaults (no --rate)")
+    ap.add_argument("--trace", action="store_true", help="print the calls the emulator received each second, by operation")
     args = ap.parse_args()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench-not-a-key")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench-not-a-secret")
