@@ -14,7 +14,7 @@ Prints, for each, accepted calls per second (calls the emulator did not throttle
 of the throttle. Target: >= 0.8 at the defaults (issue 11), >= 0.85 with a --rate.
 Exits 1 when the default run misses its target or an action was not done exactly once.
 
-    /work/venv/bin/python bench/bench_pay.py [--n 1000] [--throttle 100] [--latency-ms 30] [--concurrency 12]
+    /work/venv/bin/python bench/bench_pay.py [--n 1000] [--throttle 100] [--latency-ms 30] [--concurrency 4]
     /work/venv/bin/python bench/bench_pay.py --defaults-only --throttle 30    # just the default case
 
 One run's numbers and what they mean: bench/PAY_NOTES.md.
@@ -212,7 +212,7 @@ def main() -> None:
     ap.add_argument("--hits", type=int, default=10)
     ap.add_argument("--throttle", type=float, default=100.0)
     ap.add_argument("--latency-ms", type=int, default=30)
-    ap.add_argument("--concurrency", type=int, default=12)
+    ap.add_argument("--concurrency", type=int, default=4, help="calls in flight (4: `reconcile pay`'s default)")
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--defaults-only", action="store_true", help="run only the executor at the defaults (no --rate)")
     ap.add_argument("--trace", action="store_true", help="print the calls the emulator received each second, by operation")
