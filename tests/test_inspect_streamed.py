@@ -217,6 +217,9 @@ PROLIFIC_CASES = {
     "statuses": [P_HEADER, _sub(S1, status=" RETURNED "), _sub(S2, status="TIMED-OUT"), _sub(S3, status=""),
                  _sub(S1 + "1", status="returned")],
     "duplicates": [P_HEADER, _sub(S1), _sub(S1 + " "), _sub(S2), _sub(S1, code="other")],
+    # IDs kept as numbers when they are 24 lower-case hex digits: other spellings stay other IDs.
+    "duplicates, other spellings": [P_HEADER, _sub(S1), _sub(S1.upper()), _sub(S1.upper()), _sub(str(int(S1, 16))),
+                                    _sub("0x" + S1), _sub("not-hex"), _sub("not-hex "), _sub(S1[:-1])],
     "short rows": [P_HEADER, _sub(S1), f"{S2},5f0c1a2b3c4d5e6f70819204,APPROVED", _sub(S3)],
     "blank rows inside": [P_HEADER, _sub(S1), "", ",,,", _sub(S2), ""],
     "withheld values": [P_HEADER, _sub(S1, completed="DATA_EXPIRED"), _sub(S2, completed="CONSENT REVOKED", code="")],

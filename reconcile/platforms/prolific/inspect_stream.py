@@ -29,6 +29,10 @@ _HEAD_RECORDS = 3  # what identification by content reads (importers.sniff.kind_
 # A completion time `review_deadline` reads without any chance of an exception (plain ASCII digits, no
 # offset, a year short of 9999): every other filled cell is given to review_deadline itself, and a
 # file where it fails goes to the whole reading, which fails the same way.
+# A submission ID as Prolific writes it (24 lower-case hex digits) is kept in the set of IDs seen as
+# the number it spells: 40 bytes instead of 73, and exact (one number per such text; any other ID
+# is kept as its text, and a number never equals a text).
+_HEX_ID = re.compile(r"[0-9a-f]{24}")
 _PLAIN_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?Z?")
 
 
@@ -75,9 +79,10 @@ def _inspect(path: str, claims) -> dict | None:
     rows = 0
     statuses: Counter = Counter()
     shorter: Counter = Counter()  # row length -> rows that long, for rows shorter than the header
-    seen: set[str] = set()
+    seen: set[int | str] = set()
     duplicates = 0
     plain_time = _PLAIN_TIME.fullmatch
+    hex_id = _HEX_ID.fullmatch
 
     def rest():
         yield from head[1:]
@@ -113,10 +118,11 @@ def _inspect(path: str, claims) -> dict | None:
                 return None
         rows += 1
         statuses[status.strip()] += 1
-        if key in seen:
+        kept = int(key, 16) if hex_id(key) else key
+        if kept in seen:
             duplicates += 1
         else:
-            seen.add(key)
+            seen.add(kept)
     if rows == 0:
         return None  # "has a header but no submissions"
     del seen
