@@ -18,13 +18,13 @@ def inspect_file(path: str | os.PathLike) -> dict:
         found = streamed(str(path), platforms.claims()) if streamed else None
         if found is not None:
             return found
-    # A survey likewise, when the first platform's rules find its participant column (as in
-    # inspect_whole; the other platforms' rules may scan every column, so those are read whole).
-    from .importers.qualtrics_stream import inspect_survey_streamed
+    # A survey likewise, its participant column found by the first platform's rules that find one
+    # (as in inspect_whole), one pass for all of them.
+    from .importers.qualtrics_stream import inspect_survey_streamed_first_found
 
-    first = next(iter(platforms.PLATFORMS.values()))
-    found = inspect_survey_streamed(str(path), first.ids, platforms.claims())
-    if found is not None and found["participant_column"]:
+    rules = [platform.ids for platform in platforms.PLATFORMS.values()]
+    found = inspect_survey_streamed_first_found(str(path), rules, platforms.claims())
+    if found is not None:
         return found
     return inspect_whole(path)
 

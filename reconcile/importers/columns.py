@@ -84,7 +84,7 @@ def qualtrics_code(columns, column_values, *, extra_names=frozenset()) -> Detect
     return choose([exact, contains], column_values)
 
 
-def participant_columns(columns, column_values, ids) -> tuple[Detected, Detected]:
+def participant_columns(columns, column_values, ids, tallies=None) -> tuple[Detected, Detected]:
     """(the participant-ID column, the typed-ID column) of a survey, by the platform's rules (platform.ParticipantIds).
 
     Tiers, best first: a column filled from the study link (`captured_names`); a known name
@@ -92,8 +92,11 @@ def participant_columns(columns, column_values, ids) -> tuple[Detected, Detected
     platforms whose IDs have a shape of their own (`typed_by_content`), any column whose values are
     mostly IDs (a question such as "What is your Prolific ID?", exported as Q34). When a captured
     column is found, the best of the other tiers is the typed one (both are read and cross-checked);
-    otherwise the best column is the only one, captured or typed."""
-    captured, others = _id_tiers(columns, column_values, ids)
+    otherwise the best column is the only one, captured or typed.
+
+    `tallies` (column -> IdTally of its values under `ids`), when given, answer what the tiers ask
+    of every column's values, so that a streamed reader need not read each column again."""
+    captured, others = _id_tiers(columns, column_values, ids, tallies)
     score = _id_score(ids)
     if not captured:
         return choose(others, column_values, score=score, described=ids.described), NOT_FOUND
@@ -119,8 +122,9 @@ def _id_score(ids):
     return score
 
 
-def _id_tiers(columns, column_values, ids) -> tuple[list[str], list[list[str]]]:
-    """(captured-named columns, [known names, loose names, columns of IDs by content])."""
+def _id_tiers(columns, column_values, ids, tallies=None) -> tuple[list[str], list[list[str]]]:
+    """(captured-named columns, [known names, loose names, columns of IDs by content]); `tallies`:
+    see participant_columns."""
     usable = [c for c in columns if norm(c) not in ids.not_id_names]
     captured, exact, loose = [], [], []
     for c in usable:
@@ -131,33 +135,79 @@ def _id_tiers(columns, column_values, ids) -> tuple[list[str], list[list[str]]]:
             exact.append(c)
         elif any(h in n for h in ids.survey_name_hints) and "code" not in n:
             # A loose name only counts when some value could be an ID (typed ones included).
-            if any(ids.could_be(v) for v in column_values(c)):
+            if tallies[c].any_could_be() if tallies is not None else any(ids.could_be(v) for v in column_values(c)):
                 loose.append(c)
     by_content: list[str] = []
     if ids.typed_by_content:
         named = set(captured) | set(exact) | set(loose)
-        by_content = [c for c in usable if c not in named and _mostly_ids(column_values(c), ids)]
+        by_content = [c for c in usable if c not in named and (
+            tallies[c].mostly_ids() if tallies is not None else _mostly_ids(column_values(c), ids))]
     return captured, [exact, loose, by_content]
 
 
 def _mostly_ids(values, ids) -> bool:
     """More than half the filled cells hold an ID (alone or inside a sentence), and not all the same
     one (a study's own ID, captured on every row)."""
-    filled = found = 0
-    first = None
-    varied = False
-    for v in values:
-        if not v.strip():
-            continue
-        filled += 1
-        if ids.could_be(v):
-            found += 1
-            k = ids.key(v)
-            if first is None:
-                first = k
-            elif k != first:
-                varied = True
-    return found * 2 > filled and (varied or filled == 1)
+    return IdTally(ids).add(values).mostly_ids()
+
+
+_KNOWN_VALUES = 512  # distinct values whose could_be an IdTally keeps (bounded: memory independent of rows)
+
+
+class IdTally:
+    """What the ID tiers ask of one column's values under a platform's rules (`ids`), kept as running
+    counts: the values may be added in pieces (a streamed reader adds each block of rows as it
+    passes) and the answers are those of one pass over the whole column, exactly (nothing sampled).
+
+    `mostly_ids`: more than half the filled cells hold an ID and not all the same one (_mostly_ids).
+    `any_could_be`: some cell, blank ones included, could be an ID (the loose-name tier's test)."""
+
+    __slots__ = ("_ids", "filled", "found", "first", "varied", "_empty", "_blank_could_be", "_could_be")
+
+    def __init__(self, ids) -> None:
+        self._ids = ids
+        self.filled = self.found = 0  # filled cells; those that could be an ID
+        self.first: str | None = None  # the key of the first ID found
+        self.varied = False  # an ID with another key was found since
+        self._empty = False  # some cell was ""
+        self._blank_could_be = False  # some blank cell other than "" could be an ID
+        # could_be of the first distinct values seen: a column of answers repeats a few values
+        # (a status, a choice, "True") on every row, and could_be is a pure function of the text.
+        self._could_be: dict[str, bool] = {}
+
+    def add(self, values) -> IdTally:
+        could_be, key = self._ids.could_be, self._ids.key
+        known = self._could_be
+        filled, found, first, varied = self.filled, self.found, self.first, self.varied
+        for v in values:
+            if not v.strip():
+                if not v:
+                    self._empty = True
+                elif not self._blank_could_be and could_be(v):
+                    self._blank_could_be = True
+                continue
+            filled += 1
+            hit = known.get(v)
+            if hit is None:
+                hit = bool(could_be(v))
+                if len(known) < _KNOWN_VALUES:
+                    known[v] = hit
+            if hit:
+                found += 1
+                if not varied:  # once two keys differ, no later key changes an answer
+                    k = key(v)
+                    if first is None:
+                        first = k
+                    elif k != first:
+                        varied = True
+        self.filled, self.found, self.first, self.varied = filled, found, first, varied
+        return self
+
+    def mostly_ids(self) -> bool:
+        return self.found * 2 > self.filled and (self.varied or self.filled == 1)
+
+    def any_could_be(self) -> bool:
+        return self.found > 0 or self._blank_could_be or (self._empty and bool(self._ids.could_be("")))
 
 
 def column_values(rows, index: dict[str, int]):

@@ -6,6 +6,13 @@ and the columns by the same detectors (`qualtrics_code`, `participant_columns`),
 only to rank candidate columns: those values are read from the file again, one column per pass
 (no sample, so no detection can differ from the whole reading).
 
+A platform whose rules find a participant-ID column by its content (`typed_by_content`: Prolific,
+where a question of any name holding IDs counts) asks of every column whether its values are mostly
+IDs: those answers are running counts per column (`columns.IdTally`), fed in the same pass, block
+by block, so no column is read again for them (and they are exact, as the whole reading's).
+`inspect_survey_streamed_first_found` reads the file once for every platform's rules, as
+`inspection.inspect_whole` asks them in turn.
+
 Anything this cannot say exactly the same of gives None and is read whole: what `load_table`
 reads whole (see csvtext.RecordStream), what the whole reading refuses (cells past the header, no
 responses, a cut last row), and a file whose roles (ImportIds) would differ once trailing empty
@@ -15,6 +22,7 @@ columns are dropped.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from operator import itemgetter
 
 from ..errors import ReconcileError
@@ -24,15 +32,32 @@ from .qualtrics_csv import _EXCEL_DATE, _ROLE_BY_IMPORTID, _ROLE_BY_NAME, _layou
 from .sniff import is_survey_export
 
 _HEAD_RECORDS = 3  # what the layout and identification read
+_BLOCK = 2048  # rows held at a time for the ID tallies (each column's values are added a block at a time)
 
 
 def inspect_survey_streamed(path: str, ids, claims) -> dict | None:
     """inspect_survey's answer for the export at `path` with the participant rules `ids`, or None
     when the file must be read whole (see the module docstring)."""
+    return inspect_survey_streamed_first_found(path, [ids], claims)
+
+
+def inspect_survey_streamed_first_found(path: str, rules, claims) -> dict | None:
+    """inspection.inspect_whole's answer for a survey export: inspect_survey's with the first of
+    `rules` (each platform's participant-ID rules, in order) that finds a participant column, else
+    with the first; the file read once for all of them. None when it must be read whole."""
     try:
-        return _inspect(path, ids, claims)
+        scan = _scan(path, claims, [ids for ids in rules if ids is not None and ids.typed_by_content])
     except NotStreamable:
         return None
+    if scan is None:
+        return None
+    first = None
+    for ids in rules:
+        found = _describe(scan, ids)
+        if found["participant_column"]:
+            return found
+        first = first or found
+    return first
 
 
 def _roles(import_ids, names, width: int) -> dict[str, int]:
@@ -49,7 +74,26 @@ def _roles(import_ids, names, width: int) -> dict[str, int]:
     return role_idx
 
 
-def _inspect(path: str, ids, claims) -> dict | None:
+@dataclass
+class _Scan:
+    """What one pass over a survey export found: everything inspect_survey says but the columns."""
+
+    path: str
+    stream: RecordStream
+    table: Table  # the first records (for the delimiter's name)
+    header_rows: int
+    variant: str
+    width: int
+    names: list[str]  # the used columns' unique names
+    rows: int
+    statuses: Counter
+    finished: Counter
+    excel: bool
+    notes: list[str]
+    tallies: list  # (ParticipantIds, [IdTally per column]) for each rule that reads content
+
+
+def _scan(path: str, claims, tally_rules) -> _Scan | None:
     from .sniff import kind_of
 
     stream = RecordStream(path)
@@ -86,6 +130,18 @@ def _inspect(path: str, ids, claims) -> dict | None:
     finished: Counter = Counter()
     excel = False
     last_index, last_len = 0, header_width
+    # A column the rules never ask about by content (its name says what it is: captured, a known
+    # name, another ID such as STUDY_ID) gets no tally; dropping trailing columns renames none.
+    tallies = [(ids, [None if cols.norm(n) in ids.not_id_names | ids.captured_names | ids.survey_names
+                      else cols.IdTally(ids) for n in full_names]) for ids in tally_rules]
+    block: list[list[str]] = []
+
+    def tally(block):
+        # Each column of the block (zip(*block): the padded rows transposed) to every rule's tally.
+        for column, *counts in zip(zip(*block), *(per_column for _, per_column in tallies)):
+            for t in counts:
+                if t is not None:
+                    t.add(column)
 
     def rest():
         yield from head[1:]
@@ -116,14 +172,28 @@ def _inspect(path: str, ids, claims) -> dict | None:
         if start_at is not None and rows < 50 and _EXCEL_DATE.match(rec[start_at]):
             excel = True
         rows += 1
+        if tallies:
+            block.append(rec)
+            if len(block) == _BLOCK:
+                tally(block)
+                block = []
     if rows == 0 or (last_index >= 1 and last_len * 2 < header_width):
         return None  # no responses, or a cut last row: refused whole
+    if block:
+        tally(block)
 
     ncols = used
     names, notes = unique_names(list(raw_names[:ncols]))
     if _roles(import_ids, names, ncols) != role_idx:
         return None  # a role in a dropped trailing column: the whole reading says what that means
-    warnings = list(notes)
+    return _Scan(path, stream, table, header_rows, variant, width, names, rows, statuses, finished, excel, list(notes),
+                 tallies)
+
+
+def _describe(scan: _Scan, ids) -> dict:
+    """inspect_survey's answer from a scan, the columns found by the rules `ids`."""
+    path, names, header_rows, stream = scan.path, scan.names, scan.header_rows, scan.stream
+    warnings = list(scan.notes)
     index = {n: j for j, n in enumerate(names)}
 
     def values(col: str):
@@ -131,7 +201,13 @@ def _inspect(path: str, ids, claims) -> dict | None:
 
     extra_code_names = ids.survey_code_names if ids is not None else frozenset()
     code_det = cols.qualtrics_code(names, values, extra_names=extra_code_names)
-    id_det, typed_det = _participant_columns(path, names, values, code_det.column, ids, None, None, "--id-column")
+    by_column = next((per_column for rule, per_column in scan.tallies if rule is ids), None)
+    if by_column is None:
+        id_det, typed_det = _participant_columns(path, names, values, code_det.column, ids, None, None, "--id-column")
+    else:
+        # _participant_columns without the options (nothing named), the values' ID tallies at hand.
+        tallies = {n: by_column[j] for j, n in enumerate(names)}
+        id_det, typed_det = cols.participant_columns([n for n in names if n != code_det.column], values, ids, tallies)
     for det in (code_det, id_det, typed_det):
         if det.note:
             warnings.append(det.note)
@@ -143,23 +219,23 @@ def _inspect(path: str, ids, claims) -> dict | None:
     kind_word = "TSV" if stream.delimiter == "\t" else "CSV"
     qualifiers = [f"{stream.encoding}{' with BOM' if stream.bom else ''}"]
     if stream.delimiter not in (",", "\t"):
-        qualifiers.append(f"{table.delimiter_name}-separated")
-    if ncols < width:
+        qualifiers.append(f"{scan.table.delimiter_name}-separated")
+    if len(names) < scan.width:
         qualifiers.append("trailing comma on every line")
-    if excel:
+    if scan.excel:
         qualifiers.append("re-saved by Excel")
     return {
         "path": path,
         "kind": "qualtrics",
-        "format": f"Qualtrics {kind_word} {variant}; {', '.join(qualifiers)}",
-        "rows": rows,
+        "format": f"Qualtrics {kind_word} {scan.variant}; {', '.join(qualifiers)}",
+        "rows": scan.rows,
         "columns": len(names),
         "code_column": code_det.column,
         "participant_column": id_det.column,
         "code_candidates": list(code_det.candidates),
         "participant_candidates": list(id_det.candidates),
-        "status_counts": dict(sorted(statuses.items())),
-        "finished_counts": dict(sorted(finished.items())),
+        "status_counts": dict(sorted(scan.statuses.items())),
+        "finished_counts": dict(sorted(scan.finished.items())),
         "warnings": warnings,
     }
 

@@ -169,6 +169,13 @@ class Prolific:
 
         return inspect_table(table)
 
+    def inspect_path(self, path: str, claims) -> dict | None:
+        """inspect_table's answer for an export read as a stream (memory independent of its rows), or
+        None when the file is not an export or must be read whole (see inspect_stream)."""
+        from .inspect_stream import inspect_streamed
+
+        return inspect_streamed(path, claims)
+
     def require_columns(self, data) -> None:
         from .export_csv import require_columns
 
