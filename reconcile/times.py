@@ -25,7 +25,19 @@ _NEW_TIME_RE = re.compile(
 
 
 def parse_timestamp(text: str) -> datetime | None:
-    """An aware datetime, or None when the text is empty or cannot be read."""
+    """An aware datetime, or None when the text is empty or cannot be read (a time whose UTC moment
+    falls outside the years 1-9999 counts as unreadable: comparing it with another would raise)."""
+    when = _parse_timestamp(text)
+    if when is None:
+        return None
+    try:
+        when.astimezone(timezone.utc)
+    except OverflowError:
+        return None
+    return when
+
+
+def _parse_timestamp(text: str) -> datetime | None:
     t = clean_text(text)
     if not t:
         return None
@@ -42,13 +54,14 @@ def parse_timestamp(text: str) -> datetime | None:
     m = _NEW_TIME_RE.match(t)
     if m:
         y, mo, d, hh, mm, ss, tz = m.groups()
-        if tz in (None, "UTC", "GMT", "Z"):
-            tzinfo = timezone.utc
-        else:
-            sign = 1 if tz[0] == "+" else -1
-            digits = tz[1:].replace(":", "")
-            tzinfo = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
         try:
+            if tz in (None, "UTC", "GMT", "Z"):
+                tzinfo = timezone.utc
+            else:
+                sign = 1 if tz[0] == "+" else -1
+                digits = tz[1:].replace(":", "")
+                # An offset of 24 hours or more is no offset at all (timezone() refuses it): unreadable.
+                tzinfo = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
             return datetime(int(y), int(mo), int(d), int(hh), int(mm), int(ss), tzinfo=tzinfo)
         except ValueError:
             return None

@@ -116,7 +116,10 @@ def review_deadline(completed: str) -> str:
     when = parse_timestamp(completed)
     if when is None:
         return ""
-    return (when + AUTO_APPROVAL).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return (when + AUTO_APPROVAL).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except OverflowError:  # a completion time typed near the year 9999: no deadline to show
+        return ""
 
 
 def read_export_table(table: Table, participant_column: str | None = None, *, study_id: str | None = None,
