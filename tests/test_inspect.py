@@ -64,3 +64,24 @@ def test_inspect_help():
     proc = run_cli("inspect", "--help")
     assert proc.returncode == 0
     assert "--json" in proc.stdout and "completion-code" in proc.stdout
+
+
+def test_inspect_text_speaks_of_a_prolific_export_in_its_own_words(tmp_path):
+    """A Prolific export's columns are known by name (no `match` option chooses them), and its
+    repeated rows repeat a submission ID, not an AssignmentId."""
+    import csv
+    from pathlib import Path
+
+    name = "prolific_export_6a1f00c0ffee5eed0b57d1e5.csv"
+    src = Path(__file__).resolve().parent.parent / "sample_data" / "prolific" / name
+    with open(src, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    code = rows[0].index("Completion code")
+    rows = [r[:code] + r[code + 1:] for r in rows + [rows[1]]]  # no code column; the first submission twice
+    with open(tmp_path / name, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    proc = run_cli("inspect", name, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "completion code: none in this file" in proc.stdout
+    assert "1 rows repeat a submission ID seen earlier" in proc.stdout
+    assert "--code-column" not in proc.stdout and "AssignmentId" not in proc.stdout

@@ -44,8 +44,10 @@ def inspect(
 
 # The command line's words for each kind of file (the CLI may speak every platform's language).
 STATUS_COLUMN = {"qualtrics": "Status", "mturk": "AssignmentStatus"}
+# Which `match` option chooses the column; a Prolific export's columns are known by name (no option).
 CODE_OPTION = {"qualtrics": "--code-column", "mturk": "--mturk-code-column"}
-ID_OPTION = {"qualtrics": "--worker-column", "mturk": "--worker-column"}
+ID_OPTION = {"qualtrics": "--worker-column for MTurk, --id-column for Prolific", "mturk": "--worker-column"}
+REPEATED_ID = {"mturk": "an AssignmentId", "prolific": "a submission ID"}
 
 
 def _describe(r: dict) -> str:
@@ -57,19 +59,20 @@ def _describe(r: dict) -> str:
     if r.get("finished_counts"):
         counts = ", ".join(f"{k or '(blank)'}: {v}" for k, v in r["finished_counts"].items())
         lines.append(f"  Finished: {counts}")
-    code_opt = CODE_OPTION.get(r["kind"], "--code-column")
-    lines.append(f"  completion code: {_found(r['code_column'], r['code_candidates'], code_opt)}")
-    lines.append(f"  participant ID:  {_found(r['participant_column'], r['participant_candidates'], ID_OPTION.get(r['kind'], '--id-column'))}")
+    lines.append(f"  completion code: {_found(r['code_column'], r['code_candidates'], CODE_OPTION.get(r['kind']))}")
+    lines.append(f"  participant ID:  {_found(r['participant_column'], r['participant_candidates'], ID_OPTION.get(r['kind']))}")
     if r.get("duplicate_rows"):
-        lines.append(f"  {r['duplicate_rows']} rows repeat an AssignmentId seen earlier in the file")
+        lines.append(f"  {r['duplicate_rows']} rows repeat {REPEATED_ID.get(r['kind'], 'an ID')} seen earlier in the file")
     for w in r.get("warnings", []):
         lines.append(f"  warning: {w}")
     return "\n".join(lines) + "\n"
 
 
-def _found(column, candidates, option: str) -> str:
+def _found(column, candidates, option: str | None) -> str:
     if column:
         return column
+    if option is None:  # known by name only: the file does not have it
+        return f"not decided between {', '.join(candidates)}" if candidates else "none in this file"
     if candidates:
         return f"not decided between {', '.join(candidates)} (choose with {option})"
     return f"none found (name it with {option} if the study has one)"
