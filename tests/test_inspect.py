@@ -83,5 +83,5 @@ def test_inspect_text_speaks_of_a_prolific_export_in_its_own_words(tmp_path):
     proc = run_cli("inspect", name, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "completion code: none in this file" in proc.stdout
-    assert "1 rows repeat a submission ID seen earlier" in proc.stdout
+    assert "1 row repeats a submission ID seen earlier" in proc.stdout
     assert "--code-column" not in proc.stdout and "AssignmentId" not in proc.stdout

@@ -62,7 +62,8 @@ def _describe(r: dict) -> str:
     lines.append(f"  completion code: {_found(r['code_column'], r['code_candidates'], CODE_OPTION.get(r['kind']))}")
     lines.append(f"  participant ID:  {_found(r['participant_column'], r['participant_candidates'], ID_OPTION.get(r['kind']))}")
     if r.get("duplicate_rows"):
-        lines.append(f"  {r['duplicate_rows']} rows repeat {REPEATED_ID.get(r['kind'], 'an ID')} seen earlier in the file")
+        n = r["duplicate_rows"]
+        lines.append(f"  {n} {'row repeats' if n == 1 else 'rows repeat'} {REPEATED_ID.get(r['kind'], 'an ID')} seen earlier in the file")
     for w in r.get("warnings", []):
         lines.append(f"  warning: {w}")
     return "\n".join(lines) + "\n"
