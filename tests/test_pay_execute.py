@@ -252,3 +252,9 @@ def test_every_paced_call_reaches_the_service(study):
         out = json.loads(r.stdout)
         assert out["by_kind"]["bonus"]["done"] == sum(x.decision == "approve" for x in rows) > 0
         assert out["calls"] == emu.stats()["total_calls"]
+    # The ledger's totals carry the currency its runs paid in.
+    total = sum(x.bonus for x in rows if x.decision == "approve" and x.bonus)
+    led = run_cli("ledger", str(plan), cwd=tmp)
+    assert led.returncode == 0, led.stderr
+    assert f"bonuses paid by runs of this ledger: ${total:,.2f}" in led.stdout
+    assert json.loads(run_cli("ledger", str(plan), "--json", cwd=tmp).stdout)["currency"] == "USD"

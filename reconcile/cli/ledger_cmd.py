@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Optional, Tuple
 
 import typer
 
+from ..money import format_money
 from . import app
 
 
@@ -65,8 +67,13 @@ def format_ledger_status(status: dict, *, show_all: bool = False) -> str:
         extra = "".join(f", {c[s]:>5} {s.replace('_', ' ')}" for s in ("in_doubt", "prepared", "unpaid") if c.get(s))
         lines.append(f"  {kind:<8} {c['done']:>5} done, {c['already_done']:>5} already done, {c['failed']:>5} failed, "
                      f"{c['intent']:>5} in flight{extra}")
-    lines.append(f"  bonuses paid by runs of this ledger: {status['bonuses_paid']}"
-                 + (f"; found already paid (earlier runs, other ledgers): {status['bonuses_found_paid']}"
+    currency = status.get("currency")
+
+    def money(amount: str) -> str:  # with its symbol where the runs said their currency
+        return format_money(Decimal(amount), currency) if currency else amount
+
+    lines.append(f"  bonuses paid by runs of this ledger: {money(status['bonuses_paid'])}"
+                 + (f"; found already paid (earlier runs, other ledgers): {money(status['bonuses_found_paid'])}"
                     if status.get("bonuses_found_paid", "0.00") != "0.00" else ""))
 
     def who(e: dict) -> str:

@@ -55,6 +55,19 @@ def entry_json(e: LedgerEntry) -> dict:
             "reference": e.reference, "detail": e.detail, "attempts": e.attempts, "first": e.first_at, "last": e.updated_at}
 
 
+def _one_currency(runs) -> str | None:
+    """The currency every summarised run of the ledger paid in; None when none says or they differ."""
+    said = set()
+    for r in runs:
+        try:
+            summary = json.loads(r.summary) if r.summary else {}
+        except ValueError:
+            continue
+        if isinstance(summary, dict) and isinstance(summary.get("currency"), str):
+            said.add(summary["currency"])
+    return said.pop() if len(said) == 1 else None
+
+
 def ledger_status(ledger_path: str | Path | None = None, plan_path: str | Path | None = None) -> dict:
     """What a ledger says was done, when, and what is pending - as a JSON-ready dict.
 
@@ -81,6 +94,8 @@ def ledger_status(ledger_path: str | Path | None = None, plan_path: str | Path |
         "by_kind": dict(sorted(by_kind.items(), key=lambda kv: KIND_ORDER.index(kv[0]) if kv[0] in KIND_ORDER else 99)),
         "bonuses_paid": format_amount(paid),
         "bonuses_found_paid": format_amount(found_paid),
+        # The ledger keeps amounts without a currency; each run's summary says the one it paid in.
+        "currency": _one_currency(runs),
         "in_flight": [entry_json(e) for e in entries if e.state in ("intent", "prepared")],
         "in_doubt": [entry_json(e) for e in entries if e.state == "in_doubt"],
         "failed": [entry_json(e) for e in entries if e.state == "failed"],
