@@ -3,10 +3,10 @@
 `read_columns` returns None for any file that is not plain; the caller then reads it the usual way,
 so everything said about an unusual file (its refusals above all) stays that reader's own sentence.
 Plain means: UTF-8 (with or without a BOM), no NUL byte, an even number of quotes (no cut quoted
-cell), no bare CR, a header record on the first line within the first 64 KiB, and every record
-within the header's width (the C parser refuses a longer one). On such files the C parser's
-records are the csv module's records, cell for cell (short records padded with "", a blank line a
-record of "" cells); tests/test_plaincsv.py holds the two readers to that.
+cell), no bare CR, a header record on the first line within the first 64 KiB, and nothing the C
+parser refuses. On such files the C parser's records are the csv module's records, cell for cell,
+in the columns asked for (a short record's missing cells read "", a blank line is a record of ""
+cells, cells past the header's width are not read); tests/test_plaincsv.py holds the two to that.
 
 Columns come back as object arrays of str, or coded (`Coded`: one small-int code per row and each
 distinct value once) for columns with few distinct values, which is what keeps a million rows small.
@@ -186,7 +186,7 @@ def _parse(fh, p: str, wanted: Mapping[int, Keep], delimiter: str, what: str):
     shown = False
     try:
         reader = pd.read_csv(
-            fh, sep=delimiter, header=0, usecols=positions, engine="c", encoding="utf-8", encoding_errors="strict",
+            fh, sep=delimiter, header=0, index_col=False, usecols=positions, engine="c", encoding="utf-8", encoding_errors="strict",
             # Never dtype "category": its categories are read as numbers where they all look like one ("0.50" -> 0.5).
             dtype=object, keep_default_na=False, na_filter=False,
             skip_blank_lines=False, chunksize=_ROWS_PER_CHUNK, low_memory=True,
