@@ -3,10 +3,11 @@
 `read_columns` returns None for any file that is not plain; the caller then reads it the usual way,
 so everything said about an unusual file (its refusals above all) stays that reader's own sentence.
 Plain means: UTF-8 (with or without a BOM), no NUL byte, an even number of quotes (no cut quoted
-cell), no bare CR, a header record on the first line within the first 64 KiB, and nothing the C
+cell), a header record on the first line within the first 64 KiB, and nothing the C
 parser refuses. On such files the C parser's records are the csv module's records, cell for cell,
 in the columns asked for (a short record's missing cells read "", a blank line is a record of ""
-cells, cells past the header's width are not read); tests/test_plaincsv.py holds the two to that.
+cells, cells past the header's width are not read; CR, LF and CRLF end records alike outside
+quotes); tests/test_plaincsv.py holds the two to that.
 
 Columns come back as object arrays of str, or coded (`Coded`: one small-int code per row and each
 distinct value once) for columns with few distinct values, which is what keeps a million rows small.
@@ -120,11 +121,9 @@ def read_columns(
 
 
 def _scan(fh) -> tuple[bytes, int] | None:
-    """One pass over the bytes: None for a NUL, a bare CR, an odd number of quotes or bytes that are
-    not UTF-8; else the last bytes and the number of quotes before them (for the last record)."""
+    """One pass over the bytes: None for a NUL, an odd number of quotes or bytes that are not UTF-8; else the last bytes and the number of quotes before them (for the last record)."""
     decode = codecs.getincrementaldecoder("utf-8")("strict").decode
-    quotes = cr = crlf = 0
-    last = b""
+    quotes = 0
     window: list[bytes] = []
     kept = 0
     while True:
@@ -134,9 +133,6 @@ def _scan(fh) -> tuple[bytes, int] | None:
         if b"\x00" in data:
             return None
         quotes += data.count(b'"')
-        cr += data.count(b"\r")
-        crlf += data.count(b"\r\n") + (last == b"\r" and data[:1] == b"\n")
-        last = data[-1:]
         try:
             decode(data)
         except UnicodeDecodeError:
@@ -150,7 +146,7 @@ def _scan(fh) -> tuple[bytes, int] | None:
         decode(b"", final=True)
     except UnicodeDecodeError:
         return None
-    if quotes % 2 or cr != crlf:
+    if quotes % 2:
         return None
     tail = b"".join(window)[-_TAIL_BYTES:]
     return tail, quotes - tail.count(b'"')

@@ -173,7 +173,7 @@ def test_each_edit_is_judged_alike(study, case):
         lean_expected = True
     elif case == "lone_cr":
         plan.write_bytes(plan.read_bytes().replace(b"\r\n", b"\r"))
-        lean_expected = False
+        lean_expected = False  # no LF in its head: read as the csv module reads it
     elif case in ("deadline_from_plan_past", "deadline_from_plan_future"):
         _batch_cells(batch, {2: {"AutoApprovalTime": ""}})
         when = "2020-01-01 00:00:00 UTC" if case.endswith("past") else "2099-01-01 00:00:00 UTC"
