@@ -35,8 +35,12 @@ PIECES = st.sampled_from(["a", "b", " ", ",", '"', '""', "\r\n", "\n", "\r", "é
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.lists(PIECES, max_size=30), bom=st.booleans(), coded=st.booleans(), final=st.booleans())
-def test_any_text_reads_as_the_csv_module_reads_it_or_not_at_all(tmp_path, body, bom, coded, final):
+@given(body=st.lists(PIECES, max_size=30), bom=st.booleans(), coded=st.booleans(), final=st.booleans(),
+       piece=st.sampled_from([1, 2, 3, 5, 64 * 1024]))
+def test_any_text_reads_as_the_csv_module_reads_it_or_not_at_all(tmp_path, monkeypatch, body, bom, coded, final, piece):
+    import reconcile.plaincsv as plaincsv
+
+    monkeypatch.setattr(plaincsv, "_SCAN_BYTES", piece)  # reads that cut characters, quotes and CRLFs apart
     data = ("\ufeff" if bom else "") + "h1,h2,h3\r\n" + "".join(body) + ("\r\n" if final else "")
     path = tmp_path / "f.csv"
     path.write_bytes(data.encode("utf-8"))
@@ -62,6 +66,8 @@ def test_what_is_not_plain_is_left_to_the_usual_reading(tmp_path, text):
     path.write_bytes(text.encode("utf-8"))
     assert read_columns(path, lambda header: {0: False}) is None
     path.write_bytes(b"h1,h2\r\n\xff\xfe,2\r\n")  # not UTF-8
+    assert read_columns(path, lambda header: {0: False}) is None
+    path.write_bytes("h1,h2\r\n1,é".encode("utf-8")[:-1])  # ends inside a character
     assert read_columns(path, lambda header: {0: False}) is None
 
 
