@@ -28,19 +28,19 @@ from test_executor_support import checked_plan, make_batch, plan_rows
 REASON = "The completion code you entered does not match any survey response."
 
 
-def outcome(plan: Path, **kw):
+def outcome(plan: Path, platform=MTURK, **kw):
     """(took the column path, what is shown): the summary dict and text, or the refusal."""
-    lean = summarize_plan(plan, MTURK, **kw)
+    lean = summarize_plan(plan, platform, **kw)
     try:
-        pc = check_plan(plan, MTURK, **kw)
+        pc = check_plan(plan, platform, **kw)
     except (PlanError, InputError) as exc:
         assert lean is None, "check_plan refuses what the column check passed: " + str(exc)
         return False, ("refused", type(exc).__name__, str(exc), getattr(exc, "problems", None))
-    classic = (summary_dict(pc, MTURK), long_summary(pc, MTURK))
+    classic = (summary_dict(pc, platform), long_summary(pc, platform))
     if lean is None:
         return False, classic
     pcl, counts = lean
-    got = (summary_dict(pcl, MTURK, counts=counts), long_summary(pcl, MTURK, counts=counts))
+    got = (summary_dict(pcl, platform, counts=counts), long_summary(pcl, platform, counts=counts))
     assert got == classic
     return True, got
 
@@ -218,6 +218,16 @@ def _batch_cells(batch: Path, changes: dict[int, dict[str, str]]) -> None:
             recs[i + 1][header.index(col)] = value
     with open(batch, "w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(recs)
+
+
+def test_masters_fees_and_unknown_rewards_are_counted_alike(study):
+    plan, batch, brows = study
+    checked_plan(plan, plan_rows(batch, brows, mixed), [batch])
+    _batch_cells(batch, {0: {"Reward": "n/a"}, 6: {"MaxAssignments": "5"}})
+    took, plain = outcome(plan)
+    took_masters, masters = outcome(plan, MTURK.configured(masters=True))
+    assert took and took_masters and plain[0]["unknown_rewards"] == 1
+    assert Decimal(masters[0]["fees"]) > Decimal(plain[0]["fees"])
 
 
 def test_batch_option_and_a_moved_batch(study, tmp_path):
