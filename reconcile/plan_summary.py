@@ -35,9 +35,10 @@ from .platform import CostSummary, Platform, State, Verification
 from .times import parse_timestamp
 
 # What the check and the summary read of a plan (not reason, detail, code, response_id).
-# (review_deadline is read again only for a reject whose file states no deadline: rarely.)
-FIELDS = ("submission_id", "participant_id", "group_id", "decision", "bonus", "feedback", "category", "source", "flags",
-          "status", "reward", "group_size")
+# The plan's own status, reward, size and deadline count only where the files state none (rows
+# listed through an API, a blank cell): read again then, for those rows.
+FIELDS = ("submission_id", "participant_id", "group_id", "decision", "bonus", "feedback", "category", "source", "flags")
+OWN_FIELDS = ("status", "reward", "group_size", "review_deadline")
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,39 @@ def _lower(col, n: int) -> np.ndarray:
 def _check(plan: PlanColumns, platform: Platform, truths: ColumnTruths, sid, participant, decision, *, max_bonus, budget,
            now, currency) -> tuple[PlanCheck, RowCounts] | None:
     n = plan.rows
-    caps, words = platform.capabilities, platform.words
+    # (the platform and its words: see _checked)
     money = lambda v: format_money(v, currency)  # noqa: E731
-    status = np.where(truths.has_status, truths.status, stripped(plan.column("status"), n))
+    own: dict[str, np.ndarray] = {}
+
+    def plan_own(field: str, where: np.ndarray) -> np.ndarray:
+        """The plan's own cells of a field (raw), read when first asked for ("" where not needed)."""
+        if not where.any():
+            return np.full(n, "", dtype=object)
+        if not own:
+            again = read_plan_columns(plan.path, OWN_FIELDS, platform.capabilities.name)
+            if again is None or again.rows != n:  # pragma: no cover - the file changed under us
+                raise _Changed
+            for f in OWN_FIELDS:
+                col = again.column(f)
+                own[f] = np.full(n, "", dtype=object) if col is None else col.cells() if isinstance(col, Coded) else col
+        return own[field]
+
+    try:
+        return _checked(plan, platform, truths, sid, participant, decision, plan_own, max_bonus=max_bonus, budget=budget,
+                        now=now, currency=currency, money=money)
+    except _Changed:  # pragma: no cover
+        return None
+
+
+class _Changed(Exception):
+    pass
+
+
+def _checked(plan: PlanColumns, platform: Platform, truths: ColumnTruths, sid, participant, decision, plan_own, *,
+             max_bonus, budget, now, currency, money) -> tuple[PlanCheck, RowCounts] | None:
+    n = plan.rows
+    caps, words = platform.capabilities, platform.words
+    status = np.where(truths.has_status, truths.status, _per_value(plan_own("status", ~truths.has_status), str.strip))
     state = _per_value(status, platform.state_of)
     final = _is_in(state, FINAL_STATES)
     if (final & (decision != "skip")).any():
@@ -128,11 +159,8 @@ def _check(plan: PlanColumns, platform: Platform, truths: ColumnTruths, sid, par
     if len(pending_rejects):
         deadline = truths.review_deadline[pending_rejects]
         if (deadline == "").any():
-            again = read_plan_columns(plan.path, ("review_deadline",), platform.capabilities.name)
-            if again is None or again.rows != n:  # pragma: no cover - the file changed under us
-                return None
-            own = stripped(again.column("review_deadline"), n)[pending_rejects]
-            deadline = np.where(deadline != "", deadline, own)
+            mine = plan_own("review_deadline", np.ones(1, dtype=bool))[pending_rejects]
+            deadline = np.where(deadline != "", deadline, _per_value(mine, str.strip))
         for text in set(deadline.tolist()) - {""}:
             when = parse_timestamp(text)
             if when is not None and when <= now:
@@ -165,8 +193,8 @@ def _check(plan: PlanColumns, platform: Platform, truths: ColumnTruths, sid, par
             if any(c.upper() not in caps.reject_categories for c in set(category[reject].tolist())):
                 return None
 
-    reward = _fallback(truths.reward, plan.column("reward"), n)
-    group_size = _fallback(truths.group_size, plan.column("group_size"), n)
+    reward = _fallback(truths.reward, plan_own("reward", truths.reward == ""))
+    group_size = _fallback(truths.group_size, plan_own("group_size", truths.group_size == ""))
     cost = _cost(platform, decision, status, reward, group_size, bonus)
     if budget is not None and (cost.total > budget or cost.unknown_rewards):
         return None
@@ -194,19 +222,19 @@ def _check(plan: PlanColumns, platform: Platform, truths: ColumnTruths, sid, par
 
 def _is_in(values: np.ndarray, among) -> np.ndarray:
     among = set(among)
-    return np.fromiter((v in among for v in values.tolist()), dtype=bool, count=len(values))
+    return _per_value(values, lambda v: v in among).astype(bool)
 
 
 def _per_value(values: np.ndarray, fn) -> np.ndarray:
-    """fn of every cell, computed once per distinct cell."""
-    out = np.empty(len(values), dtype=object)
-    memo: dict = {}
-    for k, v in enumerate(values.tolist()):
-        r = memo.get(v)
-        if r is None:
-            r = memo[v] = fn(v)
-        out[k] = r
-    return out
+    """fn of every cell (str or None), computed once per distinct cell."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values)  # None: code -1
+    out = np.empty(len(uniques) + 1, dtype=object)
+    for k, v in enumerate(uniques.tolist()):  # one by one: a tuple result stays one cell
+        out[k] = fn(v)
+    out[-1] = fn(None) if (codes < 0).any() else None
+    return out[codes]
 
 
 def _amounts(col, n: int) -> np.ndarray:
@@ -224,17 +252,15 @@ def _amounts(col, n: int) -> np.ndarray:
     return _per_value(np.asarray(col, dtype=object), amount)
 
 
-def _fallback(truth: np.ndarray, col, n: int) -> np.ndarray:
+def _fallback(truth: np.ndarray, own: np.ndarray) -> np.ndarray:
     """plan_check's `(truth.get(field, "") or plan cell).strip()`."""
-    own = np.full(n, "", dtype=object) if col is None else (col.cells() if isinstance(col, Coded) else col)
-    both = np.where(truth != "", truth, own)
-    return _per_value(both, str.strip)
+    return _per_value(np.where(truth != "", truth, own), str.strip)
 
 
 def _cost(platform: Platform, decision, status, reward, group_size, bonus) -> CostSummary:
     """platform.fees.cost of the rows, through one PlanRow per distinct (decision, status, reward,
     size, bonus): the only fields a fee schedule reads."""
-    groups = Counter(zip(decision.tolist(), status.tolist(), reward.tolist(), group_size.tolist(), bonus.tolist()))
+    groups = _groups((decision, status, reward, group_size, bonus))
     rows = [(PlanRow(submission_id="", participant_id="", group_id="", decision=d, reason="", detail="", code="",
                      response_id="", bonus=b, feedback="", source="", status=s, reward=r, group_size=g), k)
             for (d, s, r, g, b), k in groups.items()]
@@ -250,6 +276,23 @@ def _cost(platform: Platform, decision, status, reward, group_size, bonus) -> Co
             total[name] = total[name] + add if name in total else add  # type: ignore[operator]
         total["rewards_prefunded"] = one.rewards_prefunded
     return CostSummary(**total)  # type: ignore[arg-type]
+
+
+def _groups(columns: tuple[np.ndarray, ...]) -> Counter:
+    """Counter(zip(*columns)) (the distinct rows and how many of each), by codes rather than tuples."""
+    import pandas as pd
+
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    room = 1
+    for col in columns:
+        codes = pd.factorize(col)[0] + 1  # None (no bonus): 0
+        width = int(codes.max(initial=0)) + 1
+        room *= width
+        if room >= 1 << 62:  # pragma: no cover - thousands of distinct values in every column
+            return Counter(zip(*(c.tolist() for c in columns)))
+        key = key * width + codes
+    _, first, count = np.unique(key, return_index=True, return_counts=True)
+    return Counter({tuple(col[i] for col in columns): int(k) for i, k in zip(first.tolist(), count.tolist())})
 
 
 def _flag_counts(col) -> Counter:
@@ -306,6 +349,17 @@ def _nth(ordered: list, counts: Counter, k: int):
 _CONTROL = re.compile("[\x00-\x1f]")
 
 
+def _has_control(texts) -> bool:
+    """Some text holds a character at or below the separator (isprintable first: a fast C loop that
+    is True for none of them)."""
+    texts = list(texts)
+    for k in range(0, len(texts), 100_000):
+        joined = "".join(texts[k:k + 100_000])
+        if not joined.isprintable() and _CONTROL.search(joined):
+            return True
+    return False
+
+
 def _digest(plan: PlanColumns, sid: np.ndarray, participant: np.ndarray, n: int) -> str:
     """planfile.plan_digest of the rows, the same value: each row's key joined with the separator
     it is hashed with, and the joined keys sorted, which is the tuples' order whenever no field holds
@@ -315,8 +369,7 @@ def _digest(plan: PlanColumns, sid: np.ndarray, participant: np.ndarray, n: int)
     category = stripped(plan.column("category"), n).tolist()
     if any(category):
         parts.append(category)
-    if any(_CONTROL.search(v) for part in parts[1:4] + parts[5:] for v in set(part)) or any(
-            _CONTROL.search("".join(part[k:k + 100_000])) for part in (parts[0], parts[4]) for k in range(0, n, 100_000)):
+    if any(_has_control(set(part)) for part in parts[1:4] + parts[5:]) or _has_control(parts[0]) or _has_control(parts[4]):
         from .planfile import plan_digest
 
         fields = ("submission_id", "decision", "bonus", "feedback", "participant_id", "group_id", "category")
