@@ -116,7 +116,11 @@ def dry_run(
             # Nothing but the summary is wanted: the rows are checked as columns and not kept.
             from .plan_summary import summarize_plan
 
-            summarized = summarize_plan(plan_path, platform, batch_paths=batch_paths, max_bonus=limit_bonus, budget=limit_budget)
+            try:
+                summarized = summarize_plan(plan_path, platform, batch_paths=batch_paths, max_bonus=limit_bonus,
+                                            budget=limit_budget)
+            except Exception:  # noqa: BLE001 - a shortcut only: check_plan below says what is wrong, in its words
+                summarized = None
             if summarized is not None:
                 pc, counts = summarized
         if counts is None:

@@ -117,7 +117,6 @@ def _lower(col, n: int) -> np.ndarray:
 def _check(plan: PlanColumns, platform: Platform, truths: ColumnTruths, sid, participant, decision, *, max_bonus, budget,
            now, currency) -> tuple[PlanCheck, RowCounts] | None:
     n = plan.rows
-    # (the platform and its words: see _checked)
     money = lambda v: format_money(v, currency)  # noqa: E731
     own: dict[str, np.ndarray] = {}
 

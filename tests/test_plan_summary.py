@@ -285,3 +285,20 @@ def test_the_real_study_plan_takes_the_column_path(realdata, tmp_path, monkeypat
     assert r.returncode == 0, r.stderr
     took, shown = outcome(tmp_path / "reconcile-plan.csv")
     assert took and shown[0]["assignments"] > 100
+
+
+def test_a_failure_of_the_column_path_leaves_the_plan_to_check_plan(study, monkeypatch, capsys):
+    import reconcile.plan_summary as plan_summary
+    from reconcile.payment import dry_run
+
+    plan, batch, brows = study
+    checked, _ = dry_run(plan, json_output=True, summary_only=True)
+    shown = capsys.readouterr().out
+    assert checked.rows == ()  # the column path: no rows kept
+
+    def broken(*args, **kw):
+        raise RuntimeError("a bug in the shortcut")
+
+    monkeypatch.setattr(plan_summary, "summarize_plan", broken)
+    checked, _ = dry_run(plan, json_output=True, summary_only=True)
+    assert capsys.readouterr().out == shown and len(checked.rows) == 40
