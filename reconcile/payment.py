@@ -118,7 +118,7 @@ def dry_run(
 
             try:
                 summarized = summarize_plan(plan_path, platform, batch_paths=batch_paths, max_bonus=limit_bonus,
-                                            budget=limit_budget)
+                                            budget=limit_budget, flags=not json_output)
             except Exception:  # noqa: BLE001 - a shortcut only: check_plan below says what is wrong, in its words
                 summarized = None
             if summarized is not None:

@@ -82,12 +82,15 @@ def summarize_plan(
     budget: Decimal | None = None,
     now: datetime | None = None,
     currency: str | None = None,
+    flags: bool = True,
 ) -> tuple[PlanCheck, RowCounts] | None:
-    """check_plan's PlanCheck (without rows) and the rows' counts, or None: run check_plan."""
+    """check_plan's PlanCheck (without rows) and the rows' counts, or None: run check_plan.
+    `flags` False: the flags are not counted (RowCounts.flags empty: the --json summary has none)."""
     verify_columns = getattr(platform.verifier, "verify_columns", None)
     if verify_columns is None:
         return None
-    plan = read_plan_columns(plan_path, FIELDS, platform.capabilities.name)
+    fields = FIELDS if flags else tuple(f for f in FIELDS if f != "flags")
+    plan = read_plan_columns(plan_path, fields, platform.capabilities.name)
     if plan is None or plan.rows == 0:
         return None
     n = plan.rows
@@ -149,12 +152,11 @@ def _checked(plan: PlanColumns, platform: Platform, truths: ColumnTruths, sid, p
     n = plan.rows
     caps, words = platform.capabilities, platform.words
     status = np.where(truths.has_status, truths.status, _per_value(plan_own("status", ~truths.has_status), str.strip))
-    state = _per_value(status, platform.state_of)
-    final = _is_in(state, FINAL_STATES)
-    if (final & (decision != "skip")).any():
+    state = _states(status, platform.state_of)
+    if (state(FINAL_STATES) & (decision != "skip")).any():
         return None
     reject = decision == "reject"
-    pending_rejects = np.flatnonzero(reject & _is_in(state, (State.PENDING,)))
+    pending_rejects = np.flatnonzero(reject & state((State.PENDING,)))
     if len(pending_rejects):
         deadline = truths.review_deadline[pending_rejects]
         if (deadline == "").any():
@@ -177,9 +179,9 @@ def _checked(plan: PlanColumns, platform: Platform, truths: ColumnTruths, sid, p
         paid = bonus[has_bonus]
         if max_bonus is not None and any(b > max_bonus for b in set(paid.tolist())):
             return None
-        if (has_bonus & _is_in(decision, ("reject", "review"))).any():
+        if (has_bonus & ((decision == "reject") | (decision == "review"))).any():
             return None
-        if (has_bonus & (decision == "skip") & _is_in(state, (State.REJECTED, State.CLOSED))).any():
+        if (has_bonus & (decision == "skip") & state((State.REJECTED, State.CLOSED))).any():
             return None
 
     if reject.any():
@@ -219,9 +221,17 @@ def _checked(plan: PlanColumns, platform: Platform, truths: ColumnTruths, sid, p
     return PlanCheck(checked, verification, cost, api_listed, warnings, bonus_only), counts
 
 
-def _is_in(values: np.ndarray, among) -> np.ndarray:
-    among = set(among)
-    return _per_value(values, lambda v: v in among).astype(bool)
+def _states(status: np.ndarray, state_of):
+    """in_states(states) -> whether each row's state (state_of its status) is one of them."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(status)
+    state = [state_of(v) for v in uniques.tolist()]
+
+    def in_states(states) -> np.ndarray:
+        return np.isin(codes, [k for k, s in enumerate(state) if s in states])
+
+    return in_states
 
 
 def _per_value(values: np.ndarray, fn) -> np.ndarray:
