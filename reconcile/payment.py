@@ -69,6 +69,7 @@ def dry_run(
     ledger: str | os.PathLike | None = None,
     json_output: bool = False,
     quiet_summary: bool = False,
+    summary_only: bool = False,
 ) -> tuple[CheckedPlan, Platform]:
     """Check the plan and show what would happen; write only the files asked for.
 
@@ -76,7 +77,9 @@ def dry_run(
     `quiet_summary` (when --execute follows) prints one line instead of the full summary, on stderr
     when `json_output` is set so that stdout keeps exactly one JSON object (the payout's), and
     does not record the plan as shown (see planfile.was_shown). `ledger` (default: beside the plan)
-    is only protected here: no upload or workbook may land on it.
+    is only protected here: no upload or workbook may land on it. `summary_only` (the command line's
+    plain dry run, whose plan is not used after the summary): a plain plan is checked as columns
+    (plan_summary) and the CheckedPlan returned has no rows; the summary is the same.
     """
     plan_path = Path(plan_path)
     limit_bonus = parse_limit(max_bonus, "--max-bonus")
@@ -108,7 +111,20 @@ def dry_run(
         print(f"checking {plan_path} against the {platform.words.platform} files it names ...", file=sys.stderr, flush=True)
     # Hundreds of thousands of acyclic rows: left on, the cyclic GC rescans them again and again.
     with paused_gc():
-        pc = check_plan(plan_path, platform, batch_paths=batch_paths, max_bonus=limit_bonus, budget=limit_budget)
+        counts = None
+        if summary_only and not quiet_summary and upload_csv is None and report is None and bonus_csv is None:
+            # Nothing but the summary is wanted: the rows are checked as columns and not kept.
+            from .plan_summary import summarize_plan
+
+            try:
+                summarized = summarize_plan(plan_path, platform, batch_paths=batch_paths, max_bonus=limit_bonus,
+                                            budget=limit_budget, flags=not json_output)
+            except Exception:  # noqa: BLE001 - a shortcut only: check_plan below says what is wrong, in its words
+                summarized = None
+            if summarized is not None:
+                pc, counts = summarized
+        if counts is None:
+            pc = check_plan(plan_path, platform, batch_paths=batch_paths, max_bonus=limit_bonus, budget=limit_budget)
     checked = pc.checked
     refuse_lossy_outputs(platform, plan_path, list(checked.batch_paths), upload_csv, report, ledger, bonus_csv)
 
@@ -137,11 +153,11 @@ def dry_run(
         record_shown(plan_path, checked.digest)
 
     if json_output and not quiet_summary:
-        print(json.dumps(summary_dict(pc, platform, uploads=uploads, report=report), indent=1))
+        print(json.dumps(summary_dict(pc, platform, uploads=uploads, report=report, counts=counts), indent=1))
     elif quiet_summary:
         print(short_summary(pc), file=sys.stderr if json_output else sys.stdout)
     else:
-        print(long_summary(pc, platform, uploads=uploads, report=report))
+        print(long_summary(pc, platform, uploads=uploads, report=report, counts=counts))
     return checked, platform
 
 
@@ -189,16 +205,17 @@ def refuse_lossy_outputs(
     require_xlsx("--report", report)
 
 
-def summary_dict(pc: PlanCheck, platform: Platform, *, uploads: Sequence[dict] = (), report=None) -> dict:
-    """The --json object: counts, and amounts as strings ("38.80") so no reader turns them into floats."""
+def summary_dict(pc: PlanCheck, platform: Platform, *, uploads: Sequence[dict] = (), report=None, counts=None) -> dict:
+    """The --json object: counts, and amounts as strings ("38.80") so no reader turns them into floats.
+    `counts`: plan_summary.RowCounts of a PlanCheck without rows."""
     c = pc.checked
-    decisions = Counter(r.decision for r in c.rows)
+    decisions = counts.decisions if counts is not None else Counter(r.decision for r in c.rows)
     return {
         "plan": c.path,
         "platform": platform.capabilities.name,
         "digest": c.digest,
         "dry_run": True,
-        platform.words.submissions: len(c.rows),
+        platform.words.submissions: counts.rows if counts is not None else len(c.rows),
         "decisions": {d: decisions.get(d, 0) for d in DECISIONS},
         "approvals_owed": pc.cost.approvals_owed,
         "bonus_count": pc.cost.bonus_count,
@@ -230,14 +247,14 @@ def short_summary(pc: PlanCheck) -> str:
     )
 
 
-def long_summary(pc: PlanCheck, platform: Platform, *, uploads: Sequence[dict] = (), report=None) -> str:
+def long_summary(pc: PlanCheck, platform: Platform, *, uploads: Sequence[dict] = (), report=None, counts=None) -> str:
     c, cost, w = pc.checked, pc.cost, platform.words
-    d = Counter(r.decision for r in c.rows)
+    d = counts.decisions if counts is not None else Counter(r.decision for r in c.rows)
     nb = len(c.batch_paths)
     money = lambda v: format_money(v, c.currency)  # noqa: E731
     fees_label = f"{w.fees}".ljust(10)
     lines = [
-        f"Plan {c.path}: {len(c.rows)} {w.submissions} checked against {nb} {w.checked_file if nb == 1 else w.checked_files}; "
+        f"Plan {c.path}: {counts.rows if counts is not None else len(c.rows)} {w.submissions} checked against {nb} {w.checked_file if nb == 1 else w.checked_files}; "
         "no problems found.",
         "",
         f"  approve  {d['approve']:6}" + (f"   ({cost.approvals_owed} still {w.pending_status}: their rewards are owed)" if d["approve"] else ""),
@@ -256,7 +273,7 @@ def long_summary(pc: PlanCheck, platform: Platform, *, uploads: Sequence[dict] =
     if cost.rewards_prefunded:
         lines.append(f"  (rewards {money(cost.rewards + cost.reward_fees)} with their fees were already funded when the work "
                      f"was published; the payout draws {money(cost.drawn)} now)")
-    flags = Counter(f for r in c.rows for f in r.flags)
+    flags = counts.flags if counts is not None else Counter(f for r in c.rows for f in r.flags)
     if flags:
         lines.append("  flags: " + ", ".join(f"{f} {n}" for f, n in flags.most_common()) + " (see the workbook)")
     if pc.api_listed:

@@ -182,24 +182,7 @@ def read_plan(path: str | os.PathLike, platform: str | None = None) -> PlanText:
                 header = next(reader)
             except StopIteration:
                 raise InputError(f"{p}: the plan file is empty.") from None
-            header = [h.strip() for h in header]
-            repeated = sorted({h for h in header if h and header.count(h) > 1})
-            if repeated:
-                raise InputError(
-                    f"{p}: the plan's header repeats the column{'s' if len(repeated) > 1 else ''} {', '.join(repeated)}; "
-                    "which copy counts cannot be told, so remove the extra column."
-                )
-            name = platform or platform_of_header(header)
-            closest = name or max(PLAN_HEADERS, key=lambda n: sum(c in header for c in plan_columns(n).values()))
-            missing = [c for f, c in plan_columns(closest).items() if f in REQUIRED and c not in header]
-            if name is None or missing:
-                raise InputError(
-                    f"{p}: this is not a reconcile plan (missing column{'s' if len(missing) > 1 else ''} "
-                    f"{', '.join(missing)})."
-                )
-            columns = plan_columns(name)
-            field_of = {c: f for f, c in columns.items()}
-            names = [field_of.get(h, h) for h in header]
+            name, columns, names = _plan_header(p, header, platform)
             # One column index shared by every row, each row's cells a tuple: a dict per row cost
             # about 0.5 GB more at 1M rows. A repeated (blank) name reads its last cell, as a dict's would.
             index = {h: j for j, h in enumerate(names)}
@@ -215,6 +198,103 @@ def read_plan(path: str | os.PathLike, platform: str | None = None) -> PlanText:
             return PlanText(str(p), name, columns, rows)
     except UnicodeDecodeError as exc:
         raise InputError(f"{p}: the plan file is not UTF-8 text (byte {exc.start}).") from None
+
+
+def _plan_header(p: Path, header: list[str], platform: str | None) -> tuple[str, dict[str, str], list[str]]:
+    """(platform, field -> column, each header cell's field name) of a plan's header record;
+    InputError for a repeated column or a header that is not a plan's."""
+    header = [h.strip() for h in header]
+    repeated = sorted({h for h in header if h and header.count(h) > 1})
+    if repeated:
+        raise InputError(
+            f"{p}: the plan's header repeats the column{'s' if len(repeated) > 1 else ''} {', '.join(repeated)}; "
+            "which copy counts cannot be told, so remove the extra column."
+        )
+    name = platform or platform_of_header(header)
+    closest = name or max(PLAN_HEADERS, key=lambda n: sum(c in header for c in plan_columns(n).values()))
+    missing = [c for f, c in plan_columns(closest).items() if f in REQUIRED and c not in header]
+    if name is None or missing:
+        raise InputError(
+            f"{p}: this is not a reconcile plan (missing column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)})."
+        )
+    columns = plan_columns(name)
+    field_of = {c: f for f, c in columns.items()}
+    return name, columns, [field_of.get(h, h) for h in header]
+
+
+# Fields whose cells repeat across a plan's rows (a handful of decisions, amounts, statuses):
+# read coded, each distinct text once. The others (IDs, sources, times) are read as they are.
+_FEW_VALUES = frozenset({"group_id", "decision", "reason", "bonus", "feedback", "category", "flags", "status", "reward",
+                         "group_size"})
+
+
+@dataclass(frozen=True)
+class PlanColumns:
+    """Some fields of a plain plan CSV as columns (plaincsv), the cells as read_plan gives them.
+    Row i is the plan's record i + 2: read_plan_columns reads only files without blank records."""
+
+    path: str
+    platform: str
+    columns: dict[str, str]  # neutral field -> the file's column name
+    rows: int
+    cells: Mapping[str, object]  # field -> plaincsv column (object array or Coded); absent fields left out
+
+    def column(self, field: str):
+        """The field's column, or None when the plan has no such column (read_plan's cells are "")."""
+        return self.cells.get(field)
+
+
+def _source_file(cells):
+    """Each source cell (unescaped, stripped) with its row number as 0: "batch.csv:12" ->
+    "batch.csv:0". The check reads only the file a source names (and whether it names a row): a
+    million sources then hold a few distinct values."""
+    out = []
+    for cell in cells.tolist():
+        text = (unescape(cell) if cell[:1] == "'" else cell).strip()
+        path, sep, row = text.rpartition(":")
+        out.append(f"{path}:0" if sep and row.isdigit() else text)
+    return out
+
+
+def read_plan_columns(path: str | os.PathLike, fields: Iterable[str], platform: str | None = None) -> PlanColumns | None:
+    """The `fields` of a plan CSV as columns, or None whenever read_plan must read it (anything not
+    plain, a header it would refuse, a workbook): the caller then does, so every refusal is read_plan's.
+    The cells are read_plan's, except "source": stripped, and its row number read as 0 (_source_file)."""
+    from .plaincsv import Coded, Keep, read_columns
+
+    p = Path(path)
+    if p.suffix.lower() in (".xlsx", ".xlsm") or not p.is_file():
+        return None
+    wanted = tuple(fields)
+    found: dict[str, object] = {}
+
+    def pick(header: list[str]) -> dict[int, Keep] | None:
+        try:
+            name, columns, names = _plan_header(p, header, platform)
+        except InputError:
+            return None
+        found["name"], found["columns"] = name, columns
+        index = {h: j for j, h in enumerate(names)}  # a repeated (blank) name: its last cell, as read_plan
+        found["at"] = at = {f: index[f] for f in wanted if f in index}
+        return {j: _source_file if f == "source" else f in _FEW_VALUES for f, j in at.items()}
+
+    plain = read_columns(p, pick, sniff_delimiter=False, what=f"reading {p.name}")
+    if plain is None:
+        return None
+    at: dict[str, int] = found["at"]  # type: ignore[assignment]
+    cells: dict[str, object] = {}
+    for f, j in at.items():
+        col = plain.columns[j]
+        if f == "source":
+            cells[f] = col  # unescaped and stripped by _source_file
+        elif isinstance(col, Coded):
+            cells[f] = Coded(col.codes, [unescape(v) if v[:1] == "'" else v for v in col.values])
+        else:
+            for i in [i for i, v in enumerate(col) if v[:1] == "'"]:
+                col[i] = unescape(col[i])
+            cells[f] = col
+    return PlanColumns(str(p), found["name"], found["columns"], plain.rows, cells)  # type: ignore[arg-type]
 
 
 def read_plan_rows(path: str | os.PathLike) -> list[RawPlanRow]:

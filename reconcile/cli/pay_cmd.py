@@ -71,6 +71,7 @@ def pay(
         ledger=ledger,
         json_output=json_output,
         quiet_summary=execute,
+        summary_only=not execute,  # the plan is not used after the summary: its rows need not be kept
     )
     if not execute:
         return

@@ -77,6 +77,10 @@ class MTurkFees:
     """platform.FeeSchedule for MTurk. MTurk is prepaid: a HIT's rewards and their fees leave the
     available balance when the HIT is published, so a payout draws only its bonuses and their fees."""
 
+    # cost(rows) is a sum of each row's own cost (every field of the CostSummary): k rows alike cost
+    # k times one of them (plan_summary counts a million rows that way).
+    additive = True
+
     def __init__(self, *, masters: bool = False) -> None:
         self.masters = masters  # the HITs required Masters (batch files do not say: `pay --masters`)
 

@@ -9,13 +9,19 @@ payout checks those with GetAssignment before paying.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
 
 from ...errors import InputError
 from ...models import SourceRef
 from ...planfile import PlanText
 from ...platform import Verification
 from .upload import RawBatch, read_batch
+
+if TYPE_CHECKING:
+    from ...plan_summary import ColumnTruths
+    from ...planfile import PlanColumns
 
 API_SOURCE_PREFIX = "mturk-api:"  # api.pseudo_path: assignments listed through the API
 # The only columns of a batch the verifier reads (an upload reads the file again whole).
@@ -143,3 +149,93 @@ class BatchVerifier:
                 f"{'s' if len(lines) != 1 else ''}) was not found; pass --batch FILE with its current location"
             )
         return batches, by_line
+
+    # ---------------------------------------------------------------- the dry run at scale
+
+    def verify_columns(self, plan: PlanColumns, files: Sequence[str] = (), *, deadlines: bool = True) -> ColumnTruths | None:
+        """What `verify` finds, for a plan read as columns, when it finds no problem; None when it
+        would find one or a batch is not plain (batch_columns): then `verify` runs and says what.
+        `deadlines` False: the review deadlines are not read (all "")."""
+        from ...plaincsv import Coded
+        from ...plan_summary import ColumnTruths, stripped
+        from .batch_columns import read_batch_columns
+
+        keep = CHECKED_COLUMNS if deadlines else tuple(c for c in CHECKED_COLUMNS if c != "AutoApprovalTime")
+
+        n = plan.rows
+        sid = stripped(plan.column("submission_id"), n)
+        batches = []
+        batch_of = np.full(n, -1, dtype=np.int64)  # which batch vouches for each row (-1: none, an API row)
+        if files:
+            for bp in files:
+                b = read_batch_columns(bp, keep)
+                if b is None:
+                    return None
+                batches.append(b)
+            for k, b in enumerate(batches):
+                free = batch_of < 0
+                batch_of[free & (b.lookup(sid) >= 0)] = k
+            if (batch_of < 0).any():
+                return None  # "not in any --batch file"
+        else:
+            plan_dir = Path(plan.path).parent
+            source = plan.column("source")  # a few distinct texts (planfile._source_file)
+            if not isinstance(source, Coded):
+                return None
+            # The distinct sources in the order the rows first name them: the batches are read in it.
+            first = np.full(len(source.values) + 1, n, dtype=np.int64)
+            np.minimum.at(first, source.codes, np.arange(n))
+            batch_at = np.full(len(source.values) + 1, -1, dtype=np.int64)
+            code: dict[str, int] = {}
+            for v in sorted((v for v in range(len(source.values) + 1) if first[v] < n), key=lambda v: first[v]):
+                text = source.values[v] if v < len(source.values) else ""
+                if text.startswith(API_SOURCE_PREFIX):
+                    continue
+                path, sep, row = text.rpartition(":")  # SourceRef.parse
+                if not sep or not row.isdigit():
+                    return None
+                if path not in code:
+                    found = _resolve(path, plan_dir)
+                    b = None if found is None else read_batch_columns(found, keep)
+                    if b is None:
+                        return None  # not found, or not plain: `verify` reads or refuses it
+                    code[path] = len(batches)
+                    batches.append(b)
+                batch_at[v] = code[path]
+            batch_of = batch_at[source.codes]
+            api = batch_of < 0
+            if api.any() and any((b.lookup(sid[api]) >= 0).any() for b in batches):
+                return None  # an API row's assignment in a batch file: a problem
+        pos = np.full(n, -1, dtype=np.int64)
+        for k, b in enumerate(batches):
+            mine = batch_of == k
+            pos[mine] = b.lookup(sid[mine])
+        if ((batch_of >= 0) & (pos < 0)).any():
+            return None  # "not in batch file"
+        verified = pos >= 0
+        worker = stripped(plan.column("participant_id"), n)
+        hit = stripped(plan.column("group_id"), n)
+        fields = {name: np.full(n, "", dtype=object) for name in CHECKED_COLUMNS}
+        has_status = np.zeros(n, dtype=bool)
+        for k, b in enumerate(batches):
+            mine = np.flatnonzero(batch_of == k)
+            at = pos[mine]
+            for name in CHECKED_COLUMNS:
+                fields[name][mine] = b.at(name, at)
+            has_status[mine] = b.has("AssignmentStatus")
+        true_worker = np.asarray([v.strip() for v in fields["WorkerId"]], dtype=object)
+        true_hit = np.asarray([v.strip() for v in fields["HITId"]], dtype=object)
+        if ((true_worker != "") & (worker != "") & (worker != true_worker)).any():
+            return None
+        if ((true_hit != "") & (hit != "") & (hit != true_hit)).any():
+            return None
+        return ColumnTruths(
+            files=tuple(batches),
+            verified=verified,
+            vouched=verified & (true_worker != "") & (true_hit != ""),
+            status=np.asarray([v.strip() for v in fields["AssignmentStatus"]], dtype=object),
+            has_status=verified & has_status,
+            reward=fields["Reward"],
+            group_size=fields["MaxAssignments"],
+            review_deadline=np.asarray([v.strip() for v in fields["AutoApprovalTime"]], dtype=object),
+        )
