@@ -99,6 +99,7 @@ def run_match(
     now: datetime | None = None,
     show_progress: bool = True,
     log: Callable[[str], None] = _stderr,
+    keep: list | None = None,
 ) -> MatchSummary:
     """Match a survey export against a platform's submissions; write the plan (+ responses sidecar) and workbook.
 
@@ -107,6 +108,7 @@ def run_match(
     column, `typed_column`) name them. `completion_codes` are the study's codes, checked by a join on
     participant IDs. A reject rule that would reject more than half as many submissions as matched
     (see rules.mass_rejections) needs `confirm_rejections`, or a yes from `confirm(question)`.
+    `keep`, when given, receives everything big built here (the CLI ends its process without freeing it).
     """
     refuse_lossy_outputs(qualtrics, files, rules_path, plan_path, report_path, force=force, files_option=files_option)
     from . import sources
@@ -214,7 +216,10 @@ def run_match(
             log(f"writing {report_path} ...")
         write_workbook(Path(report_path), plan, platform=platform)
         written_report = Path(report_path)
-    return MatchSummary(plan, plan_path, sidecar, written_report, summarize(plan, words))
+    summary = MatchSummary(plan, plan_path, sidecar, written_report, summarize(plan, words))
+    if keep is not None:
+        keep.extend((export, submissions, result, summary))
+    return summary
 
 
 def refuse_lossy_outputs(
