@@ -77,11 +77,11 @@ def responses_sidecar_path(plan_path: str | os.PathLike) -> Path:
 
 def plan_row_to_text(row: PlanRow) -> dict[str, str]:
     """A row as the text cells of its fields (neutral names)."""
-    return dict(zip(FIELDS, _plan_row_cells(row)))
+    return dict(zip(FIELDS, plan_row_cells(row)))
 
 
-def _plan_row_cells(row: PlanRow) -> tuple[str, ...]:
-    # Same order as FIELDS; test_planfile checks the two stay in step.
+def plan_row_cells(row: PlanRow) -> tuple[str, ...]:
+    """A row as the text cells of its fields, in the order of FIELDS (test_planfile checks the two stay in step)."""
     return (
         row.submission_id,
         row.participant_id,
@@ -119,8 +119,8 @@ def write_plan(plan: Plan, path: str | os.PathLike) -> Path:
     add_key = keys.append
 
     def cells_out():
-        for cells in map(_plan_row_cells, plan.rows):
-            add_key(_digest_key(cells[0], cells[3], cells[8], cells[9], cells[1], cells[2], cells[10]))
+        for cells in map(plan_row_cells, plan.rows):
+            add_key(_cells_key(cells))
             # Every cell through csvsafe: a code or answer typed as "=HYPERLINK(...)" stays text in Excel.
             yield escape_row(cells) if every else escape_row(cells[i] for i in keep)
 
@@ -141,6 +141,17 @@ def written_digest(plan: Plan) -> str:
     """plan_digest of the plan as write_plan writes it (the same text cells a reader gets back)."""
     # Through plan_row_to_text, the one mapping of a row to its cells, so the two cannot drift apart.
     return plan_digest(plan_row_to_text(r) for r in plan.rows)
+
+
+def rows_digest(rows: Iterable[PlanRow]) -> str:
+    """written_digest of a plan with these rows, from each row's cells (no dict per row: the workbook's
+    identity sheet takes it at a million rows)."""
+    return _digest_of_keys(_cells_key(cells) for cells in map(plan_row_cells, rows))
+
+
+def _cells_key(cells: tuple[str, ...]) -> tuple[str, ...]:
+    """plan_digest's key of a row from its cells in FIELDS order."""
+    return _digest_key(cells[0], cells[3], cells[8], cells[9], cells[1], cells[2], cells[10])
 
 
 @dataclass(frozen=True)
