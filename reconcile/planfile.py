@@ -106,6 +106,12 @@ def plan_row_cells(row: PlanRow) -> tuple[str, ...]:
 def write_plan(plan: Plan, path: str | os.PathLike) -> Path:
     """Write the plan CSV (and its responses sidecar) atomically, and remember its digest as
     written by the tool (see refuse_unseen_edits). Returns the sidecar path."""
+    return write_plan_with_digest(plan, path)[0]
+
+
+def write_plan_with_digest(plan: Plan, path: str | os.PathLike) -> tuple[Path, str]:
+    """write_plan, returning the digest it remembered too (the workbook's identity sheet carries the
+    same one: sorting a million rows' keys a second time took seconds)."""
     # csv.writer over tuples, not DictWriter: DictWriter re-checks every key of every row,
     # which is most of the cost of a 100k-row plan.
     if plan.platform not in PLAN_HEADERS:
@@ -133,8 +139,9 @@ def write_plan(plan: Plan, path: str | os.PathLike) -> Path:
         writer = csv.writer(fh, lineterminator="\r\n")
         writer.writerow(response_columns(plan.platform).values())
         writer.writerows(escape_row(getattr(r, c) for c in RESPONSE_FIELDS) for r in plan.responses)
-    record_written(path, _digest_of_keys(keys))
-    return sidecar
+    digest = _digest_of_keys(keys)
+    record_written(path, digest)
+    return sidecar, digest
 
 
 def written_digest(plan: Plan) -> str:

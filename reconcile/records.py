@@ -49,8 +49,36 @@ def record_fields(record) -> dict:
     return {name: getattr(record, name) for name in names}
 
 
+def replaced(record, **changes):
+    """`record` with some fields changed, like dataclasses.replace (which re-reads every field and
+    runs the frozen __init__): for a slotted record a function made once per class copies the
+    other fields slot to slot, with no dict of every field per call."""
+    cls = type(record)
+    if "__slots__" not in cls.__dict__:
+        return frozen_record(cls, **{**record_fields(record), **changes})
+    copy = _REPLACERS.get(cls)
+    if copy is None:
+        copy = _REPLACERS[cls] = _replacer(cls)
+    return copy(record, changes)
+
+
 _MAKERS: dict[type, Callable[..., Any]] = {}
+_REPLACERS: dict[type, Callable[..., Any]] = {}
 _NAMES: dict[type, tuple[str, ...]] = {}
+_UNCHANGED: Any = object()
+
+
+def _replacer(cls) -> Callable[..., Any]:
+    names = tuple(cls.__dataclass_fields__)
+    env: dict[str, Any] = {"new": object.__new__, "cls": cls, "unchanged": _UNCHANGED}
+    lines = ["def copy(old, changes):", "    obj = new(cls)", "    take = changes.pop"]
+    for i, name in enumerate(names):
+        env[f"set{i}"] = cls.__dict__[name].__set__
+        lines.append(f"    v = take({name!r}, unchanged)")
+        lines.append(f"    set{i}(obj, old.{name} if v is unchanged else v)")
+    lines += ["    if changes:", "        raise TypeError(f'{cls.__name__} has no field(s) {sorted(changes)}')", "    return obj"]
+    exec("\n".join(lines), env)
+    return env["copy"]
 
 
 def _maker(cls) -> Callable[..., Any]:

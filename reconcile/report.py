@@ -124,10 +124,12 @@ S_READ_ONLY, S_READ_ONLY_MONEY, S_EDIT_HEADER = 11, 12, 13
 S_READ_ONLY_FLAG = S_FLAG
 
 
-def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool = False, title: str = "") -> None:
+def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool = False, title: str = "",
+                   digest: str | None = None) -> None:
     """Write the plan as a workbook at `path`, atomically.
 
     `dry_run=True` (from `reconcile pay`) says on the Summary sheet that nothing has been done.
+    `digest`: the plan's digest when the caller has it (planfile.write_plan_with_digest), else it is computed.
     Raises InputError when the target cannot be written (missing folder, a directory, ...).
     """
     from .atomic import atomic_path
@@ -166,7 +168,7 @@ def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool 
     summary.extend(split)
     sheets = [_Sheet(SUMMARY_SHEET, 3, len(summary), iter(summary), widths=[34, 18, 90], frozen=False, filtered=False)]
     sheets += [sheet for parts in tables for sheet in parts]
-    identity = _identity_sheet(plan, words, fields) if as_plan else None
+    identity = _identity_sheet(plan, words, fields, digest) if as_plan else None
     if identity is not None:
         sheets.append(identity)
     try:
@@ -238,7 +240,8 @@ def _editable(sheet: "_Sheet", fields: Sequence[str] = SUBMISSION_FIELDS, catego
     return sheet
 
 
-def _identity_sheet(plan: Plan, words: Words, fields: Sequence[str] = SUBMISSION_FIELDS) -> "_Sheet | None":
+def _identity_sheet(plan: Plan, words: Words, fields: Sequence[str] = SUBMISSION_FIELDS,
+                    digest: str | None = None) -> "_Sheet | None":
     """The hidden sheet that lets `reconcile pay` read this workbook as the plan it was written from."""
     from .planfile import FIELDS, PLAN_HEADERS, plan_row_cells, rows_digest
 
@@ -250,7 +253,7 @@ def _identity_sheet(plan: Plan, words: Words, fields: Sequence[str] = SUBMISSION
         ["This hidden sheet is how reconcile recognizes this workbook as a plan and sees what was edited; leave it as it is."],
         ["format", IDENTITY_FORMAT_FIELDS if extra else IDENTITY_FORMAT],
         ["platform", plan.platform],
-        ["digest", rows_digest(plan.rows)],
+        ["digest", digest or rows_digest(plan.rows)],
         ["currency", plan.currency],
         ["sheet", submissions_sheet(words)],
         ["columns", *submission_columns(words, fields)],  # the sheet's titles, in the order of `fields`

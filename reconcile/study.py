@@ -118,7 +118,7 @@ def run_match(
     from .match import match
     from .match.columns_read import SUBMISSION_COLUMNS_READ, response_columns_read
     from .plan import build_plan, summarize
-    from .planfile import write_plan
+    from .planfile import write_plan_with_digest
     from .rules import check_rule_columns, confirm_mass_rejections, load_rules
 
     # Cheap checks first, so a typo in an option never costs a long download.
@@ -205,7 +205,7 @@ def run_match(
 
     plan_path = Path(plan_path)
     try:
-        sidecar = write_plan(plan, plan_path)
+        sidecar, digest = write_plan_with_digest(plan, plan_path)
     except OSError as exc:
         raise InputError(f"{plan_path}: cannot write the plan ({exc.strerror or exc}).") from None
     written_report: Path | None = None
@@ -214,7 +214,7 @@ def run_match(
 
         if show_progress:
             log(f"writing {report_path} ...")
-        write_workbook(Path(report_path), plan, platform=platform)
+        write_workbook(Path(report_path), plan, platform=platform, digest=digest)
         written_report = Path(report_path)
     summary = MatchSummary(plan, plan_path, sidecar, written_report, summarize(plan, words))
     if keep is not None:
