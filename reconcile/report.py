@@ -30,6 +30,7 @@ import re
 from collections import Counter
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -184,6 +185,7 @@ def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool 
 # A cell is None (empty), a str (text), an int/Decimal (number), or (value, style index).
 
 
+@lru_cache(maxsize=4096)  # a study has a handful of distinct rewards: parsed once each, not once per row
 def _amount(text: str) -> Decimal | None:
     try:
         return parse_amount(text) if text and text.strip() else None

@@ -108,7 +108,7 @@ class CodeJoin:
                 continue
             it.reason = "code_in_text" if via_text else "code_match"
             if via_text:
-                it.flags.append("code_in_text")
+                it.add_flag("code_in_text")
             live = [r for r in cands if not r.excluded]
             if not live:
                 r0 = cands[0]
@@ -221,7 +221,7 @@ class CodeJoin:
             claimed = ", ".join(it.a.submission_id for it in group)
             for it in group:
                 if it is winner:
-                    it.extra.append(f"Other {w.submissions} submitted the same code ({claimed}); this {w.participant}'s ID is on the response.")
+                    it.add_sentence(f"Other {w.submissions} submitted the same code ({claimed}); this {w.participant}'s ID is on the response.")
                     continue
                 it.chosen = None
                 why = (

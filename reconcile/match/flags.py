@@ -107,16 +107,16 @@ def flag_deadlines(st: Study) -> Deadlines:
             out.unreadable += 1
             continue
         if when <= now:
-            it.flags.append("auto_approval_passed")
-            it.extra.append(
+            it.add_flag("auto_approval_passed")
+            it.add_sentence(
                 f"Warning: {w.review_deadline} {it.a.review_deadline.strip()} has passed; {w.platform} has approved this "
                 f"{w.submission} automatically, so it can no longer be rejected."
             )
             out.passed.append(it)
         elif when - now <= day:
-            it.flags.append("auto_approval_soon")
+            it.add_flag("auto_approval_soon")
             hours = (when - now).total_seconds() / 3600
-            it.extra.append(
+            it.add_sentence(
                 f"Warning: {w.review_deadline} {it.a.review_deadline.strip()} is in {hours:.1f} hours; after that "
                 f"{w.platform} approves it automatically and rejecting is impossible."
             )

@@ -7,7 +7,7 @@ step. Nothing here knows which platform the submissions come from.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from operator import attrgetter
 from typing import Iterable, Sequence
@@ -121,10 +121,22 @@ class WorkingSubmission:
     suggested: Sequence[WorkingResponse] = ()  # set whole by review() (an empty list per submission was 56 MB at a million)
     feedback: str = ""
     category: str = ""  # a reject rule's category (Prolific's rejection_category)
-    flags: list[str] = field(default_factory=list)
-    extra: list[str] = field(default_factory=list)  # further sentences for detail
+    # Shared empty tuples until add_flag / add_sentence: most submissions get neither, and two
+    # empty lists each were 110 MB at a million submissions.
+    flags: list[str] | tuple[()] = ()
+    extra: list[str] | tuple[()] = ()  # further sentences for detail
     excel: bool = False  # the submitted code looks damaged by a spreadsheet
     joined: WorkingResponse | None = None  # participant join: the one response its ID leads to, whatever the decision
+
+    def add_flag(self, flag: str) -> None:
+        if isinstance(self.flags, tuple):
+            self.flags = []
+        self.flags.append(flag)
+
+    def add_sentence(self, sentence: str) -> None:
+        if isinstance(self.extra, tuple):
+            self.extra = []
+        self.extra.append(sentence)
 
     def review(self, reason: str, detail: str, suggested: Iterable[WorkingResponse] = ()) -> None:
         self.decision, self.reason, self.detail = "review", reason, detail
