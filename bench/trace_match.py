@@ -33,6 +33,7 @@ STAGES = (
     ("reconcile.match", "match"),
     ("reconcile.plan", "build_plan"),
     ("reconcile.planfile", "write_plan"),
+    ("reconcile.planfile", "write_plan_with_digest"),  # what run_match calls since round 3
     ("reconcile.report", "write_workbook"),
 )
 

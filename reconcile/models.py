@@ -20,7 +20,7 @@ def frozen_mapping(d: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(d))
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class SourceRef:
     path: str
     row: int
@@ -40,7 +40,7 @@ class SourceRef:
 # ---------------------------------------------------------------- Qualtrics
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Response:
     """One Qualtrics response (one data row of an export)."""
 
@@ -78,7 +78,7 @@ class QualtricsExport:
 # ---------------------------------------------------------------- the platform's side
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Submission:
     """One piece of work that gets a decision, as read from the platform's file or API listing.
     Neutral names (see the vocabulary in platform.py); the platform's raw words are in `status` and
@@ -101,7 +101,7 @@ class Submission:
     fields: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DuplicateRow:
     """A row whose submission was already read. Kept visible, with a pointer to the first."""
 
@@ -140,7 +140,7 @@ class SubmissionInput:
 DECISIONS = ("approve", "reject", "review", "skip")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlanRow:
     """One submission's decision. The PI may edit decision, bonus and feedback by hand."""
 
@@ -163,7 +163,7 @@ class PlanRow:
     category: str = ""  # a reject's category where the platform asks for one (Prolific's rejection_category)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResponseOutcome:
     """What became of one Qualtrics response: matched, unmatched or excluded, and why."""
 

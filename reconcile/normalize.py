@@ -41,7 +41,10 @@ def normalize_code(text: str) -> str:
     (see `code_tokens` for pulling a code out of a sentence).
     """
     if text.isalnum() and text.isascii():  # the common case, ~10x faster than the general path
-        return text.lower()
+        key = text.lower()
+        # The cell itself when it is its own key (digits, lower case): the matcher holds a key per
+        # row, and a second copy of every code was 60 MB per million rows.
+        return text if key == text else key
     return clean_text(text).strip(_JUNK_AROUND).casefold()
 
 

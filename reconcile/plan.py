@@ -11,7 +11,7 @@ from typing import Sequence
 
 from .bonus import BonusExpr, BonusResult, compute_bonus
 from .notices import once_each
-from .records import frozen_record, paused_gc
+from .records import paused_gc, replaced
 from .match import MatchResult
 from .models import Plan, PlanRow, Response
 from .platform import Platform, Words
@@ -20,7 +20,7 @@ from .platform import Platform, Words
 def _replace(row: PlanRow, **changes) -> PlanRow:
     # dataclasses.replace re-reads every field through getattr and runs the frozen __init__;
     # on 100k rows this is several times faster.
-    return frozen_record(PlanRow, **{**row.__dict__, **changes})
+    return replaced(row, **changes)
 
 
 def build_plan(
@@ -53,7 +53,7 @@ def _reworded(rows, platform: Platform):
 
 
 def _replace_any(record, **changes):
-    return frozen_record(type(record), **{**record.__dict__, **changes})
+    return replaced(record, **changes)
 
 
 def _build_plan(result, responses, *, bonus, max_bonus, inputs, warnings, platform) -> Plan:

@@ -77,11 +77,11 @@ def responses_sidecar_path(plan_path: str | os.PathLike) -> Path:
 
 def plan_row_to_text(row: PlanRow) -> dict[str, str]:
     """A row as the text cells of its fields (neutral names)."""
-    return dict(zip(FIELDS, _plan_row_cells(row)))
+    return dict(zip(FIELDS, plan_row_cells(row)))
 
 
-def _plan_row_cells(row: PlanRow) -> tuple[str, ...]:
-    # Same order as FIELDS; test_planfile checks the two stay in step.
+def plan_row_cells(row: PlanRow) -> tuple[str, ...]:
+    """A row as the text cells of its fields, in the order of FIELDS (test_planfile checks the two stay in step)."""
     return (
         row.submission_id,
         row.participant_id,
@@ -106,6 +106,12 @@ def _plan_row_cells(row: PlanRow) -> tuple[str, ...]:
 def write_plan(plan: Plan, path: str | os.PathLike) -> Path:
     """Write the plan CSV (and its responses sidecar) atomically, and remember its digest as
     written by the tool (see refuse_unseen_edits). Returns the sidecar path."""
+    return write_plan_with_digest(plan, path)[0]
+
+
+def write_plan_with_digest(plan: Plan, path: str | os.PathLike) -> tuple[Path, str]:
+    """write_plan, returning the digest it remembered too (the workbook's identity sheet carries the
+    same one: sorting a million rows' keys a second time took seconds)."""
     # csv.writer over tuples, not DictWriter: DictWriter re-checks every key of every row,
     # which is most of the cost of a 100k-row plan.
     if plan.platform not in PLAN_HEADERS:
@@ -113,27 +119,46 @@ def write_plan(plan: Plan, path: str | os.PathLike) -> Path:
     columns = plan_columns(plan.platform)
     keep = [i for i, f in enumerate(FIELDS) if f in columns]
     every = len(keep) == len(FIELDS)
+    # The digest of what is written comes from the same cells, as they go past (no second pass
+    # building a dict per row): plan_digest's key of each row, kept until the rows are done.
+    keys: list[tuple[str, ...]] = []
+    add_key = keys.append
+
+    def cells_out():
+        for cells in map(plan_row_cells, plan.rows):
+            add_key(_cells_key(cells))
+            # Every cell through csvsafe: a code or answer typed as "=HYPERLINK(...)" stays text in Excel.
+            yield escape_row(cells) if every else escape_row(cells[i] for i in keep)
+
     with atomic_open(path, "w", encoding=PLAN_ENCODING) as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
         writer.writerow(columns.values())
-        # Every cell through csvsafe: a code or answer typed as "=HYPERLINK(...)" stays text in Excel.
-        if every:
-            writer.writerows(escape_row(_plan_row_cells(row)) for row in plan.rows)
-        else:
-            writer.writerows(escape_row(cells[i] for i in keep) for cells in map(_plan_row_cells, plan.rows))
+        writer.writerows(cells_out())
     sidecar = responses_sidecar_path(path)
     with atomic_open(sidecar, "w", encoding=PLAN_ENCODING) as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
         writer.writerow(response_columns(plan.platform).values())
         writer.writerows(escape_row(getattr(r, c) for c in RESPONSE_FIELDS) for r in plan.responses)
-    record_written(path, written_digest(plan))
-    return sidecar
+    digest = _digest_of_keys(keys)
+    record_written(path, digest)
+    return sidecar, digest
 
 
 def written_digest(plan: Plan) -> str:
     """plan_digest of the plan as write_plan writes it (the same text cells a reader gets back)."""
     # Through plan_row_to_text, the one mapping of a row to its cells, so the two cannot drift apart.
     return plan_digest(plan_row_to_text(r) for r in plan.rows)
+
+
+def rows_digest(rows: Iterable[PlanRow]) -> str:
+    """written_digest of a plan with these rows, from each row's cells (no dict per row: the workbook's
+    identity sheet takes it at a million rows)."""
+    return _digest_of_keys(_cells_key(cells) for cells in map(plan_row_cells, rows))
+
+
+def _cells_key(cells: tuple[str, ...]) -> tuple[str, ...]:
+    """plan_digest's key of a row from its cells in FIELDS order."""
+    return _digest_key(cells[0], cells[3], cells[8], cells[9], cells[1], cells[2], cells[10])
 
 
 @dataclass(frozen=True)
@@ -311,18 +336,25 @@ def plan_digest(rows: Iterable[Mapping[str, str]]) -> str:
     re-sorting whole rows in Excel does not count as an edit, but changing any decision does, and so
     does sorting one column on its own (which moves groups or participants between rows).
     """
-    keyed = sorted(
-        (
-            r.get("submission_id", "").strip(),
-            r.get("decision", "").strip().lower(),
-            r.get("bonus", "").strip(),
-            r.get("feedback", "").strip(),
-            r.get("participant_id", "").strip(),
-            r.get("group_id", "").strip(),
-        ) + ((r["category"].strip(),) if r.get("category", "").strip() else ())
-        # (a category is part of what a reject sends; plans without one hash as they always did)
+    return _digest_of_keys(
+        _digest_key(r.get("submission_id", ""), r.get("decision", ""), r.get("bonus", ""), r.get("feedback", ""),
+                    r.get("participant_id", ""), r.get("group_id", ""), r.get("category", ""))
         for r in rows
     )
+
+
+def _digest_key(submission_id: str, decision: str, bonus: str, feedback: str, participant_id: str, group_id: str,
+                category: str) -> tuple[str, ...]:
+    """One row's part of plan_digest, from its text cells."""
+    key = (submission_id.strip(), decision.strip().lower(), bonus.strip(), feedback.strip(), participant_id.strip(),
+           group_id.strip())
+    category = category.strip()
+    # (a category is part of what a reject sends; plans without one hash as they always did)
+    return key + (category,) if category else key
+
+
+def _digest_of_keys(keys: Iterable[tuple[str, ...]]) -> str:
+    keyed = sorted(keys)
     h = hashlib.sha256()
     for k in keyed:
         h.update("\x1f".join(k).encode("utf-8"))

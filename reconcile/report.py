@@ -30,6 +30,7 @@ import re
 from collections import Counter
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -124,10 +125,12 @@ S_READ_ONLY, S_READ_ONLY_MONEY, S_EDIT_HEADER = 11, 12, 13
 S_READ_ONLY_FLAG = S_FLAG
 
 
-def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool = False, title: str = "") -> None:
+def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool = False, title: str = "",
+                   digest: str | None = None) -> None:
     """Write the plan as a workbook at `path`, atomically.
 
     `dry_run=True` (from `reconcile pay`) says on the Summary sheet that nothing has been done.
+    `digest`: the plan's digest when the caller has it (planfile.write_plan_with_digest), else it is computed.
     Raises InputError when the target cannot be written (missing folder, a directory, ...).
     """
     from .atomic import atomic_path
@@ -166,7 +169,7 @@ def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool 
     summary.extend(split)
     sheets = [_Sheet(SUMMARY_SHEET, 3, len(summary), iter(summary), widths=[34, 18, 90], frozen=False, filtered=False)]
     sheets += [sheet for parts in tables for sheet in parts]
-    identity = _identity_sheet(plan, words, fields) if as_plan else None
+    identity = _identity_sheet(plan, words, fields, digest) if as_plan else None
     if identity is not None:
         sheets.append(identity)
     try:
@@ -182,6 +185,7 @@ def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool 
 # A cell is None (empty), a str (text), an int/Decimal (number), or (value, style index).
 
 
+@lru_cache(maxsize=4096)  # a study has a handful of distinct rewards: parsed once each, not once per row
 def _amount(text: str) -> Decimal | None:
     try:
         return parse_amount(text) if text and text.strip() else None
@@ -238,20 +242,20 @@ def _editable(sheet: "_Sheet", fields: Sequence[str] = SUBMISSION_FIELDS, catego
     return sheet
 
 
-def _identity_sheet(plan: Plan, words: Words, fields: Sequence[str] = SUBMISSION_FIELDS) -> "_Sheet | None":
+def _identity_sheet(plan: Plan, words: Words, fields: Sequence[str] = SUBMISSION_FIELDS,
+                    digest: str | None = None) -> "_Sheet | None":
     """The hidden sheet that lets `reconcile pay` read this workbook as the plan it was written from."""
-    from .planfile import PLAN_HEADERS, plan_row_to_text, plan_digest
+    from .planfile import FIELDS, PLAN_HEADERS, plan_row_cells, rows_digest
 
     if plan.platform not in PLAN_HEADERS:
         return None
-    texts = [plan_row_to_text(r) for r in plan.rows]
     extra = tuple(f for f in fields if f not in SUBMISSION_FIELDS)  # ("category",) or nothing
     identity_fields = IDENTITY_FIELDS + extra
     meta = [
         ["This hidden sheet is how reconcile recognizes this workbook as a plan and sees what was edited; leave it as it is."],
         ["format", IDENTITY_FORMAT_FIELDS if extra else IDENTITY_FORMAT],
         ["platform", plan.platform],
-        ["digest", plan_digest(texts)],
+        ["digest", digest or rows_digest(plan.rows)],
         ["currency", plan.currency],
         ["sheet", submissions_sheet(words)],
         ["columns", *submission_columns(words, fields)],  # the sheet's titles, in the order of `fields`
@@ -261,12 +265,15 @@ def _identity_sheet(plan: Plan, words: Words, fields: Sequence[str] = SUBMISSION
         list(identity_fields),
     ]
 
+    # Each row's cells made as its line is written (a dict per row for the whole sheet was ~0.7 GB at 1M rows).
+    at = [FIELDS.index(f) for f in identity_fields]
+
     def rows() -> Iterator[list]:
         yield from meta
-        for t in texts:
-            yield [t[f] for f in identity_fields]
+        for cells in map(plan_row_cells, plan.rows):
+            yield [cells[i] for i in at]
 
-    return _Sheet(IDENTITY_SHEET, max(map(len, meta)), len(meta) + len(texts), rows(), widths=[16] * max(map(len, meta)),
+    return _Sheet(IDENTITY_SHEET, max(map(len, meta)), len(meta) + len(plan.rows), rows(), widths=[16] * max(map(len, meta)),
                   frozen=False, filtered=False, hidden=True)
 
 
@@ -465,6 +472,14 @@ def _number(v) -> str:
     return format(v, "f") if isinstance(v, Decimal) else str(v)
 
 
+class _StyleAttrs(dict):
+    """style index -> its ' s="N"' attribute ("" for the default style), made once per style."""
+
+    def __missing__(self, style: int) -> str:
+        got = self[style] = f' s="{style}"' if style else ""
+        return got
+
+
 def _sheet_xml(sheet: _Sheet, *, selected: bool) -> Iterator[str]:
     last_col = _col_letter(sheet.ncols - 1)
     letters = [_col_letter(i) for i in range(sheet.ncols)]
@@ -484,25 +499,36 @@ def _sheet_xml(sheet: _Sheet, *, selected: bool) -> Iterator[str]:
     yield "</cols><sheetData>"
     buf: list[str] = []
     append = buf.append
+    # Per cell only what differs from cell to cell: the opening '<c r="B' of each column and the
+    # ' s="N"' of each style are made once, the escaping test is one regex search (most cells
+    # need none), and the row number is formatted once per row. (A million rows x 15 cells.)
+    opens = [f'<c r="{x}' for x in letters]
+    s_attrs: dict[int, str] = _StyleAttrs()
+    needs_escape = _NEEDS_ESCAPE.search
+    ends = " \t\n"
     for r, values in enumerate(sheet.rows, start=1):
-        append(f'<row r="{r}">')
+        row = f'{r}"'
+        append(f'<row r="{row}>')
         for j, v in enumerate(values):
             if v is None:
                 continue
-            style = S_DEFAULT
             if type(v) is tuple:
                 v, style = v
-            s_attr = f' s="{style}"' if style else ""
+                s_attr = s_attrs[style]
+            else:
+                s_attr = ""
             if isinstance(v, str):
                 if not v:
-                    if style:  # an empty cell that still shows its kind (read-only fill, money format)
-                        append(f'<c r="{letters[j]}{r}"{s_attr}/>')
+                    if s_attr:  # an empty cell that still shows its kind (read-only fill, money format)
+                        append(f'{opens[j]}{row}{s_attr}/>')
                     continue
-                t = _xml_text(v)
-                space = ' xml:space="preserve"' if (t[0] in " \t\n" or t[-1] in " \t\n") else ""
-                append(f'<c r="{letters[j]}{r}"{s_attr} t="inlineStr"><is><t{space}>{t}</t></is></c>')
+                t = _xml_text(v) if len(v) > 32767 or needs_escape(v) else v
+                if t[0] in ends or t[-1] in ends:
+                    append(f'{opens[j]}{row}{s_attr} t="inlineStr"><is><t xml:space="preserve">{t}</t></is></c>')
+                else:
+                    append(f'{opens[j]}{row}{s_attr} t="inlineStr"><is><t>{t}</t></is></c>')
             else:
-                append(f'<c r="{letters[j]}{r}"{s_attr}><v>{_number(v)}</v></c>')
+                append(f'{opens[j]}{row}{s_attr}><v>{_number(v)}</v></c>')
         append("</row>")
         if len(buf) > 20000:
             yield "".join(buf)

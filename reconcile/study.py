@@ -99,6 +99,7 @@ def run_match(
     now: datetime | None = None,
     show_progress: bool = True,
     log: Callable[[str], None] = _stderr,
+    keep: list | None = None,
 ) -> MatchSummary:
     """Match a survey export against a platform's submissions; write the plan (+ responses sidecar) and workbook.
 
@@ -107,6 +108,7 @@ def run_match(
     column, `typed_column`) name them. `completion_codes` are the study's codes, checked by a join on
     participant IDs. A reject rule that would reject more than half as many submissions as matched
     (see rules.mass_rejections) needs `confirm_rejections`, or a yes from `confirm(question)`.
+    `keep`, when given, receives everything big built here (the CLI ends its process without freeing it).
     """
     refuse_lossy_outputs(qualtrics, files, rules_path, plan_path, report_path, force=force, files_option=files_option)
     from . import sources
@@ -116,7 +118,7 @@ def run_match(
     from .match import match
     from .match.columns_read import SUBMISSION_COLUMNS_READ, response_columns_read
     from .plan import build_plan, summarize
-    from .planfile import write_plan
+    from .planfile import write_plan_with_digest
     from .rules import check_rule_columns, confirm_mass_rejections, load_rules
 
     # Cheap checks first, so a typo in an option never costs a long download.
@@ -203,7 +205,7 @@ def run_match(
 
     plan_path = Path(plan_path)
     try:
-        sidecar = write_plan(plan, plan_path)
+        sidecar, digest = write_plan_with_digest(plan, plan_path)
     except OSError as exc:
         raise InputError(f"{plan_path}: cannot write the plan ({exc.strerror or exc}).") from None
     written_report: Path | None = None
@@ -212,9 +214,12 @@ def run_match(
 
         if show_progress:
             log(f"writing {report_path} ...")
-        write_workbook(Path(report_path), plan, platform=platform)
+        write_workbook(Path(report_path), plan, platform=platform, digest=digest)
         written_report = Path(report_path)
-    return MatchSummary(plan, plan_path, sidecar, written_report, summarize(plan, words))
+    summary = MatchSummary(plan, plan_path, sidecar, written_report, summarize(plan, words))
+    if keep is not None:
+        keep.extend((export, submissions, result, summary))
+    return summary
 
 
 def refuse_lossy_outputs(

@@ -3,6 +3,7 @@ MTurk emulator over real HTTP. What happened is read from the emulator, not from
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zipfile
 from pathlib import Path
@@ -133,7 +134,7 @@ def test_edited_plan_needs_confirmation_again(study, monkeypatch, capsys):
     tmp, batch, plan, rows = study
     for k, v in FAKE_ENV.items():
         monkeypatch.setenv(k, v)
-    edited = [*rows[:-1], rows[-1].__class__(**{**rows[-1].__dict__, "decision": "approve", "feedback": "", "bonus": None})]
+    edited = [*rows[:-1], dataclasses.replace(rows[-1], decision="approve", feedback="", bonus=None)]
     cp = checked_plan(plan, edited, [batch])
     assert not planfile.was_shown(plan, cp.digest)
     with start_emulator([str(batch)]) as emu:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -144,7 +145,7 @@ def test_missing_batch_file_hints_at_batch_option(real_plan, tmp_path, realdata)
     moved = tmp_path / "elsewhere"
     moved.mkdir()
     rows = plan_rows(realdata / CHUC / MAIN, n=3)
-    rows = [PlanRow(**{**r.__dict__, "source": "gone/" + MAIN + ":" + r.source.rsplit(":", 1)[1]}) for r in rows]
+    rows = [dataclasses.replace(r, source="gone/" + MAIN + ":" + r.source.rsplit(":", 1)[1]) for r in rows]
     plan = write(moved / "plan.csv", rows)
     with pytest.raises(PlanError) as exc:
         check_plan(plan)
@@ -211,8 +212,8 @@ def test_problem_count_matches_bad_rows(realdata, tmp_path, choice, bad):
     rows = plan_rows(realdata / CHUC / MAIN, n=len(choice))
     fixed = []
     for r, (d, bonus) in zip(rows, choice):
-        fixed.append(PlanRow(**{**r.__dict__, "decision": d, "bonus": bonus if d == "approve" else None,
-                                "feedback": REASON if d == "reject" else ""}))
+        fixed.append(dataclasses.replace(r, decision=d, bonus=bonus if d == "approve" else None,
+                                         feedback=REASON if d == "reject" else ""))
     plan = write(tmp_path / "prop.csv", fixed)
     bad = {i for i in bad if i < len(fixed)}
     if not bad:

@@ -48,6 +48,7 @@ def match(
     from ..errors import InputError
     from ..platforms import get
     from ..study import run_match
+    from . import skip_teardown
 
     chosen = _platform_inputs(mturk=bool(mturk or mturk_hit or mturk_batch), prolific=bool(prolific or prolific_study))
     if chosen == "prolific":
@@ -90,6 +91,7 @@ def match(
         participant_column=id_column or participant_column,
         confirm_rejections=confirm_rejections,
         confirm=_ask_on_terminal(),
+        keep=skip_teardown(),  # a million rows' objects are left for the process's end, not freed one by one
     )
     if json_output:
         typer.echo(json.dumps(summary.counts))

@@ -9,6 +9,7 @@ a spreadsheet, the participant's ID pasted instead); 2. near misses, indexed (ne
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 
 from ..notices import DAMAGED_CODES, Notice
@@ -27,8 +28,8 @@ class CodeJoin:
         self.damaged_responses: list[WorkingResponse] = []
         self.with_code = 0
         self.codes_unmatched = 0
-        # (code length, kept prefix length) -> prefix -> responses: built on the first damaged code that needs it
-        self._prefix_index: dict[tuple[int, int], dict[str, list[WorkingResponse]]] = {}
+        # code length -> the all-digit codes of that length, sorted: built on the first damaged code that needs it
+        self._digit_codes: dict[int, list[str]] = {}
 
     # ---------------------------------------------------------------- stages 1-5
 
@@ -107,7 +108,7 @@ class CodeJoin:
                 continue
             it.reason = "code_in_text" if via_text else "code_match"
             if via_text:
-                it.flags.append("code_in_text")
+                it.add_flag("code_in_text")
             live = [r for r in cands if not r.excluded]
             if not live:
                 r0 = cands[0]
@@ -141,15 +142,18 @@ class CodeJoin:
         if got is None:
             return []
         prefix, length = got
-        prefix_index = self._prefix_index
-        table = prefix_index.get((length, len(prefix)))
-        if table is None:
-            table = defaultdict(list)
-            for k, lst in self.by_code.items():
-                if len(k) == length and k.isdigit():
-                    table[k[: len(prefix)]].extend(r for r in lst if not r.excluded)
-            prefix_index[(length, len(prefix))] = table
-        return sorted(table.get(prefix, ()), key=lambda r: src_key(r.resp))
+        # The codes starting with the prefix are one run of the sorted codes of that length (a table
+        # of responses per prefix held a list per prefix: a quarter of a GB at a million responses).
+        codes = self._digit_codes.get(length)
+        if codes is None:
+            codes = self._digit_codes[length] = sorted(k for k in self.by_code if len(k) == length and k.isdigit())
+        by_code = self.by_code
+        found: list[WorkingResponse] = []
+        for i in range(bisect_left(codes, prefix), len(codes)):
+            if not codes[i].startswith(prefix):
+                break
+            found.extend(r for r in by_code[codes[i]] if not r.excluded)
+        return sorted(found, key=lambda r: src_key(r.resp))
 
     def _near_misses(self, st: Study, needs_near_miss: list[WorkingSubmission], live_codes: set[str]) -> None:
         """Stage 2: near misses, indexed (never all pairs)."""
@@ -217,7 +221,7 @@ class CodeJoin:
             claimed = ", ".join(it.a.submission_id for it in group)
             for it in group:
                 if it is winner:
-                    it.extra.append(f"Other {w.submissions} submitted the same code ({claimed}); this {w.participant}'s ID is on the response.")
+                    it.add_sentence(f"Other {w.submissions} submitted the same code ({claimed}); this {w.participant}'s ID is on the response.")
                     continue
                 it.chosen = None
                 why = (

@@ -34,8 +34,8 @@ def settle_decided(st: Study, join) -> None:
     for it in st.items:
         aid = it.a.submission_id
         if aid in identical:
-            it.flags.append("duplicate_row")
-            it.extra.append(f"Also in {', '.join(where(d.source) for d in identical[aid])} (identical, counted once).")
+            it.add_flag("duplicate_row")
+            it.add_sentence(f"Also in {', '.join(where(d.source) for d in identical[aid])} (identical, counted once).")
         if it.state in DECIDED:
             linked = join.skip_link(it)
             before = it.detail

@@ -30,44 +30,54 @@ def flag_responses(st: Study) -> None:
         ip = r.resp.ip_address.strip()
         if ip and not r.excluded:
             ip_count[ip].append(r)
+    # Each response's duration in seconds (None when unreadable), parsed once per distinct text.
+    parsed: dict[str, Decimal | None] = {}
+    durations = []
+    for r in rs:
+        text = r.resp.duration_seconds
+        d = parsed.get(text, _MISSING)
+        if d is _MISSING:
+            d = parsed[text] = decimal_or_none(text)
+        durations.append(d)
     if rules.short_duration_seconds is not None:
         short_limit: Decimal | None = rules.short_duration_seconds
     else:
-        durs = [r.duration for r in rs if r.finished and not r.excluded and r.duration is not None]
+        durs = [d for r, d in zip(rs, durations) if r.finished and not r.excluded and d is not None]
         short_limit = (statistics.median(durs) / 3) if len(durs) >= 5 else None
     # Fraud columns exist only when the survey turned the feature on; look only when present.
     fraud_cols = {c for c in FRAUD_COLUMNS if any(c in r.resp.fields for r in rs)}
-    for r in rs:
+    for r, dur in zip(rs, durations):
         ip = r.resp.ip_address.strip()
         group = ip_count.get(ip, ()) if ip else ()
         if len(group) > 1:
-            r.flags.append("duplicate_ip")
             # Three others are named: the first four members hold them. (Walking the whole group for
             # each member was quadratic in a group's size: one NAT or VPN exit shared by thousands.)
             others = [o.resp.response_id for o in group[:4] if o is not r][:3]
             n_others = len(group) - (not r.excluded)  # an excluded response is flagged but not in the group
-            r.notes.append(f"Same IP address as {', '.join(others)}{' and more' if n_others > 3 else ''}.")
-        dur = r.duration
+            flag_response(r, "duplicate_ip", f"Same IP address as {', '.join(others)}{' and more' if n_others > 3 else ''}.")
         if short_limit is not None and dur is not None and r.finished and dur < short_limit:
-            r.flags.append("short_duration")
-            r.notes.append(f"Took only {r.resp.duration_seconds.strip()} seconds.")
+            flag_response(r, "short_duration", f"Took only {r.resp.duration_seconds.strip()} seconds.")
         if not fraud_cols:
             continue
         f = r.resp.fields
         score = decimal_or_none(f.get("Q_RecaptchaScore", ""))
         if score is not None and score < rules.recaptcha_below:
-            r.flags.append("recaptcha_low")
-            r.notes.append(f"reCAPTCHA score {score}.")
+            flag_response(r, "recaptcha_low", f"reCAPTCHA score {score}.")
         if truthy(f.get("Q_RelevantIDDuplicate", "")):
-            r.flags.append("relevant_id_duplicate")
-            r.notes.append("RelevantID marks a duplicate.")
+            flag_response(r, "relevant_id_duplicate", "RelevantID marks a duplicate.")
         fraud = decimal_or_none(f.get("Q_RelevantIDFraudScore", ""))
         if fraud is not None and fraud >= rules.fraud_score_at_least:
-            r.flags.append("relevant_id_fraud")
-            r.notes.append(f"RelevantID fraud score {fraud}.")
+            flag_response(r, "relevant_id_fraud", f"RelevantID fraud score {fraud}.")
         if truthy(f.get("Q_DuplicateRespondent", "")):
-            r.flags.append("duplicate_respondent")
-            r.notes.append("Qualtrics marks a duplicate respondent.")
+            flag_response(r, "duplicate_respondent", "Qualtrics marks a duplicate respondent.")
+
+
+def flag_response(r: WorkingResponse, flag: str, sentence: str) -> None:
+    """Add a flag and the sentence that explains it (the response's lists are made on its first flag)."""
+    if isinstance(r.flags, tuple):
+        r.flags, r.notes = [], []
+    r.flags.append(flag)
+    r.notes.append(sentence)  # type: ignore[union-attr]
 
 
 @dataclass
@@ -97,16 +107,16 @@ def flag_deadlines(st: Study) -> Deadlines:
             out.unreadable += 1
             continue
         if when <= now:
-            it.flags.append("auto_approval_passed")
-            it.extra.append(
+            it.add_flag("auto_approval_passed")
+            it.add_sentence(
                 f"Warning: {w.review_deadline} {it.a.review_deadline.strip()} has passed; {w.platform} has approved this "
                 f"{w.submission} automatically, so it can no longer be rejected."
             )
             out.passed.append(it)
         elif when - now <= day:
-            it.flags.append("auto_approval_soon")
+            it.add_flag("auto_approval_soon")
             hours = (when - now).total_seconds() / 3600
-            it.extra.append(
+            it.add_sentence(
                 f"Warning: {w.review_deadline} {it.a.review_deadline.strip()} is in {hours:.1f} hours; after that "
                 f"{w.platform} approves it automatically and rejecting is impossible."
             )

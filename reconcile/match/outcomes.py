@@ -46,9 +46,9 @@ def plan_rows(st: Study) -> tuple[list[PlanRow], list[Response | None], dict[int
         sentences = it.extra
         if r_show is not None:
             if r_show.flags:
-                flags = list(dict.fromkeys(flags + r_show.flags))
+                flags = list(dict.fromkeys([*flags, *r_show.flags]))
             if r_show.notes:
-                sentences = sentences + [f"Response {r_show.resp.response_id}: " + " ".join(r_show.notes)]
+                sentences = [*sentences, f"Response {r_show.resp.response_id}: " + " ".join(r_show.notes)]
         if sentences:
             detail = " ".join([x for x in [detail, *sentences] if x])
         a = it.a

@@ -144,7 +144,7 @@ class ParticipantJoin:
             )
             return
         if len(live) > 1:
-            it.extra.append(
+            it.add_sentence(
                 f"The {w.participant} also started {', '.join(x.label for x in live if x is not r)} without finishing."
             )
         self._check_code(st, it, r)
@@ -157,11 +157,11 @@ class ParticipantJoin:
         joined = f"Joined on the {w.participant_id_phrase} to response {r.resp.response_id}"
         if not self.codes:
             if key in NO_CODE:
-                it.flags.append("no_code")
-                it.extra.append("No completion code was entered.")
+                it.add_flag("no_code")
+                it.add_sentence("No completion code was entered.")
             elif own_id:
-                it.flags.append("participant_id_as_code")
-                it.extra.append(f"The code is the {w.participant}'s own {w.participant_id}.")
+                it.add_flag("participant_id_as_code")
+                it.add_sentence(f"The code is the {w.participant}'s own {w.participant_id}.")
             self._approve(it, r, f"{joined}; the code is not checked (the study's completion codes were not given).")
             return
         if key in self.codes:
@@ -181,7 +181,7 @@ class ParticipantJoin:
             return
         inside = sorted({t for t in code_tokens(raw) if t in self.codes})
         if len(inside) == 1:
-            it.flags.append("code_in_text")
+            it.add_flag("code_in_text")
             self._approve(it, r, f"{joined}; the code {self.codes[inside[0]]!r} was pulled out of the pasted text and is one of the study's.")
             return
         near = near_misses([key], self.codes).get(key, [])

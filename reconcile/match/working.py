@@ -7,7 +7,7 @@ step. Nothing here knows which platform the submissions come from.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from operator import attrgetter
 from typing import Iterable, Sequence
@@ -84,7 +84,7 @@ def truthy(text: str) -> bool:
 class WorkingResponse:
     """A response while matching (a plain class: 100k of these are built per run)."""
 
-    __slots__ = ("resp", "key", "excluded", "finished", "participant", "typed", "duration", "flags", "notes")
+    __slots__ = ("resp", "key", "excluded", "finished", "participant", "typed", "flags", "notes")
 
     def __init__(self, resp: Response, key: str, excluded: str | None, finished: bool, participant: str, typed: str) -> None:
         self.resp = resp
@@ -95,9 +95,12 @@ class WorkingResponse:
         self.participant = participant
         # The typed ID's key when the survey has both a captured and a typed one ("" otherwise).
         self.typed = typed
-        self.duration = decimal_or_none(resp.duration_seconds)
-        self.flags: list[str] = []
-        self.notes: list[str] = []
+        # (The duration is read where the flags are set, once per distinct value: a Decimal per
+        # response was 100 MB at a million.)
+        # Shared empty tuples until flags.flag_response adds the first flag and its sentence: most
+        # responses have none, and two empty lists each were 100 MB at a million responses.
+        self.flags: list[str] | tuple[()] = ()
+        self.notes: list[str] | tuple[()] = ()
 
     @property
     def label(self) -> str:
@@ -115,13 +118,25 @@ class WorkingSubmission:
     reason: str = ""  # a neutral reason code (the platform words it in its plan: Platform.reason_code)
     detail: str = ""
     chosen: WorkingResponse | None = None  # the response this submission claims
-    suggested: list[WorkingResponse] = field(default_factory=list)
+    suggested: Sequence[WorkingResponse] = ()  # set whole by review() (an empty list per submission was 56 MB at a million)
     feedback: str = ""
     category: str = ""  # a reject rule's category (Prolific's rejection_category)
-    flags: list[str] = field(default_factory=list)
-    extra: list[str] = field(default_factory=list)  # further sentences for detail
+    # Shared empty tuples until add_flag / add_sentence: most submissions get neither, and two
+    # empty lists each were 110 MB at a million submissions.
+    flags: list[str] | tuple[()] = ()
+    extra: list[str] | tuple[()] = ()  # further sentences for detail
     excel: bool = False  # the submitted code looks damaged by a spreadsheet
     joined: WorkingResponse | None = None  # participant join: the one response its ID leads to, whatever the decision
+
+    def add_flag(self, flag: str) -> None:
+        if isinstance(self.flags, tuple):
+            self.flags = []
+        self.flags.append(flag)
+
+    def add_sentence(self, sentence: str) -> None:
+        if isinstance(self.extra, tuple):
+            self.extra = []
+        self.extra.append(sentence)
 
     def review(self, reason: str, detail: str, suggested: Iterable[WorkingResponse] = ()) -> None:
         self.decision, self.reason, self.detail = "review", reason, detail

@@ -22,7 +22,8 @@ def worker_key(text: str) -> str:
     would make "AAB..." and "AB..." collide.
     """
     if text.isalnum() and text.isascii():
-        return text.upper()
+        key = text.upper()
+        return text if key == text else key  # the cell itself when already its own key (no copy per row)
     cleaned = clean_text(text).upper()
     if not cleaned:
         return ""
