@@ -259,9 +259,9 @@ class Payer(Protocol):
     """The calls a payout makes. Every failure comes out as CallFailed.
 
     Optional members the engine uses when a payer has them (read with getattr, so payers without
-    them need nothing): `preflight(group_ids)`, reads that must succeed before any change (the
-    credentials are accepted, every group exists), a `refused` CallFailed stopping the run before
-    anything is sent; and `prepared_detail(reference) -> str`, what a set-up said it will draw, for
+    them need nothing): `preflight(group_ids)`, the reads that must succeed before any change (the
+    credentials are accepted, every group exists) as a list of steps, each called (and retried) on
+    its own, a `refused` CallFailed stopping the run before anything is sent; and `prepared_detail(reference) -> str`, what a set-up said it will draw, for
     the ledger.
     """
 

@@ -13,7 +13,8 @@ decimals, from Decimal; everything Prolific returns is in minor units (pence/cen
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Sequence
+from functools import partial
+from typing import Any, Callable, Sequence
 
 from ...platform import BonusItem, CallFailed, Capabilities, PaidBonus, State, SubmissionStatus
 from .client import Client, call, make_client
@@ -105,19 +106,24 @@ class ProlificPayer:
             return from_minor(me["available_balance"])
         raise CallFailed("refused", "Prolific did not say what the available balance is")
 
-    def preflight(self, group_ids: Sequence[str]) -> None:
-        """Reads that must succeed before any change: the token is accepted and every study exists
-        in this workspace (a 401 or 404 here stops the run before anything is approved or paid)."""
+    def preflight(self, group_ids: Sequence[str]) -> list[Callable[[], object]]:
+        """Reads that must succeed before any change, as steps the engine calls (and retries) one by
+        one: the token is accepted and every study exists in this workspace (a 401 or 404 here stops
+        the run before anything is approved or paid), and the workspace pays in the plan's currency."""
+        steps: list[Callable[[], object]] = []
         if not group_ids:
-            call(self._client, "GET", "/api/v1/users/me/")
-        for sid in group_ids:
-            try:
-                call(self._client, "GET", f"/api/v1/studies/{sid}/")
-            except CallFailed as err:
-                if err.code == "404":
-                    raise CallFailed("refused", f"study {sid} is not in this Prolific workspace (HTTP 404)", code="404") from None
-                raise
-        self._check_currency()
+            steps.append(lambda: call(self._client, "GET", "/api/v1/users/me/"))
+        steps += [partial(self._study_exists, sid) for sid in group_ids]
+        steps.append(self._check_currency)
+        return steps
+
+    def _study_exists(self, sid: str) -> None:
+        try:
+            call(self._client, "GET", f"/api/v1/studies/{sid}/")
+        except CallFailed as err:
+            if err.code == "404":
+                raise CallFailed("refused", f"study {sid} is not in this Prolific workspace (HTTP 404)", code="404") from None
+            raise
 
     def _check_currency(self) -> None:
         """Amounts go to Prolific as bare numbers in the workspace's currency: refuse to send them when the
