@@ -5,6 +5,7 @@ one) and the fixed wait for the emulator (a wait for its port, for loaded machin
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import socket
@@ -23,9 +24,19 @@ def walkthrough() -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below Linux's ephemeral range (32768-60999). The README's emulator binds it only
+    later; a port the kernel hands out (every other test's emulator binds port 0) could by then be
+    another emulator's, and the walk-through would talk to that one."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 def test_the_readme_prolific_walkthrough_runs_as_written(tmp_path):
