@@ -549,9 +549,10 @@ class RecordStream:
     `load_table` would say. Anything `load_table` would read whole raises NotStreamable, while
     opening or while iterating (a NUL or an odd number of quotes: when the last record is read)."""
 
-    def __init__(self, path: str | os.PathLike, *, progress: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike, *, progress: bool = True, chunk: int = 2_000) -> None:
         self.path = os.fspath(path)
         self.progress = progress  # report the rows read, as load_table does
+        self.chunk = chunk  # records read (and held) at a time when reporting progress
         self.encoding = "UTF-8"
         self.line_ending, self.final_newline = "none", False
         fh = _open_binary(self.path)
@@ -581,9 +582,9 @@ class RecordStream:
             reader = csv.reader(text, delimiter=self.delimiter)
             try:
                 if self.progress:
-                    # Small chunks: the stream holds one chunk of records at a time.
+                    # Small chunks by default: the stream holds one chunk of records at a time.
                     for got in _chunks(reader, lambda: counted.read_bytes, _file_size(self.path),
-                                       f"reading {os.path.basename(self.path)}", chunk=2_000):
+                                       f"reading {os.path.basename(self.path)}", chunk=self.chunk):
                         yield from got
                 else:
                     yield from reader
