@@ -7,6 +7,8 @@ plans are shown to take the column path, so these are not tests of the fallback 
 
 from __future__ import annotations
 
+import dataclasses
+
 import csv
 import json
 from decimal import Decimal
@@ -181,7 +183,7 @@ def test_each_edit_is_judged_alike(study, case):
                 if i == 2 else None)
     elif case == "api_rows":
         rows = plan_rows(batch, brows)
-        extra = [r.__class__(**{**r.__dict__, "submission_id": "3API" + r.submission_id[4:], "source": "mturk-api:" + r.group_id})
+        extra = [dataclasses.replace(r, submission_id="3API" + r.submission_id[4:], source="mturk-api:" + r.group_id)
                  for r in rows[:5]]
         checked_plan(plan, rows + extra, [batch])
         lean_expected = True
