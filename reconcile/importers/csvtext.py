@@ -593,3 +593,27 @@ class RecordStream:
         if counted.nul or counted.quotes % 2:
             raise NotStreamable(self.path)
         self.line_ending, self.final_newline = counted.line_endings()
+
+
+# A column kept as one object per distinct value up to this many values (statuses, rewards, HIT IDs,
+# durations, scores repeat on most rows; a column of distinct values stops growing its table here).
+_SHARED_VALUES = 4096
+
+
+def repeats_shared(positions: Iterable[int]) -> list[tuple[int, dict]]:
+    """The tables `share_repeats` fills, one per column position (each position once)."""
+    return [(j, {}) for j in dict.fromkeys(positions)]
+
+
+def share_repeats(record: list[str], tables: list[tuple[int, dict]]) -> None:
+    """Replace each cell at the tables' positions by the equal string first seen there, so a million
+    rows of "Submitted" or "$0.50" hold one string, not a million (~55 bytes each). Equal text, so
+    nothing read from the cells changes."""
+    for j, seen in tables:
+        v = record[j]
+        first = seen.get(v)
+        if first is None:
+            if len(seen) < _SHARED_VALUES:
+                seen[v] = v
+        else:
+            record[j] = first

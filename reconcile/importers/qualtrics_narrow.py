@@ -23,7 +23,7 @@ from ..errors import InputError
 from ..models import QualtricsExport, Response, SourceRef
 from ..platform import ParticipantIds
 from . import columns as cols
-from .csvtext import NotStreamable, RecordStream, RowFields, Table, is_blank, unique_names
+from .csvtext import NotStreamable, RecordStream, RowFields, Table, is_blank, repeats_shared, share_repeats, unique_names
 
 
 class _NeedsValues(Exception):
@@ -103,6 +103,8 @@ def read_survey_narrowed(path: str | os.PathLike, keep: Callable[[tuple[str, ...
         first_kept = len(at)
         at += [index[c] for c in wanted]
         get = itemgetter(*at)
+        # Cells that repeat from row to row (status, Finished, Progress, duration, kept answers) held once each.
+        shared = repeats_shared(j for j in [*at[1:4], at[7], *at[first_kept:]] if j < ncols)
         kept_index = {c: k for k, c in enumerate(wanted)}
         empty = RowFields(kept_index, ())  # shared when nothing is kept (RowFields is read-only)
         fin = role_idx.get("finished")
@@ -122,6 +124,7 @@ def read_survey_narrowed(path: str | os.PathLike, keep: Callable[[tuple[str, ...
                 rec.extend([""] * (width - cells_in))
             else:
                 return None  # extra cells: the whole reading drops or refuses them
+            share_repeats(rec, shared)
             cells = get(rec)
             fields = RowFields(kept_index, cells[first_kept:]) if wanted else empty
             rid, status, finished, progress, ip, start, end, duration, code, participant = cells[:10]

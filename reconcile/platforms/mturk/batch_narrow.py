@@ -24,7 +24,7 @@ from operator import itemgetter
 
 from ...errors import InputError
 from ...importers import columns as cols
-from ...importers.csvtext import NotStreamable, RecordStream, RowFields, Table, is_blank, unique_names
+from ...importers.csvtext import NotStreamable, RecordStream, RowFields, Table, is_blank, repeats_shared, share_repeats, unique_names
 from ...importers.sniff import kind_of
 from ...models import SourceRef, Submission, SubmissionFile
 from .states import state_of
@@ -107,6 +107,8 @@ def read_batch_narrowed(path: str | os.PathLike, keep: Sequence[str], *, code_co
         # The standard cells, the code, then the kept ones; absent columns read the sentinel "" at ncols.
         at = [ncols if j is None else j for j in std_j] + [ncols if code_j is None else code_j] + [index[c] for c in kept]
         get = itemgetter(*at)
+        # Cells that repeat from row to row (HITId, status, reward, size, duration, kept answers) held once each.
+        shared = repeats_shared(j for j in [*std_j[2:6], std_j[9], *at[11:]] if j is not None)
         empty = RowFields({}, ())  # shared: no cell kept (RowFields is read-only)
         kept_index = {c: k for k, c in enumerate(kept)}
         width = ncols + 1
@@ -126,6 +128,7 @@ def read_batch_narrowed(path: str | os.PathLike, keep: Sequence[str], *, code_co
                 rec.extend([""] * (width - cells_in))
             else:
                 return None  # extra cells: the whole reading drops or refuses them
+            share_repeats(rec, shared)
             cells = get(rec)
             sid = cells[0]
             if not sid.strip():
