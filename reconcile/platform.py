@@ -356,7 +356,9 @@ class Platform(Protocol):
         """Every file's needed columns were found (ColumnDetectionError otherwise)."""
 
     def read_files(self, paths: Sequence[str], *, code_column: str | None = None,
-                   participant_column: str | None = None) -> "SubmissionInput": ...
+                   participant_column: str | None = None, keep: Sequence[str] | None = None) -> "SubmissionInput":
+        """The platform's files, combined. `keep`: the only columns the caller will look up in
+        `Submission.fields` (a reader may then keep only those cells; None: every cell)."""
 
     def resolve_endpoint(self, endpoint_url: str | None, sandbox: bool, production: bool) -> Endpoint: ...
 

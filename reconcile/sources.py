@@ -8,7 +8,7 @@ fetched bytes go through the same importer.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from .errors import InputError
 from .models import QualtricsExport, SubmissionInput
@@ -40,6 +40,7 @@ def load_survey(
     typed_column: str | None = None,
     ids: ParticipantIds | None = None,
     participant_option: str = "--id-column",
+    keep: Callable[[tuple[str, ...]], Sequence[str]] | None = None,
 ) -> QualtricsExport:
     """`spec` is a path to an export file or a survey ID (SV_...) fetched through the v3 export API.
 
@@ -48,6 +49,10 @@ def load_survey(
 
     `datacenter` (or QUALTRICS_DATACENTER) may be a datacenter ID like "ca1" or a full base URL.
     Fetched responses point at `qualtrics-api:SV_...` rows numbered as in the export file.
+
+    `keep(columns)`, when given, names the only columns the caller will look up in a response's
+    `fields` (given the export's columns): a plain file is then read narrowed as it streams
+    (importers.qualtrics_narrow); anything else is read whole, every cell kept.
     """
     if SURVEY_ID_RE.match(str(spec)):
         from . import platforms
@@ -66,6 +71,17 @@ def load_survey(
         )
     from .importers.qualtrics_csv import read_table
 
+    if keep is not None:
+        from . import platforms
+        from .importers.qualtrics_narrow import read_survey_narrowed
+        from .records import paused_gc
+
+        with paused_gc():  # a million new responses would set off full collections of the whole heap
+            narrowed = read_survey_narrowed(str(spec), keep, claims=platforms.claims(), code_column=code_column,
+                                            participant_column=participant_column, typed_column=typed_column, ids=ids,
+                                            participant_option=participant_option)
+        if narrowed is not None:
+            return narrowed
     kind, table = identify(str(spec))
     if kind != "qualtrics":
         raise InputError(f"{spec} is a {kind} file, not a Qualtrics export; pass the survey export as the survey side.")
@@ -83,12 +99,14 @@ def load_submissions(
     code_column: str | None = None,
     participant_column: str | None = None,
     show_progress: bool = True,
+    keep: Sequence[str] | None = None,
 ) -> SubmissionInput:
     """The platform's files, plus what its API lists for the given groups (read together, so the
-    same submission from a file and from the API is caught as a duplicate)."""
+    same submission from a file and from the API is caught as a duplicate). `keep`: see
+    Platform.read_files (the files only; an API listing keeps every cell)."""
     # (Each reader checks that its files are its own, by content, while reading them once.)
     if not (group_ids or batch_ids):
-        return platform.read_files(list(paths), code_column=code_column, participant_column=participant_column)
+        return platform.read_files(list(paths), code_column=code_column, participant_column=participant_column, keep=keep)
     if endpoint is None:
         raise InputError(f"listing {platform.words.submissions} through the API needs an endpoint.",
                          hint="Pass --sandbox, --production, or --endpoint-url URL.")

@@ -154,6 +154,7 @@ def run_match(
         typed_column=typed_column,
         ids=platform.ids,
         participant_option=words.id_column_option,
+        keep=lambda columns: response_columns_read(rules, parse_bonus(bonus, columns) if bonus is not None else None),
     )
     by_code = platform.capabilities.join == "code"
     require_columns(export, need_code=by_code, need_participant=not by_code, participant_option=words.id_column_option)
@@ -171,6 +172,7 @@ def run_match(
         endpoint=endpoint,
         code_column=platform_code_column,
         show_progress=show_progress,
+        keep=SUBMISSION_COLUMNS_READ,  # a batch keeps only these cells while it is read
     )
     platform.require_columns(submissions)
     keep_only((s.fields for f in submissions.files for s in f.submissions), SUBMISSION_COLUMNS_READ)

@@ -549,9 +549,10 @@ class RecordStream:
     `load_table` would say. Anything `load_table` would read whole raises NotStreamable, while
     opening or while iterating (a NUL or an odd number of quotes: when the last record is read)."""
 
-    def __init__(self, path: str | os.PathLike, *, progress: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike, *, progress: bool = True, chunk: int = 2_000) -> None:
         self.path = os.fspath(path)
         self.progress = progress  # report the rows read, as load_table does
+        self.chunk = chunk  # records read (and held) at a time when reporting progress
         self.encoding = "UTF-8"
         self.line_ending, self.final_newline = "none", False
         fh = _open_binary(self.path)
@@ -581,9 +582,9 @@ class RecordStream:
             reader = csv.reader(text, delimiter=self.delimiter)
             try:
                 if self.progress:
-                    # Small chunks: the stream holds one chunk of records at a time.
+                    # Small chunks by default: the stream holds one chunk of records at a time.
                     for got in _chunks(reader, lambda: counted.read_bytes, _file_size(self.path),
-                                       f"reading {os.path.basename(self.path)}", chunk=2_000):
+                                       f"reading {os.path.basename(self.path)}", chunk=self.chunk):
                         yield from got
                 else:
                     yield from reader
@@ -592,3 +593,27 @@ class RecordStream:
         if counted.nul or counted.quotes % 2:
             raise NotStreamable(self.path)
         self.line_ending, self.final_newline = counted.line_endings()
+
+
+# A column kept as one object per distinct value up to this many values (statuses, rewards, HIT IDs,
+# durations, scores repeat on most rows; a column of distinct values stops growing its table here).
+_SHARED_VALUES = 4096
+
+
+def repeats_shared(positions: Iterable[int]) -> list[tuple[int, dict]]:
+    """The tables `share_repeats` fills, one per column position (each position once)."""
+    return [(j, {}) for j in dict.fromkeys(positions)]
+
+
+def share_repeats(record: list[str], tables: list[tuple[int, dict]]) -> None:
+    """Replace each cell at the tables' positions by the equal string first seen there, so a million
+    rows of "Submitted" or "$0.50" hold one string, not a million (~55 bytes each). Equal text, so
+    nothing read from the cells changes."""
+    for j, seen in tables:
+        v = record[j]
+        first = seen.get(v)
+        if first is None:
+            if len(seen) < _SHARED_VALUES:
+                seen[v] = v
+        else:
+            record[j] = first

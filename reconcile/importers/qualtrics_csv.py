@@ -185,15 +185,7 @@ def read_table(table: Table, *, code_column: str | None = None, participant_colu
     if sd is not None and any(_EXCEL_DATE.match(r[sd]) for r in rows[:50]):
         excel = True
 
-    kind_word = "workbook" if table.is_workbook else "TSV" if table.delimiter == "\t" else "CSV"
-    qualifiers = [f"{table.encoding}{' with BOM' if table.bom else ''}"]
-    if table.delimiter not in (",", "\t"):
-        qualifiers.append(f"{table.delimiter_name}-separated")
-    if trailing_comma:
-        qualifiers.append("trailing comma on every line")
-    if excel:
-        qualifiers.append("re-saved by Excel")
-    fmt = f"Qualtrics {kind_word} {variant}; {', '.join(qualifiers)}"
+    fmt = describe(table, variant, trailing_comma=trailing_comma, excel=excel)
 
     return QualtricsExport(
         path=path,
@@ -207,6 +199,19 @@ def read_table(table: Table, *, code_column: str | None = None, participant_colu
         warnings=tuple(warnings),
         typed_id_column=typed_det.column,
     )
+
+
+def describe(table: Table, variant: str, *, trailing_comma: bool, excel: bool) -> str:
+    """The export's `format` line: what kind of file, which layout, and what was odd about it."""
+    kind_word = "workbook" if table.is_workbook else "TSV" if table.delimiter == "\t" else "CSV"
+    qualifiers = [f"{table.encoding}{' with BOM' if table.bom else ''}"]
+    if table.delimiter not in (",", "\t"):
+        qualifiers.append(f"{table.delimiter_name}-separated")
+    if trailing_comma:
+        qualifiers.append("trailing comma on every line")
+    if excel:
+        qualifiers.append("re-saved by Excel")
+    return f"Qualtrics {kind_word} {variant}; {', '.join(qualifiers)}"
 
 
 def _participant_columns(path, names, values, code_column, ids, participant_column, typed_column, option):

@@ -132,10 +132,11 @@ class MTurk:
                 others = [c for c in f.columns if c.startswith("Answer.")] or list(f.columns)
                 raise detection_error(f.path, "completion code (MTurk side)", f.code_candidates, others, "--mturk-code-column")
 
-    def read_files(self, paths: Sequence[str], *, code_column: str | None = None, participant_column: str | None = None):
+    def read_files(self, paths: Sequence[str], *, code_column: str | None = None, participant_column: str | None = None,
+                   keep: Sequence[str] | None = None):
         from .batch_csv import read_mturk_csv
 
-        return read_mturk_csv(list(paths), code_column=code_column, participant_column=participant_column)
+        return read_mturk_csv(list(paths), code_column=code_column, participant_column=participant_column, keep=keep)
 
     def read_table(self, table, *, code_column: str | None = None, participant_column: str | None = None):
         from .batch_csv import read_batch_table

@@ -7,6 +7,7 @@ standard columns deleted by Excel read as "". Timestamps stay text in whichever 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 
 from ...errors import InputError
@@ -16,6 +17,7 @@ from ...importers.sniff import kind_of
 from ...models import DuplicateRow, SourceRef, Submission, SubmissionFile, SubmissionInput
 from ...records import paused_gc
 from ...times import parse_timestamp
+from .batch_narrow import NarrowedFile, read_batch_narrowed, whole_rows
 from .columns import batch_code, batch_worker
 from .states import state_of
 
@@ -127,18 +129,8 @@ def read_batch_table(table: Table, *, code_column: str | None = None, participan
             if w:
                 warnings.append(w)
 
-    qualifiers = [f"{table.encoding}{' with BOM' if table.bom else ''}", f"{table.line_ending} line endings"]
-    if table.is_workbook:
-        qualifiers = [table.encoding]
-    if table.delimiter != ",":
-        qualifiers.append(f"{table.delimiter_name}-separated")
-    if short:
-        qualifiers.append(f"{short} short row{'s' if short != 1 else ''}")
-    if not table.final_newline and not table.is_workbook:
-        qualifiers.append("no final newline")
-    if missing:
-        qualifiers.append("standard columns missing (edited in Excel?)")
-    fmt = f"MTurk batch results CSV; {', '.join(qualifiers)}"
+    fmt = describe_format(table.encoding, table.bom, table.line_ending, table.delimiter, short, table.final_newline,
+                          table.is_workbook, bool(missing))
     return SubmissionFile(
         path=path,
         format=fmt,
@@ -152,17 +144,37 @@ def read_batch_table(table: Table, *, code_column: str | None = None, participan
     )
 
 
+def describe_format(encoding: str, bom: bool, line_ending: str, delimiter: str, short: int, final_newline: bool,
+                    workbook: bool, missing: bool) -> str:
+    """The file's `format` line: encoding, line endings and what was odd about it."""
+    qualifiers = [f"{encoding}{' with BOM' if bom else ''}", f"{line_ending} line endings"]
+    if workbook:
+        qualifiers = [encoding]
+    if delimiter != ",":
+        qualifiers.append(f"{_DELIMITER_NAMES.get(delimiter, repr(delimiter))}-separated")
+    if short:
+        qualifiers.append(f"{short} short row{'s' if short != 1 else ''}")
+    if not final_newline and not workbook:
+        qualifiers.append("no final newline")
+    if missing:
+        qualifiers.append("standard columns missing (edited in Excel?)")
+    return f"MTurk batch results CSV; {', '.join(qualifiers)}"
+
+
+_DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon"}  # as Table.delimiter_name
+
+
 # What the website's download shows about the worker and the API has no call for: a fetched file
 # leaves these blank, so a blank one against a filled one is no conflict.
 API_CANNOT_FILL = frozenset({"LifetimeApprovalRate", "Last30DaysApprovalRate", "Last7DaysApprovalRate"})
 
 
-def _content(a: Submission) -> dict:
+def _content(fields: Mapping[str, str]) -> dict:
     # Padding and deleted empty columns must not make two downloads of the same row look different,
     # nor a time written in the other style (a fetched file against a downloaded one), nor the
     # worker's approval rates only the website's download carries.
     out = {}
-    for k, v in a.fields.items():
+    for k, v in fields.items():
         if v == "" or k in API_CANNOT_FILL:
             continue
         if k in TIME_COLUMNS:
@@ -173,12 +185,15 @@ def _content(a: Submission) -> dict:
     return out
 
 
-def combine(batches: list[SubmissionFile]) -> SubmissionInput:
-    """Unique assignments across files (first occurrence wins) plus every repeat, identical or not."""
+def combine(batches: list[SubmissionFile], whole: Callable[[list[Submission]], dict[int, Mapping[str, str]]] | None = None
+            ) -> SubmissionInput:
+    """Unique assignments across files (first occurrence wins) plus every repeat, identical or not.
+
+    `whole(submissions)`, when given, returns id(submission) -> every cell of its row for rows read
+    narrowed (batch_narrow): only repeated rows are compared cell by cell, so only they are read again."""
     first: dict[str, Submission] = {}
-    content: dict[str, dict] = {}
     unique: list[Submission] = []
-    dups: list[DuplicateRow] = []
+    repeats: list[tuple[Submission, Submission]] = []
     for b in batches:
         for a in b.submissions:
             key = a.submission_id.strip()
@@ -187,17 +202,52 @@ def combine(batches: list[SubmissionFile]) -> SubmissionInput:
                 first[key] = a
                 unique.append(a)
                 continue
-            if key not in content:
-                content[key] = _content(prev)
-            dups.append(DuplicateRow(a.source, a.submission_id, prev.source, _content(a) == content[key]))
+            repeats.append((a, prev))
+    cells: dict[int, Mapping[str, str]] = {}
+    if repeats and whole is not None:
+        cells = whole([s for pair in repeats for s in pair])
+    content: dict[str, dict] = {}
+    dups: list[DuplicateRow] = []
+    for a, prev in repeats:
+        key = a.submission_id.strip()
+        if key not in content:
+            content[key] = _content(cells.get(id(prev), prev.fields))
+        dups.append(DuplicateRow(a.source, a.submission_id, prev.source, _content(cells.get(id(a), a.fields)) == content[key]))
     return SubmissionInput(tuple(batches), tuple(unique), tuple(dups))
 
 
-def read_mturk_csv(paths, *, code_column: str | None = None, participant_column: str | None = None) -> SubmissionInput:
+def read_mturk_csv(paths, *, code_column: str | None = None, participant_column: str | None = None,
+                   keep: Sequence[str] | None = None) -> SubmissionInput:
+    """The batches, combined. `keep`: the only columns anyone will look up in `Submission.fields`;
+    a file is then read narrowed as it streams (batch_narrow), when it can be, and its other cells
+    are read again only for rows that repeat an AssignmentId."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if not paths:
         raise InputError("no MTurk batch results file given; pass one or more with --mturk.")
+    narrowed: dict[int, NarrowedFile] = {}  # id(SubmissionFile) -> how to read its rows whole again
+    batches = []
     with paused_gc():
-        batches = [read_batch_table(load_table(p), code_column=code_column, participant_column=participant_column) for p in paths]
-    return combine(batches)
+        for p in paths:
+            got = None if keep is None else read_batch_narrowed(p, keep, code_column=code_column,
+                                                                participant_column=participant_column)
+            if got is not None:
+                narrowed[id(got.file)] = got
+                batches.append(got.file)
+            else:
+                batches.append(read_batch_table(load_table(p), code_column=code_column, participant_column=participant_column))
+    if not narrowed:
+        return combine(batches)
+
+    # A file named twice is read alike both times: either reading serves its rows.
+    by_path = {n.file.path: n for n in narrowed.values()}
+
+    def whole(subs: list[Submission]) -> dict[int, Mapping[str, str]]:
+        ours = [s for s in subs if s.source.path in by_path]
+        wanted: dict[str, set[int]] = {}  # file -> rows
+        for s in ours:
+            wanted.setdefault(s.source.path, set()).add(s.source.row)
+        rows = {path: whole_rows(by_path[path], want) for path, want in wanted.items()}
+        return {id(s): rows[s.source.path][s.source.row] for s in ours}
+
+    return combine(batches, whole)

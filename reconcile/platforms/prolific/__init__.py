@@ -181,7 +181,9 @@ class Prolific:
 
         require_columns(data)
 
-    def read_files(self, paths: Sequence[str], *, code_column: str | None = None, participant_column: str | None = None):
+    def read_files(self, paths: Sequence[str], *, code_column: str | None = None, participant_column: str | None = None,
+                   keep: Sequence[str] | None = None):
+        # Every cell is read (`keep` is a permission, not a request): the caller narrows the rows after.
         from .export_csv import read_prolific_csv
 
         return read_prolific_csv(list(paths), participant_column=participant_column, study_id=self.study_id)

@@ -1,0 +1,161 @@
+"""A Qualtrics export read as a stream, each response kept narrowed as it goes past (issue 14).
+
+`read_table` holds every cell of every row (a million-row export: about 2 GB) although `match`
+reads a few columns. Here the layout comes from the first three records, the columns from the
+header alone, and each record is reduced to the Response's cells (plus the columns `keep` names for
+`Response.fields`) while the records stream past.
+
+Exactness: the QualtricsExport `read_table(load_table(path))` gives, or None, and then the caller
+reads the file whole (so every refusal and warning stays the whole reading's own). None for: what
+`load_table` reads whole (RecordStream's NotStreamable), a file another kind claims, a header
+ending in an unnamed column (the used width would depend on every row), a row longer than the
+header, a column choice that reads values (ties, loose names, IDs found by content: Prolific's
+rules), an option naming no column, no responses, a cut last row, fewer than three records.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+
+from ..errors import InputError
+from ..models import QualtricsExport, Response, SourceRef
+from ..platform import ParticipantIds
+from . import columns as cols
+from .csvtext import NotStreamable, RecordStream, RowFields, Table, is_blank, repeats_shared, share_repeats, unique_names
+
+
+class _NeedsValues(Exception):
+    """Column detection asked for a column's values: read the file whole."""
+
+
+def _no_values(column: str):
+    raise _NeedsValues(column)
+
+
+def read_survey_narrowed(path: str | os.PathLike, keep: Callable[[tuple[str, ...]], Sequence[str]], *, claims: dict,
+                         code_column: str | None = None, participant_column: str | None = None,
+                         typed_column: str | None = None, ids: ParticipantIds | None = None,
+                         participant_option: str = "--id-column") -> QualtricsExport | None:
+    """The export as `read_table` reads it, but each Response's `fields` holding only the columns
+    `keep(columns)` names (those the file has; every column when it raises InputError); None when
+    the file must be read whole (see the module). `claims`: every platform's, as `identify` asks."""
+    from .qualtrics_csv import _EXCEL_DATE, _ROLE_BY_IMPORTID, _ROLE_BY_NAME, _ROLES, _layout, _participant_columns, describe
+    from .sniff import kind_of
+
+    p = os.fspath(path)
+    try:
+        stream = RecordStream(p, chunk=20_000)  # load_table's progress lines
+        records = iter(stream)
+        first: list[list[str]] = []
+        for rec in records:
+            first.append(rec)
+            if len(first) == 3:
+                break
+        if len(first) < 3:
+            return None
+        probe = Table(p, [list(r) for r in first], "UTF-8", stream.bom, stream.delimiter, "LF", True)
+        try:
+            if kind_of(probe, claims) != "qualtrics":
+                return None
+        except InputError:
+            return None
+        raw_names, header_rows, variant, import_ids = _layout(probe)
+        ncols = len(raw_names)
+        if not ncols or not raw_names[-1].strip():
+            return None  # trailing unnamed columns: whether they are used depends on every row
+        names, notes = unique_names(list(raw_names))
+        warnings = list(notes)
+        role_idx: dict[str, int] = {}
+        if import_ids:
+            for j, iid in enumerate(import_ids[:ncols]):
+                role = _ROLE_BY_IMPORTID.get(iid.casefold())
+                if role and role not in role_idx:
+                    role_idx[role] = j
+        for j, name in enumerate(names):
+            role = _ROLE_BY_NAME.get(cols.norm(name))
+            if role and role not in role_idx:
+                role_idx[role] = j
+        index = {n: j for j, n in enumerate(names)}
+        extra_code_names = ids.survey_code_names if ids is not None else frozenset()
+        try:
+            code_det = cols.override_or_detect(
+                p, names, code_column, "--code-column", lambda: cols.qualtrics_code(names, _no_values, extra_names=extra_code_names)
+            )
+            id_det, typed_det = _participant_columns(p, names, _no_values, code_det.column, ids, participant_column,
+                                                     typed_column, participant_option)
+        except (_NeedsValues, InputError):
+            return None
+        for det in (code_det, id_det, typed_det):
+            if det.note:
+                warnings.append(det.note)
+        try:
+            wanted = [c for c in dict.fromkeys(keep(tuple(names))) if c in index]
+        except InputError:
+            wanted = list(names)  # the caller refuses the option later, as after a whole reading
+        at = [role_idx.get(r, ncols) for r in _ROLES]
+        at.append(index[code_det.column] if code_det.column else ncols)
+        at.append(index[id_det.column] if id_det.column else ncols)
+        typed = typed_det.column is not None
+        if typed_det.column is not None:
+            at.append(index[typed_det.column])
+        first_kept = len(at)
+        at += [index[c] for c in wanted]
+        get = itemgetter(*at)
+        # Cells that repeat from row to row (status, Finished, Progress, duration, kept answers) held once each.
+        shared = repeats_shared(j for j in [*at[1:4], at[7], *at[first_kept:]] if j < ncols)
+        kept_index = {c: k for k, c in enumerate(wanted)}
+        empty = RowFields(kept_index, ())  # shared when nothing is kept (RowFields is read-only)
+        fin = role_idx.get("finished")
+        sd = role_idx.get("start_date")
+        width = ncols + 1
+        excel = False
+        responses: list[Response] = []
+        last_len = 0
+        for i, rec in enumerate(_chained(first, records)):
+            if i < header_rows or is_blank(rec):
+                continue
+            cells_in = len(rec)
+            last_len = cells_in
+            if cells_in == ncols:
+                rec.append("")  # the sentinel absent columns read
+            elif cells_in < ncols:
+                rec.extend([""] * (width - cells_in))
+            else:
+                return None  # extra cells: the whole reading drops or refuses them
+            share_repeats(rec, shared)
+            cells = get(rec)
+            fields = RowFields(kept_index, cells[first_kept:]) if wanted else empty
+            rid, status, finished, progress, ip, start, end, duration, code, participant = cells[:10]
+            responses.append(Response(SourceRef(p, i + 1), rid, status, finished, progress, ip, start, end, duration, code,
+                                      participant, fields, cells[10] if typed else ""))
+            if not excel and ((fin is not None and rec[fin] in ("TRUE", "FALSE"))
+                              or (sd is not None and len(responses) <= 50 and _EXCEL_DATE.match(rec[sd]))):
+                excel = True
+    except NotStreamable:
+        return None
+    if not responses or last_len * 2 < len(first[0]):
+        return None  # no responses, or a cut last row: the whole reading's sentences
+    if code_det.column is not None:
+        w = cols.damaged_codes(((r.source.row, r.code) for r in responses), code_det.column, p)
+        if w:
+            warnings.append(w)
+    fmt = describe(probe, variant, trailing_comma=False, excel=excel)
+    return QualtricsExport(
+        path=p,
+        format=fmt,
+        columns=tuple(names),
+        code_column=code_det.column,
+        participant_column=id_det.column,
+        code_candidates=code_det.candidates,
+        participant_candidates=id_det.candidates,
+        responses=tuple(responses),
+        warnings=tuple(warnings),
+        typed_id_column=typed_det.column,
+    )
+
+
+def _chained(first: list, rest):
+    yield from first
+    yield from rest
