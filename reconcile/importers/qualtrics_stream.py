@@ -45,8 +45,22 @@ def inspect_survey_streamed_first_found(path: str, rules, claims) -> dict | None
     """inspection.inspect_whole's answer for a survey export: inspect_survey's with the first of
     `rules` (each platform's participant-ID rules, in order) that finds a participant column, else
     with the first; the file read once for all of them. None when it must be read whole."""
+    def content_rules(names: list[str]) -> list:
+        # The rules that judge columns by their content and will be asked: those before the first rule
+        # that finds a participant column by the header alone (MTurk's, on an MTurk study's export).
+        # Their tallies look at every cell, so sparing them when they cannot matter is most of a pass.
+        asked = []
+        for ids in rules:
+            if ids is None:
+                continue
+            if ids.typed_by_content:
+                asked.append(ids)
+            elif _found_by_header(names, ids):
+                break
+        return asked
+
     try:
-        scan = _scan(path, claims, [ids for ids in rules if ids is not None and ids.typed_by_content])
+        scan = _scan(path, claims, content_rules)
     except NotStreamable:
         return None
     if scan is None:
@@ -58,6 +72,25 @@ def inspect_survey_streamed_first_found(path: str, rules, claims) -> dict | None
             return found
         first = first or found
     return first
+
+
+class _NeedsValues(Exception):
+    """Column detection asked for a column's values."""
+
+
+def _no_values(column: str):
+    raise _NeedsValues(column)
+
+
+def _found_by_header(names: list[str], ids) -> bool:
+    """Whether the rules `ids` find a participant column from these names alone, reading no values
+    (any rule that would read some is not counted on)."""
+    try:
+        code = cols.qualtrics_code(names, _no_values, extra_names=ids.survey_code_names).column
+        id_det, _ = cols.participant_columns([n for n in names if n != code], _no_values, ids)
+    except _NeedsValues:
+        return False
+    return id_det.column is not None
 
 
 def _roles(import_ids, names, width: int) -> dict[str, int]:
@@ -132,6 +165,8 @@ def _scan(path: str, claims, tally_rules) -> _Scan | None:
     last_index, last_len = 0, header_width
     # A column the rules never ask about by content (its name says what it is: captured, a known
     # name, another ID such as STUDY_ID) gets no tally; dropping trailing columns renames none.
+    if callable(tally_rules):  # decided from the named columns (a trailing unnamed one matches no rule)
+        tally_rules = tally_rules(full_names[:unnamed_from])
     tallies = [(ids, [None if cols.norm(n) in ids.not_id_names | ids.captured_names | ids.survey_names
                       else cols.IdTally(ids) for n in full_names]) for ids in tally_rules]
     block: list[list[str]] = []
