@@ -11,8 +11,9 @@ import codecs
 import csv
 import io
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from operator import itemgetter
 
 from ..errors import InputError
@@ -574,6 +575,13 @@ class RecordStream:
         self.bom = head.startswith(codecs.BOM_UTF8)
         self._fh = fh
         self._counted = _CountingReader(fh, body)
+
+    def head(self, n: int) -> tuple[list[list[str]], Iterator[list[str]], Table]:
+        """Start the one iteration: the first `n` records (fewer in a shorter file), an iterator over
+        the rest, and a Table of those first records (what identification by content reads)."""
+        records = iter(self)
+        head = list(islice(records, n))
+        return head, records, Table(self.path, head, self.encoding, self.bom, self.delimiter, "none", False)
 
     def __iter__(self):
         counted = self._counted

@@ -130,15 +130,9 @@ def _scan(path: str, claims, tally_rules) -> _Scan | None:
     from .sniff import kind_of
 
     stream = RecordStream(path)
-    records = iter(stream)
-    head: list[list[str]] = []
-    for rec in records:
-        head.append(rec)
-        if len(head) == _HEAD_RECORDS:
-            break
+    head, records, table = stream.head(_HEAD_RECORDS)
     if not head:
         return None
-    table = Table(path, head, "UTF-8", stream.bom, stream.delimiter, "none", False)
     try:
         if kind_of(table, claims) != "qualtrics" or not is_survey_export(table):
             return None

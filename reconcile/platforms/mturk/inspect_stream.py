@@ -23,7 +23,7 @@ from operator import itemgetter
 
 from ...errors import ReconcileError
 from ...importers import columns as cols
-from ...importers.csvtext import NotStreamable, RecordStream, Table, is_blank, unique_names
+from ...importers.csvtext import NotStreamable, RecordStream, is_blank, unique_names
 from ...importers.sniff import kind_of
 from .batch_csv import _EXPECTED, _STANDARD, PLATFORM
 from .columns import batch_code, batch_worker
@@ -42,16 +42,11 @@ def inspect_streamed(path: str, claims) -> dict | None:
 
 def _inspect(path: str, claims) -> dict | None:
     stream = RecordStream(path)
-    records = iter(stream)
-    head: list[list[str]] = []
-    for rec in records:
-        head.append(rec)
-        if len(head) == _HEAD_RECORDS:
-            break
+    head, records, table = stream.head(_HEAD_RECORDS)
     if not head:
         return None
     try:
-        if kind_of(Table(path, head, "UTF-8", stream.bom, stream.delimiter, "none", False), claims) != PLATFORM:
+        if kind_of(table, claims) != PLATFORM:
             return None
     except ReconcileError:  # the whole reading words every refusal
         return None
@@ -143,7 +138,7 @@ def _inspect(path: str, claims) -> dict | None:
     short = sum(k for length, k in shorter.items() if length < ncols)
     qualifiers = [f"{stream.encoding}{' with BOM' if stream.bom else ''}", f"{stream.line_ending} line endings"]
     if stream.delimiter != ",":
-        qualifiers.append(f"{Table(path, [], '', False, stream.delimiter, '', False).delimiter_name}-separated")
+        qualifiers.append(f"{table.delimiter_name}-separated")
     if short:
         qualifiers.append(f"{short} short row{'s' if short != 1 else ''}")
     if not stream.final_newline:

@@ -21,7 +21,7 @@ from collections import Counter
 from operator import itemgetter
 
 from ...errors import ReconcileError
-from ...importers.csvtext import NotStreamable, RecordStream, Table, is_blank, unique_names
+from ...importers.csvtext import NotStreamable, RecordStream, is_blank, unique_names
 from ...importers.sniff import kind_of
 from .export_csv import FULL_EXPORT_HINT, PLATFORM, _bare, _roles, era_of, review_deadline, study_id_of
 
@@ -47,16 +47,11 @@ def inspect_streamed(path: str, claims) -> dict | None:
 
 def _inspect(path: str, claims) -> dict | None:
     stream = RecordStream(path)
-    records = iter(stream)
-    head: list[list[str]] = []
-    for rec in records:
-        head.append(rec)
-        if len(head) == _HEAD_RECORDS:
-            break
+    head, records, table = stream.head(_HEAD_RECORDS)
     if not head:
         return None
     try:
-        if kind_of(Table(path, head, "UTF-8", stream.bom, stream.delimiter, "none", False), claims) != PLATFORM:
+        if kind_of(table, claims) != PLATFORM:
             return None
     except ReconcileError:  # the whole reading words every refusal
         return None
@@ -143,7 +138,7 @@ def _inspect(path: str, claims) -> dict | None:
     short = sum(k for length, k in shorter.items() if length < ncols)
     qualifiers = [era_of(names), f"{stream.encoding}{' with BOM' if stream.bom else ''}", f"{stream.line_ending} line endings"]
     if stream.delimiter != ",":
-        qualifiers.append(f"{Table(path, [], '', False, stream.delimiter, '', False).delimiter_name}-separated")
+        qualifiers.append(f"{table.delimiter_name}-separated")
     if short:
         qualifiers.append(f"{short} short row{'s' if short != 1 else ''}")
     if not has_participant:
