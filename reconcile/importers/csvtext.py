@@ -287,18 +287,21 @@ def _read_records(reader, position: Callable[[], int], size: int, what: str, chu
     return records
 
 
-def _chunks(reader, position: Callable[[], int], size: int, what: str, chunk: int = 20_000):
-    """The records in lists of `chunk`, reporting progress as `_read_records` says."""
+def _chunks(reader, position: Callable[[], int], size: int, what: str, chunk: int = 20_000, first: int = 0):
+    """The records in lists of `chunk` (the first list of `first` when given), reporting progress as
+    `_read_records` says."""
     from itertools import islice
 
     done = 0
     shown = False
+    want = first or chunk
     while True:
-        got = list(islice(reader, chunk))
+        got = list(islice(reader, want))
         done += len(got)
         yield got
-        if len(got) < chunk:
+        if len(got) < want:
             break
+        want = chunk
         read = position()
         estimate = max(done, round(done * size / max(1, read)))
         shown = shown or estimate >= BIG
@@ -550,10 +553,11 @@ class RecordStream:
     `load_table` would say. Anything `load_table` would read whole raises NotStreamable, while
     opening or while iterating (a NUL or an odd number of quotes: when the last record is read)."""
 
-    def __init__(self, path: str | os.PathLike, *, progress: bool = True, chunk: int = 2_000) -> None:
+    def __init__(self, path: str | os.PathLike, *, progress: bool = True, chunk: int = 2_000, first: int = 0) -> None:
         self.path = os.fspath(path)
         self.progress = progress  # report the rows read, as load_table does
         self.chunk = chunk  # records read (and held) at a time when reporting progress
+        self.first = first  # records read first when reporting progress (a reader that may stop after them)
         self.encoding = "UTF-8"
         self.line_ending, self.final_newline = "none", False
         fh = _open_binary(self.path)
@@ -592,7 +596,7 @@ class RecordStream:
                 if self.progress:
                     # Small chunks by default: the stream holds one chunk of records at a time.
                     for got in _chunks(reader, lambda: counted.read_bytes, _file_size(self.path),
-                                       f"reading {os.path.basename(self.path)}", chunk=self.chunk):
+                                       f"reading {os.path.basename(self.path)}", chunk=self.chunk, first=self.first):
                         yield from got
                 else:
                     yield from reader

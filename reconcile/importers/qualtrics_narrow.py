@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from itertools import repeat
 from operator import itemgetter
 
 from ..errors import InputError
 from ..models import QualtricsExport, Response, SourceRef
 from ..platform import ParticipantIds
 from . import columns as cols
+from .csvcolumns import ColumnReading, HandOver, share_column
 from .csvtext import NotStreamable, RecordStream, RowFields, Table, is_blank, repeats_shared, share_repeats, unique_names
 
 
@@ -41,12 +43,13 @@ def read_survey_narrowed(path: str | os.PathLike, keep: Callable[[tuple[str, ...
     """The export as `read_table` reads it, but each Response's `fields` holding only the columns
     `keep(columns)` names (those the file has; every column when it raises InputError); None when
     the file must be read whole (see the module). `claims`: every platform's, as `identify` asks."""
-    from .qualtrics_csv import _EXCEL_DATE, _ROLE_BY_IMPORTID, _ROLE_BY_NAME, _ROLES, _layout, _participant_columns, describe
+    from .qualtrics_csv import _ROLE_BY_IMPORTID, _ROLE_BY_NAME, _ROLES, _layout, _participant_columns, describe
     from .sniff import kind_of
 
     p = os.fspath(path)
     try:
-        stream = RecordStream(p, chunk=20_000)  # load_table's progress lines
+        # load_table's progress lines; the first three records alone, as the columns may be read by pandas
+        stream = RecordStream(p, chunk=20_000, first=3)
         records = iter(stream)
         first: list[list[str]] = []
         for rec in records:
@@ -102,37 +105,23 @@ def read_survey_narrowed(path: str | os.PathLike, keep: Callable[[tuple[str, ...
             at.append(index[typed_det.column])
         first_kept = len(at)
         at += [index[c] for c in wanted]
-        get = itemgetter(*at)
         # Cells that repeat from row to row (status, Finished, Progress, duration, kept answers) held once each.
-        shared = repeats_shared(j for j in [*at[1:4], at[7], *at[first_kept:]] if j < ncols)
+        shared_at = [j for j in [*at[1:4], at[7], *at[first_kept:]] if j < ncols]
         kept_index = {c: k for k, c in enumerate(wanted)}
         empty = RowFields(kept_index, ())  # shared when nothing is kept (RowFields is read-only)
         fin = role_idx.get("finished")
         sd = role_idx.get("start_date")
-        width = ncols + 1
-        excel = False
-        responses: list[Response] = []
-        last_len = 0
-        for i, rec in enumerate(_chained(first, records)):
-            if i < header_rows or is_blank(rec):
-                continue
-            cells_in = len(rec)
-            last_len = cells_in
-            if cells_in == ncols:
-                rec.append("")  # the sentinel absent columns read
-            elif cells_in < ncols:
-                rec.extend([""] * (width - cells_in))
-            else:
-                return None  # extra cells: the whole reading drops or refuses them
-            share_repeats(rec, shared)
-            cells = get(rec)
-            fields = RowFields(kept_index, cells[first_kept:]) if wanted else empty
-            rid, status, finished, progress, ip, start, end, duration, code, participant = cells[:10]
-            responses.append(Response(SourceRef(p, i + 1), rid, status, finished, progress, ip, start, end, duration, code,
-                                      participant, fields, cells[10] if typed else ""))
-            if not excel and ((fin is not None and rec[fin] in ("TRUE", "FALSE"))
-                              or (sd is not None and len(responses) <= 50 and _EXCEL_DATE.match(rec[sd]))):
-                excel = True
+        shape = (ncols, header_rows, at, first_kept, typed, kept_index, empty, fin, sd)
+        fast = _read_columns(p, stream, first, shape, shared_at)
+        got: tuple[list[Response], bool, int] | None
+        if fast is not None:
+            records.close()  # the streamed reading ends here: its file is closed
+            got = fast
+        else:
+            got = _read_streamed(p, first, records, shape, repeats_shared(shared_at))
+        if got is None:
+            return None
+        responses, excel, last_len = got
     except NotStreamable:
         return None
     if not responses or last_len * 2 < len(first[0]):
@@ -154,6 +143,72 @@ def read_survey_narrowed(path: str | os.PathLike, keep: Callable[[tuple[str, ...
         warnings=tuple(warnings),
         typed_id_column=typed_det.column,
     )
+
+
+_Shape = tuple  # (ncols, header rows, positions, first kept, typed, kept index, empty fields, Finished, StartDate)
+
+
+def _read_streamed(p: str, first: list, records, shape: _Shape, shared) -> tuple[list[Response], bool, int] | None:
+    """The responses, whether Excel re-saved the file, and the cells of the last row, from the
+    records as the csv module streams them (the rest after `first`); None: read the file whole."""
+    from .qualtrics_csv import _EXCEL_DATE
+
+    ncols, header_rows, at, first_kept, typed, kept_index, empty, fin, sd = shape
+    get = itemgetter(*at)
+    width = ncols + 1
+    excel = False
+    responses: list[Response] = []
+    last_len = 0
+    for i, rec in enumerate(_chained(first, records)):
+        if i < header_rows or is_blank(rec):
+            continue
+        cells_in = len(rec)
+        last_len = cells_in
+        if cells_in == ncols:
+            rec.append("")  # the sentinel absent columns read
+        elif cells_in < ncols:
+            rec.extend([""] * (width - cells_in))
+        else:
+            return None  # extra cells: the whole reading drops or refuses them
+        share_repeats(rec, shared)
+        cells = get(rec)
+        fields = RowFields(kept_index, cells[first_kept:]) if kept_index else empty
+        rid, status, finished, progress, ip, start, end, duration, code, participant = cells[:10]
+        responses.append(Response(SourceRef(p, i + 1), rid, status, finished, progress, ip, start, end, duration, code,
+                                  participant, fields, cells[10] if typed else ""))
+        if not excel and ((fin is not None and rec[fin] in ("TRUE", "FALSE"))
+                          or (sd is not None and len(responses) <= 50 and _EXCEL_DATE.match(rec[sd]))):
+            excel = True
+    return responses, excel, last_len
+
+
+def _read_columns(p: str, stream: RecordStream, first: list, shape: _Shape, shared_at: list[int]
+                  ) -> tuple[list[Response], bool, int] | None:
+    """What `_read_streamed` gives, from the needed columns parsed by pandas (csvcolumns.ColumnReading);
+    None when the streamed reading must say (anything ColumnReading hands over)."""
+    from .qualtrics_csv import _EXCEL_DATE
+
+    ncols, header_rows, at, first_kept, typed, kept_index, empty, fin, sd = shape
+    reading = ColumnReading(p, stream.bom, stream.delimiter, first, ncols, at, header_rows)
+    shared: dict[int, dict] = {j: {} for j in shared_at}
+    excel = False
+    responses: list[Response] = []
+    try:
+        for rows, got in reading:
+            for j, seen in shared.items():
+                got[j] = share_column(got[j], seen)
+            n = len(rows)
+            column = [got[j] if j < ncols else repeat("", n) for j in at]
+            if not excel and fin is not None and not {"TRUE", "FALSE"}.isdisjoint(got[fin]):
+                excel = True
+            if not excel and sd is not None and len(responses) < 50:
+                excel = any(_EXCEL_DATE.match(v) for v in got[sd][:50 - len(responses)])
+            fields = map(RowFields, repeat(kept_index), zip(*column[first_kept:])) if kept_index else repeat(empty)
+            responses.extend(map(Response, map(SourceRef, repeat(p), rows), *column[:10], fields,
+                                 column[10] if typed else repeat("", n)))
+    except HandOver:
+        return None
+    return responses, excel, reading.last_cells
 
 
 def _chained(first: list, rest):

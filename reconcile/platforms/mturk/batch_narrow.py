@@ -20,10 +20,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from operator import itemgetter
 
 from ...errors import InputError
 from ...importers import columns as cols
+from ...importers.csvcolumns import ColumnReading, HandOver, share_column
 from ...importers.csvtext import NotStreamable, RecordStream, RowFields, Table, is_blank, repeats_shared, share_repeats, unique_names
 from ...importers.sniff import kind_of
 from ...models import SourceRef, Submission, SubmissionFile
@@ -56,7 +58,8 @@ def read_batch_narrowed(path: str | os.PathLike, keep: Sequence[str], *, code_co
 
     p = os.fspath(path)
     try:
-        stream = RecordStream(p, chunk=20_000)  # load_table's progress lines
+        # load_table's progress lines; the first three records alone, as the columns may be read by pandas
+        stream = RecordStream(p, chunk=20_000, first=3)
         records = iter(stream)
         first = []
         for rec in records:
@@ -106,46 +109,28 @@ def read_batch_narrowed(path: str | os.PathLike, keep: Sequence[str], *, code_co
         kept = [c for c in dict.fromkeys(keep) if c in index]
         # The standard cells, the code, then the kept ones; absent columns read the sentinel "" at ncols.
         at = [ncols if j is None else j for j in std_j] + [ncols if code_j is None else code_j] + [index[c] for c in kept]
-        get = itemgetter(*at)
         # Cells that repeat from row to row (HITId, status, reward, size, duration, kept answers) held once each.
         shared = repeats_shared(j for j in [*std_j[2:6], std_j[9], *at[11:]] if j is not None)
         empty = RowFields({}, ())  # shared: no cell kept (RowFields is read-only)
         kept_index = {c: k for k, c in enumerate(kept)}
-        width = ncols + 1
-        submissions = []
-        short = 0
-        last_len = 0
-        i = -1
-        for i, rec in enumerate(_chained(first, records)):
-            if i == 0 or is_blank(rec):
-                continue
-            cells_in = len(rec)
-            last_len = cells_in
-            if cells_in == ncols:
-                rec.append("")  # the sentinel absent columns read
-            elif cells_in < ncols:
-                short += 1
-                rec.extend([""] * (width - cells_in))
-            else:
-                return None  # extra cells: the whole reading drops or refuses them
-            share_repeats(rec, shared)
-            cells = get(rec)
-            sid = cells[0]
-            if not sid.strip():
-                return None
-            fields = RowFields(kept_index, cells[11:]) if kept else empty
-            submissions.append(Submission(SourceRef(p, i + 1), PLATFORM, sid, cells[1], cells[2], state_of(cells[3]), cells[3],
-                                          cells[4], cells[5], cells[6], cells[7], cells[8], cells[9], cells[10], fields))
+        fast = _read_columns(p, stream, first, ncols, at, kept_index, empty)
+        submissions: list[Submission] | None
+        if fast is not None:
+            records.close()  # the streamed reading ends here: its file is closed
+            submissions, short, last_len, line_ending, final_newline = fast
+        else:
+            submissions, short, last_len = _read_streamed(p, first, records, ncols, at, shared, kept, kept_index, empty)
+            line_ending, final_newline = stream.line_ending, stream.final_newline
     except NotStreamable:
         return None
-    if not submissions or last_len * 2 < ncols:
+    if submissions is None or not submissions or last_len * 2 < ncols:
         return None  # no rows, or a cut last row: the whole reading's sentences
     if code_det.column is not None:
         w = cols.damaged_codes(((s.source.row, s.code) for s in submissions), code_det.column, p)
         if w:
             warnings.append(w)
-    fmt = describe_format(stream.encoding, stream.bom, stream.line_ending, stream.delimiter, short,
-                          stream.final_newline, False, bool(missing))
+    fmt = describe_format(stream.encoding, stream.bom, line_ending, stream.delimiter, short,
+                          final_newline, False, bool(missing))
     file = SubmissionFile(
         path=p,
         format=fmt,
@@ -158,6 +143,71 @@ def read_batch_narrowed(path: str | os.PathLike, keep: Sequence[str], *, code_co
         platform=PLATFORM,
     )
     return NarrowedFile(file, index, ncols, std_j[0])
+
+
+def _read_streamed(p: str, first: list, records, ncols: int, at: list[int], shared, kept: list[str], kept_index: dict,
+                   empty: RowFields) -> tuple[list[Submission] | None, int, int]:
+    """The submissions from the records as the csv module streams them (the rest after `first`);
+    None for the submissions when the file must be read whole. Also the short rows and the cells of the last row."""
+    from .batch_csv import PLATFORM
+
+    get = itemgetter(*at)
+    width = ncols + 1
+    submissions: list[Submission] = []
+    short = 0
+    last_len = 0
+    for i, rec in enumerate(_chained(first, records)):
+        if i == 0 or is_blank(rec):
+            continue
+        cells_in = len(rec)
+        last_len = cells_in
+        if cells_in == ncols:
+            rec.append("")  # the sentinel absent columns read
+        elif cells_in < ncols:
+            short += 1
+            rec.extend([""] * (width - cells_in))
+        else:
+            return None, 0, 0  # extra cells: the whole reading drops or refuses them
+        share_repeats(rec, shared)
+        cells = get(rec)
+        sid = cells[0]
+        if not sid.strip():
+            return None, 0, 0
+        fields = RowFields(kept_index, cells[11:]) if kept else empty
+        submissions.append(Submission(SourceRef(p, i + 1), PLATFORM, sid, cells[1], cells[2], state_of(cells[3]), cells[3],
+                                      cells[4], cells[5], cells[6], cells[7], cells[8], cells[9], cells[10], fields))
+    return submissions, short, last_len
+
+
+def _read_columns(p: str, stream: RecordStream, first: list, ncols: int, at: list[int], kept_index: dict,
+                  empty: RowFields) -> tuple[list[Submission], int, int, str, bool] | None:
+    """The submissions, short rows, cells of the last row, line ending and final newline from the
+    needed columns parsed by pandas (csvcolumns.ColumnReading); None when the streamed reading must
+    say (anything ColumnReading hands over, a row without an AssignmentId)."""
+    from .batch_csv import PLATFORM
+
+    reading = ColumnReading(p, stream.bom, stream.delimiter, first, ncols, at, 1)
+    # Cells that repeat from row to row (HITId, status, reward, size, duration, kept answers) held once each.
+    shared: dict[int, dict] = {j: {} for j in [at[2], at[3], at[4], at[5], at[9], *at[11:]] if j < ncols}
+    states: dict[str, str] = {}
+    submissions: list[Submission] = []
+    try:
+        for rows, got in reading:
+            for j, seen in shared.items():
+                got[j] = share_column(got[j], seen)
+            column = [got[j] if j < ncols else repeat("", len(rows)) for j in at]
+            if any(not v or v.isspace() for v in column[0]):
+                return None  # a row without an AssignmentId: the whole reading refuses it
+            for v in dict.fromkeys(column[3]):
+                if v not in states:
+                    states[v] = state_of(v)
+            state = map(states.__getitem__, column[3])
+            fields = map(RowFields, repeat(kept_index), zip(*column[11:])) if len(at) > 11 else repeat(empty)
+            submissions.extend(map(Submission, map(SourceRef, repeat(p), rows), repeat(PLATFORM), column[0], column[1],
+                                   column[2], state, *column[3:11], fields))
+    except HandOver:
+        return None
+    return submissions, reading.short, reading.last_cells, reading.line_ending, reading.final_newline
 
 
 def _batch_code(names):
