@@ -10,6 +10,7 @@ import pytest
 from reconcile.errors import InputError
 from reconcile.importers.csvtext import load_table
 from reconcile.platforms.mturk.batch_csv import read_batch_table, read_mturk_csv
+from reconcile.platforms.mturk import batch_narrow
 from reconcile.platforms.mturk.batch_narrow import read_batch_narrowed, whole_rows
 
 HEADER = ("HITId,HITTypeId,Title,Reward,CreationTime,MaxAssignments,RequesterAnnotation,AssignmentId,WorkerId,"
@@ -81,8 +82,25 @@ def _same_file(a, b, path) -> None:
         assert x == y and x.source == y.source, path
 
 
+def _pandas_path(monkeypatch, on: bool) -> list[bool]:
+    """Whether each narrowed reading took pandas' columns (batch_narrow._read_columns); `on` False
+    turns that path off, so the streamed reading alone is checked."""
+    taken: list[bool] = []
+    original = batch_narrow._read_columns
+
+    def observed(*args, **kwargs):
+        got = original(*args, **kwargs) if on else None
+        taken.append(got is not None)
+        return got
+
+    monkeypatch.setattr(batch_narrow, "_read_columns", observed)
+    return taken
+
+
+@pytest.mark.parametrize("pandas", [True, False], ids=["pandas", "streamed"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_the_narrowed_reading_is_the_whole_one_or_hands_over(tmp_path, case):
+def test_the_narrowed_reading_is_the_whole_one_or_hands_over(tmp_path, monkeypatch, case, pandas):
+    taken = _pandas_path(monkeypatch, pandas)
     streamed = 0
     for name, text in _variants(CASES[case]):
         path = tmp_path / f"{case}-{abs(hash(name))}.csv"
@@ -92,6 +110,8 @@ def test_the_narrowed_reading_is_the_whole_one_or_hands_over(tmp_path, case):
         got = read_batch_narrowed(path, keep)
         if got is not None:
             streamed += 1
+            # Every file read narrowed is read by pandas, in every line ending, delimiter and BOM.
+            assert taken[-1] == pandas, (case, name)
             assert not isinstance(whole, tuple), (case, name, whole)
             _same_file(got.file, whole, path)
             for x, y in zip(got.file.submissions, whole.submissions):
@@ -120,7 +140,9 @@ def test_repeated_rows_are_compared_whole(tmp_path):
     assert got.duplicates == read_mturk_csv([path]).duplicates
 
 
-def test_every_real_batch_reads_alike(realdata, tmp_path):
+@pytest.mark.parametrize("pandas", [True, False], ids=["pandas", "streamed"])
+def test_every_real_batch_reads_alike(realdata, tmp_path, monkeypatch, pandas):
+    taken = _pandas_path(monkeypatch, pandas)
     streamed = 0
     paths = sorted(f for f in realdata.rglob("*.csv") if f.is_file())
     for path in paths:
@@ -132,6 +154,8 @@ def test_every_real_batch_reads_alike(realdata, tmp_path):
         _same_file(got.file, whole, path)
         streamed += 1
     assert streamed >= 5
+    if pandas:
+        assert taken.count(True) >= 5, taken
     batches = [p for p in paths if "mturk_results" in p.name]
     assert batches
     narrow, full = read_mturk_csv(batches + batches[:1], keep=()), read_mturk_csv(batches + batches[:1])

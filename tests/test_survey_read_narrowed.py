@@ -12,6 +12,7 @@ from reconcile import platforms, sources
 from reconcile.errors import InputError
 from reconcile.importers.csvtext import load_table
 from reconcile.importers.qualtrics_csv import read_table
+from reconcile.importers import qualtrics_narrow
 from reconcile.importers.qualtrics_narrow import read_survey_narrowed
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
@@ -98,14 +99,35 @@ def _check(path, ids, where, **options) -> bool:
     return got is not None
 
 
+def _pandas_path(monkeypatch, on: bool) -> list[bool]:
+    """Whether each narrowed reading took pandas' columns (qualtrics_narrow._read_columns); `on`
+    False turns that path off, so the streamed reading alone is checked."""
+    taken: list[bool] = []
+    original = qualtrics_narrow._read_columns
+
+    def observed(*args, **kwargs):
+        got = original(*args, **kwargs) if on else None
+        taken.append(got is not None)
+        return got
+
+    monkeypatch.setattr(qualtrics_narrow, "_read_columns", observed)
+    return taken
+
+
+@pytest.mark.parametrize("pandas", [True, False], ids=["pandas", "streamed"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_the_narrowed_reading_is_the_whole_one_or_hands_over(tmp_path, case):
+def test_the_narrowed_reading_is_the_whole_one_or_hands_over(tmp_path, monkeypatch, case, pandas):
+    taken = _pandas_path(monkeypatch, pandas)
     mturk, prolific = platforms.get("mturk").ids, platforms.get("prolific").ids
     streamed = 0
     for name, text in _variants(CASES[case]):
         path = tmp_path / f"{case}-{abs(hash(name))}.csv"
         path.write_bytes(text.encode("utf-8"))
-        streamed += _check(path, mturk, (case, name))
+        before = len(taken)
+        narrowed = _check(path, mturk, (case, name))
+        streamed += narrowed
+        # Every file read narrowed is read by pandas, with either line ending and BOM.
+        assert not narrowed or taken[before:] == [pandas], (case, name)
         _check(path, prolific, (case, name, "prolific"))
         _check(path, None, (case, name, "no rules"))
         _check(path, mturk, (case, name, "options"), code_column="score", participant_column="ResponseId")
@@ -129,10 +151,14 @@ def test_load_survey_keeps_every_cell_when_the_keep_function_refuses(tmp_path):
     assert [dict(r.fields) for r in narrowed.responses] == [{"score": r.fields["score"]} for r in whole.responses]
 
 
-def test_every_real_survey_reads_alike(realdata):
+@pytest.mark.parametrize("pandas", [True, False], ids=["pandas", "streamed"])
+def test_every_real_survey_reads_alike(realdata, monkeypatch, pandas):
+    taken = _pandas_path(monkeypatch, pandas)
     paths = sorted(f for f in realdata.rglob("*.csv") if f.is_file()) + sorted(SAMPLE.rglob("*.csv"))
     streamed = 0
     for path in paths:
         for name in ("mturk", "prolific"):
             streamed += _check(path, platforms.get(name).ids, (path, name))
     assert streamed >= 2
+    if pandas:
+        assert taken.count(True) >= 2, taken

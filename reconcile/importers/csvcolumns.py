@@ -44,29 +44,30 @@ class _Unusual(Exception):
     """A byte the counting cannot vouch for: the caller reads the file its streamed way."""
 
 
-def record_widths(path: str, delimiter: str, start: int) -> Widths | None:
+def record_widths(path: str, delimiter: str, start: int, block: int = _BLOCK) -> Widths | None:
     """The cells of every record of the file from byte `start` (after a BOM), or None for a file
-    whose quoting, NULs or quote count the counting cannot vouch for (see the module)."""
+    whose quoting, NULs or quote count the counting cannot vouch for (see the module). `block`:
+    the bytes counted at a time."""
     try:
         with open(path, "rb") as fh:
             fh.seek(start)
-            return _count(fh, ord(delimiter))
+            return _count(fh, ord(delimiter), block)
     except (OSError, _Unusual):
         return None
 
 
-def _count(fh, delim: int) -> Widths:
+def _count(fh, delim: int, block: int) -> Widths:
     counts: list[np.ndarray] = []
     parity = 0  # inside quotes at the end of the bytes counted so far
     delims = 0  # delimiters outside quotes in the record still open
     crlf = lf = cr = 0
     prev = -1  # the byte before the block (-1: the first block)
-    cur = fh.read(_BLOCK)
+    cur = fh.read(block)
     if not cur:
         raise _Unusual
     last = b""
     while cur:
-        nxt = fh.read(_BLOCK)
+        nxt = fh.read(block)
         if b"\x00" in cur:
             raise _Unusual
         last = cur[-1:]
@@ -184,7 +185,7 @@ class ColumnReading:
     """
 
     def __init__(self, path: str, bom: bool, delimiter: str, first: list[list[str]], ncols: int,
-                 positions: Sequence[int], header_records: int, chunk: int = _CHUNK) -> None:
+                 positions: Sequence[int], header_records: int, chunk: int = _CHUNK, block: int = _BLOCK) -> None:
         self.path = path
         self.start = 3 if bom else 0
         self.delimiter = delimiter
@@ -193,6 +194,7 @@ class ColumnReading:
         self.positions = sorted({0, *(j for j in positions if j < ncols)})  # the first column tells blank lines
         self.header_records = header_records
         self.chunk = chunk
+        self.block = block
         self.short = 0
         self.last_cells = 0
         self.line_ending, self.final_newline = "none", False
@@ -200,7 +202,7 @@ class ColumnReading:
     def __iter__(self) -> Iterator[tuple[Sequence[int], dict[int, list[str]]]]:
         from ..progress import BIG, report
 
-        widths = record_widths(self.path, self.delimiter, self.start)
+        widths = record_widths(self.path, self.delimiter, self.start, self.block)
         if widths is None:
             raise HandOver(self.path)
         cells = widths.cells
@@ -218,8 +220,8 @@ class ColumnReading:
                 n = len(got[0])
                 if done + n > total:
                     raise HandOver(self.path)
-                if done == 0:
-                    self._same_as_first(got)
+                if done < len(self.first):
+                    self._same_as_first(got, done)
                 skip = self._skipped(got, done, cells)
                 for i in skip:
                     if i >= self.header_records and cells[i] < ncols:
@@ -246,11 +248,15 @@ class ColumnReading:
         self.last_cells = int(cells[last]) if last >= 0 else 0
         self.line_ending, self.final_newline = widths.line_ending, widths.final_newline
 
-    def _same_as_first(self, got: dict[int, list[str]]) -> None:
-        """The first records as the csv module read them, or the two readers split the file differently."""
-        for r, rec in enumerate(self.first):
+    def _same_as_first(self, got: dict[int, list[str]], done: int) -> None:
+        """The first records (those in this chunk, which starts at record `done`) as the csv module
+        read them, or the two readers split the file differently."""
+        for r in range(len(got[0])):
+            if done + r >= len(self.first):
+                break
+            rec = self.first[done + r]
             for j in self.positions:
-                if r >= len(got[j]) or got[j][r] != (rec[j] if j < len(rec) else ""):
+                if got[j][r] != (rec[j] if j < len(rec) else ""):
                     raise HandOver(self.path)
 
     def _skipped(self, got: dict[int, list[str]], done: int, cells: np.ndarray) -> set[int]:
