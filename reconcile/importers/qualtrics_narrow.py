@@ -25,6 +25,7 @@ from ..models import QualtricsExport, Response, SourceRef
 from ..platform import ParticipantIds
 from . import columns as cols
 from .csvcolumns import ColumnReading, HandOver, share_column
+from .rowmaker import positional_maker
 from .csvtext import NotStreamable, RecordStream, RowFields, Table, is_blank, repeats_shared, share_repeats, unique_names
 
 
@@ -193,6 +194,7 @@ def _read_columns(p: str, stream: RecordStream, first: list, shape: _Shape, shar
     shared: dict[int, dict] = {j: {} for j in shared_at}
     excel = False
     responses: list[Response] = []
+    make = positional_maker(Response)  # Response(...) without the frozen __init__'s cost
     try:
         for rows, got in reading:
             for j, seen in shared.items():
@@ -204,7 +206,7 @@ def _read_columns(p: str, stream: RecordStream, first: list, shape: _Shape, shar
             if not excel and sd is not None and len(responses) < 50:
                 excel = any(_EXCEL_DATE.match(v) for v in got[sd][:50 - len(responses)])
             fields = map(RowFields, repeat(kept_index), zip(*column[first_kept:])) if kept_index else repeat(empty)
-            responses.extend(map(Response, map(SourceRef, repeat(p), rows), *column[:10], fields,
+            responses.extend(map(make, map(SourceRef, repeat(p), rows), *column[:10], fields,
                                  column[10] if typed else repeat("", n)))
     except HandOver:
         return None
