@@ -174,3 +174,14 @@ def test_a_batch_changed_before_its_repeats_are_read_again_is_refused(tmp_path):
     path.write_text(BASE, encoding="utf-8")
     with pytest.raises(InputError, match="changed while it was being read"):
         whole_rows(got, {2, 6})
+
+
+def test_a_byte_that_is_not_utf8_in_a_column_nobody_reads_is_the_whole_readings_error(tmp_path):
+    path = tmp_path / "batch.csv"
+    path.write_bytes(CASES["plain"].replace("Survey", "Surv\udcffy", 1).encode("utf-8", "surrogateescape"))
+    assert read_batch_narrowed(path, ()) is None
+    with pytest.raises(InputError, match="not valid UTF-8") as narrowed:
+        read_mturk_csv([path], keep=())
+    with pytest.raises(InputError) as whole:
+        read_mturk_csv([path])
+    assert str(narrowed.value) == str(whole.value)

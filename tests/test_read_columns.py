@@ -162,3 +162,19 @@ def test_positional_maker_makes_the_record_the_frozen_init_makes():
         assert [getattr(made, f) for f in cls.__dataclass_fields__] == list(args)
         with pytest.raises(AttributeError):
             made.source = None  # still frozen
+
+
+@pytest.mark.parametrize("raw", [
+    b"a,b,c\n1,\xff,3\n",  # a byte that is not UTF-8, in a column nobody reads
+    b"a,b,c\n1,\xc3",  # a character cut at the end
+])
+def test_bytes_the_csv_module_cannot_decode_hand_over_even_in_unread_columns(tmp_path, raw):
+    path = tmp_path / "f.csv"
+    path.write_bytes(raw)
+    assert record_widths(str(path), ",", 0) is None
+
+
+def test_a_character_split_between_blocks_is_decoded_whole(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes("a,b\nü,é€\n".encode())
+    assert [record_widths(str(path), ",", 0, block=b).cells.tolist() for b in range(1, 12)] == [[2, 2]] * 11

@@ -18,6 +18,7 @@ trusted (the caller compares the first records with the csv module's, too).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import os
 from collections.abc import Iterator, Sequence
@@ -66,10 +67,20 @@ def _count(fh, delim: int, block: int) -> Widths:
     if not cur:
         raise _Unusual
     last = b""
+    utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+    pending_utf8 = False  # a character split between two blocks
     while cur:
         nxt = fh.read(block)
         if b"\x00" in cur:
             raise _Unusual
+        if not (cur.isascii() and not pending_utf8):
+            # pandas decodes only the columns it is asked for; the csv module decodes every byte,
+            # and a file it cannot decode is the whole reading's to word.
+            try:
+                utf8.decode(cur)
+            except UnicodeDecodeError:
+                raise _Unusual from None
+            pending_utf8 = utf8.getstate()[0] != b""
         last = cur[-1:]
         # The block with one byte either side, so every byte can see its neighbours.
         off = 0 if prev < 0 else 1
@@ -122,6 +133,8 @@ def _count(fh, delim: int, block: int) -> Widths:
                 delims += int(is_end.size)
         prev = cur[-1]
         cur = nxt
+    if pending_utf8:
+        raise _Unusual  # the file ends inside a character
     if parity:
         raise _Unusual  # an odd number of quotes: the streamed reading hands it over whole
     final_newline = last in (b"\n", b"\r")
