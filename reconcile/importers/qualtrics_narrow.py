@@ -206,7 +206,7 @@ def _read_columns(p: str, stream: RecordStream, first: list, shape: _Shape, shar
             if not excel and sd is not None and len(responses) < 50:
                 excel = any(_EXCEL_DATE.match(v) for v in got[sd][:50 - len(responses)])
             fields = map(RowFields, repeat(kept_index), zip(*column[first_kept:])) if kept_index else repeat(empty)
-            responses.extend(map(make, map(SourceRef, repeat(p), rows), *column[:10], fields,
+            responses.extend(map(make, map(positional_maker(SourceRef), repeat(p), rows), *column[:10], fields,
                                  column[10] if typed else repeat("", n)))
     except HandOver:
         return None

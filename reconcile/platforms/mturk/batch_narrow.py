@@ -205,7 +205,7 @@ def _read_columns(p: str, stream: RecordStream, first: list, ncols: int, at: lis
                     states[v] = state_of(v)
             state = map(states.__getitem__, column[3])
             fields = map(RowFields, repeat(kept_index), zip(*column[11:])) if len(at) > 11 else repeat(empty)
-            submissions.extend(map(make, map(SourceRef, repeat(p), rows), repeat(PLATFORM), column[0], column[1],
+            submissions.extend(map(make, map(positional_maker(SourceRef), repeat(p), rows), repeat(PLATFORM), column[0], column[1],
                                    column[2], state, *column[3:11], fields))
     except HandOver:
         return None
