@@ -11,6 +11,10 @@ reads the file whole (so every refusal and warning stays the whole reading's own
 ending in an unnamed column (the used width would depend on every row), a row longer than the
 header, a column choice that reads values (ties, loose names, IDs found by content: Prolific's
 rules), an option naming no column, no responses, a cut last row, fewer than three records.
+
+The responses themselves are read by pandas' C reader when they can be (`_read_columns`, through
+csvcolumns.ColumnReading: the needed columns only, the cells of every record counted from the
+bytes); anything it cannot vouch for is read by the stream (`_read_streamed`), as before.
 """
 
 from __future__ import annotations

@@ -13,6 +13,10 @@ reads whole (RecordStream's NotStreamable), a header ending in an unnamed column
 would depend on every row), a row longer than the header, a column choice that needs the values of
 candidate columns (a tie), an option naming no column, a row without an AssignmentId, a cut last
 row, fewer than three records. So every error sentence and warning stays the whole reading's own.
+
+The rows themselves are read by pandas' C reader when they can be (`_read_columns`, through
+importers.csvcolumns.ColumnReading: the needed columns only, the cells of every record counted from
+the bytes); anything it cannot vouch for is read by the stream (`_read_streamed`), as before.
 """
 
 from __future__ import annotations
