@@ -9,12 +9,12 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from ..platform import State
-from ..times import parse_timestamp
+from ..times import Moments, moment_us, parse_timestamp
 from .prepare import Study
 from .working import WorkingResponse, WorkingSubmission, decimal_or_none, truthy
 
@@ -93,31 +93,33 @@ def flag_deadlines(st: Study) -> Deadlines:
     w = st.words
     now = st.now
     out = Deadlines()
-    time_cache: dict[str, datetime | None] = {}
-    day = timedelta(hours=24)
+    # Compared as whole microseconds: only a deadline within the day needs its datetime (for the hours).
+    moments = Moments()
+    now_us, day_us = moment_us(now), 24 * 3600 * 1_000_000
+    pending = State.PENDING
     for it in st.items:
-        if it.state != State.PENDING:
+        if it.state != pending:
             continue
-        if not it.a.review_deadline.strip():
+        text = it.a.review_deadline
+        when_us = moments.of(text)
+        if when_us is None:
+            if text.strip():
+                out.unreadable += 1
             continue
-        when = time_cache.get(it.a.review_deadline, _MISSING)
-        if when is _MISSING:
-            when = time_cache[it.a.review_deadline] = parse_timestamp(it.a.review_deadline)
-        if when is None:
-            out.unreadable += 1
-            continue
-        if when <= now:
+        if when_us <= now_us:
             it.add_flag("auto_approval_passed")
             it.add_sentence(
-                f"Warning: {w.review_deadline} {it.a.review_deadline.strip()} has passed; {w.platform} has approved this "
+                f"Warning: {w.review_deadline} {text.strip()} has passed; {w.platform} has approved this "
                 f"{w.submission} automatically, so it can no longer be rejected."
             )
             out.passed.append(it)
-        elif when - now <= day:
+        elif when_us - now_us <= day_us:
+            when = parse_timestamp(text)
+            assert when is not None  # Moments read it
             it.add_flag("auto_approval_soon")
             hours = (when - now).total_seconds() / 3600
             it.add_sentence(
-                f"Warning: {w.review_deadline} {it.a.review_deadline.strip()} is in {hours:.1f} hours; after that "
+                f"Warning: {w.review_deadline} {text.strip()} is in {hours:.1f} hours; after that "
                 f"{w.platform} approves it automatically and rejecting is impossible."
             )
             out.soon.append((when, it))
