@@ -18,6 +18,27 @@ from .prepare import Study
 from .working import MAX_SUGGESTIONS, WorkingResponse, WorkingSubmission, src_key, suggest_text, where
 
 
+def _repeated(items: list[WorkingSubmission], field: str) -> list[list[WorkingSubmission]]:
+    """The submissions sharing a non-empty value of `field` (the claimed response, the participant key)
+    with another, in groups in source order. Lists only for the groups: most values belong to one
+    submission, and a list for each was a million lists (and a million keys by id()) per stage."""
+    first: dict[object, WorkingSubmission] = {}
+    groups: dict[object, list[WorkingSubmission]] = {}
+    take = first.setdefault
+    for it in items:
+        value = getattr(it, field)
+        if value is None or value == "":
+            continue
+        one = take(value, it)
+        if one is not it:
+            group = groups.get(value)
+            if group is None:
+                groups[value] = [one, it]
+            else:
+                group.append(it)
+    return list(groups.values())
+
+
 class CodeJoin:
     """capabilities.join == "code"."""
 
@@ -50,11 +71,22 @@ class CodeJoin:
         self._finished_and_same_participant(st)
         if st.rules.review_repeat_participants:
             self._repeat_participants(st)
+        # Nothing after stage 5 looks a code up: the table (a list per code, 130 MB at a million
+        # responses) is let go before the plan rows and outcomes are built.
+        self.by_code, self._digit_codes = {}, {}
 
     def _candidates(self, st: Study) -> list[WorkingSubmission]:
         """Stage 1: each submission's candidate responses; those with none are returned for stage 2."""
         ids, w, by_code = st.ids, st.words, self.by_code
-        known_participants = {it.participant for it in st.items if it.participant}
+        # Every submission's participant key, built the first time a code looks like an ID (rarely; a
+        # set of a million keys otherwise).
+        known: list[set[str]] = []
+
+        def known_participants() -> set[str]:
+            if not known:
+                known.append({it.participant for it in st.items if it.participant})
+            return known[0]
+
         needs_near_miss: list[WorkingSubmission] = []
         for it in st.items:
             raw = it.a.code
@@ -92,7 +124,7 @@ class CodeJoin:
                     pasted = it.participant  # their own ID, typed with a slip the platform's rules forgive
                 # An alphanumeric code can look like a participant ID; only call it one when it names a
                 # participant we know (this submission's, another submission's, or one typed in a response).
-                if pasted and (pasted == it.participant or pasted in known_participants or st.responses_of(pasted)):
+                if pasted and (pasted == it.participant or pasted in known_participants() or st.responses_of(pasted)):
                     sugg = st.responses_of(pasted)
                     if ids.key(it.a.participant_id) != pasted:
                         sugg += [r for r in st.responses_of(it.participant) if r not in sugg]
@@ -205,13 +237,7 @@ class CodeJoin:
     def _one_response_one_submission(self, st: Study) -> None:
         """Stage 3: a response claimed by several submissions goes to the one its participant ID names, if any."""
         ids, w = st.ids, st.words
-        claims: dict[int, list[WorkingSubmission]] = defaultdict(list)
-        for it in st.items:
-            if it.chosen is not None:
-                claims[id(it.chosen)].append(it)
-        for group in claims.values():
-            if len(group) < 2:
-                continue
+        for group in _repeated(st.items, "chosen"):
             r = group[0].chosen
             assert r is not None
             agree = [it for it in group if r.participant and ids.agree(r.participant, it.participant)]
@@ -268,15 +294,12 @@ class CodeJoin:
         """Stage 5: a participant with several submissions, or several finished responses, goes to review."""
         w = st.words
         lookup_keys, finished_per = st.ids.lookup_keys, st.finished_per_participant
-        per_participant: dict[str, list[WorkingSubmission]] = defaultdict(list)
-        for it in st.items:
-            if it.participant:
-                per_participant[it.participant].append(it)
+        per_participant = {group[0].participant: group for group in _repeated(st.items, "participant")}
         for it in st.items:
             if it.decision != "approve":
                 continue
-            group = per_participant.get(it.participant, ())  # holds `it` itself when it has a participant ID
-            if len(group) > 1:
+            group = per_participant.get(it.participant)  # holds `it` itself when it has a participant ID
+            if group is not None:
                 # Three others are named: looking at four members finds them (linear, not k per member).
                 others = [o for o in group[:4] if o is not it][:3]
                 r = it.chosen
