@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
+from itertools import compress
 
 from ..notices import DAMAGED_CODES, Notice
 from ..normalize import code_tokens, excel_damage, excel_damage_prefix, near_misses
@@ -63,7 +64,8 @@ class CodeJoin:
                 if not r.excluded:
                     live_codes.add(r.key)
         self.by_code = by_code
-        self.damaged_responses = [r for r in st.responses if excel_damage(r.resp.code)]
+        # (excel_damage's own first test, inlined: a code of letters and digits alone is never damaged)
+        self.damaged_responses = [r for r in st.responses if not (code := r.resp.code).isalnum() and excel_damage(code)]
         needs_near_miss = self._candidates(st)
         if needs_near_miss:
             self._near_misses(st, needs_near_miss, live_codes)
@@ -141,7 +143,8 @@ class CodeJoin:
             it.reason = "code_in_text" if via_text else "code_match"
             if via_text:
                 it.add_flag("code_in_text")
-            live = [r for r in cands if not r.excluded]
+            # (one response per code is the common case: no list of one to filter)
+            live = cands if len(cands) == 1 and not cands[0].excluded else [r for r in cands if not r.excluded]
             if not live:
                 r0 = cands[0]
                 it.review(
@@ -178,7 +181,8 @@ class CodeJoin:
         # of responses per prefix held a list per prefix: a quarter of a GB at a million responses).
         codes = self._digit_codes.get(length)
         if codes is None:
-            codes = self._digit_codes[length] = sorted(k for k in self.by_code if len(k) == length and k.isdigit())
+            keys = list(self.by_code)  # (filtered at C speed: a million codes)
+            codes = self._digit_codes[length] = sorted(filter(str.isdigit, compress(keys, map(length.__eq__, map(len, keys)))))
         by_code = self.by_code
         found: list[WorkingResponse] = []
         for i in range(bisect_left(codes, prefix), len(codes)):
