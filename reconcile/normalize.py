@@ -146,11 +146,16 @@ def near_misses(queries: Iterable[str], codes: Iterable[str], *, min_length: int
     lengths = {len(x) for x in small}
     near_lengths = lengths | {n - 1 for n in lengths} | {n + 1 for n in lengths}
     others = list(large)
-    folded = list(map(str.translate, map(str.casefold, others), repeat(_CONFUSABLE)))  # confusion_fold, in C
-    fold_lengths = list(map(len, folded))
-    # A code whose folding changes its length ("ß" -> "ss") keeps the deletion scan it always had
-    # (which cuts by the unfolded length): the window keys below assume the two lengths agree.
-    odd = set(compress(range(len(others)), map(ne, map(len, others), fold_lengths)))
+    odd: set[int] = set()
+    if all(map(str.isdigit, others)):  # digits fold to themselves (no digit of Unicode has a case or a confusion)
+        folded = others
+        fold_lengths = list(map(len, others))
+    else:
+        folded = list(map(str.translate, map(str.casefold, others), repeat(_CONFUSABLE)))  # confusion_fold, in C
+        fold_lengths = list(map(len, folded))
+        # A code whose folding changes its length ("ß" -> "ss") keeps the deletion scan it always had
+        # (which cuts by the unfolded length): the window keys below assume the two lengths agree.
+        odd = set(compress(range(len(others)), map(ne, map(len, others), fold_lengths)))
     windows = _WindowIndex(small)
     candidates: set[int] = set()
     for n in set(fold_lengths) & near_lengths:

@@ -5,6 +5,7 @@ length ("ß" -> "ss", "İ" -> "i̇"), which it cut by their unfolded length."""
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 
 from hypothesis import example, given, settings
@@ -76,7 +77,7 @@ UNICODE = "01aOlßİﬁΣσςK\u212a"  # folding changes the length of some (ß,
 
 
 @settings(max_examples=400, deadline=None)
-@given(studies(DIGITS) | studies(CONFUSING) | studies(UNICODE), st.integers(3, 6))
+@given(studies(DIGITS) | studies(DIGITS + "\u0663\u00b2") | studies(CONFUSING) | studies(UNICODE), st.integers(3, 6))
 @example((["123456789"], ["123456798", "12345678", "1234567890", "023456789", "123456789"]), 5)
 @example((["straße", "strasse"], ["strasze", "STRASSE", "straßen"]), 5)
 def test_window_scan_equals_the_deletion_scan(study, min_length):
@@ -84,6 +85,11 @@ def test_window_scan_equals_the_deletion_scan(study, min_length):
     assert near_misses(queries, codes, min_length=min_length) == reference_near_misses(queries, codes, min_length=min_length)
     # either side may be the larger one (the index is built over the smaller)
     assert near_misses(codes, queries, min_length=min_length) == reference_near_misses(codes, queries, min_length=min_length)
+
+
+def test_digits_fold_to_themselves():
+    digits = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isdigit()]
+    assert all(confusion_fold(d) == d for d in digits)  # what near_misses' digits-only shortcut relies on
 
 
 @given(st.integers(0, 40))
