@@ -8,7 +8,7 @@ else so the PI sees exactly what the participant submitted.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from itertools import compress, repeat
 from operator import concat, itemgetter, ne
 from typing import Iterable, Iterator
@@ -158,9 +158,14 @@ def near_misses(queries: Iterable[str], codes: Iterable[str], *, min_length: int
         odd = set(compress(range(len(others)), map(ne, map(len, others), fold_lengths)))
     windows = _WindowIndex(small)
     candidates: set[int] = set()
-    for n in set(fold_lengths) & near_lengths:
-        at = list(compress(range(len(others)), map(n.__eq__, fold_lengths)))
-        these = list(map(folded.__getitem__, at))
+    by_length = Counter(fold_lengths)
+    for n in by_length.keys() & near_lengths:
+        if by_length[n] == len(others):  # codes of one length (the common case): no copies of the index and codes
+            at: Iterable[int] = range(len(others))
+            these = folded
+        else:
+            at = list(compress(range(len(others)), map(n.__eq__, fold_lengths)))
+            these = list(map(folded.__getitem__, at))
         for keys, head, tail_from in windows.cuts(n):
             # at[j] is a candidate when its window key is among the small side's: a map per window, no loop per code
             cut = map(concat, map(itemgetter(slice(None, head)), these), map(itemgetter(slice(tail_from, None)), these))
