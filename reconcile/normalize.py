@@ -8,7 +8,9 @@ else so the PI sees exactly what the participant submitted.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
+from itertools import compress, repeat
+from operator import concat, itemgetter, ne
 from typing import Iterable, Iterator
 
 # Characters that are invisible or look like a space but are not one; copy-paste from web pages and
@@ -133,29 +135,73 @@ def near_misses(queries: Iterable[str], codes: Iterable[str], *, min_length: int
 
     The relation is symmetric, so the smaller side is indexed and the larger one only scanned:
     a few hundred unmatched codes against 100k responses builds a few thousand index keys,
-    not a million.
+    not a million. The scan is window keys at C speed (_WindowIndex): a million live codes were
+    each cut into all their one-character deletions before.
     """
-    qs = {q for q in queries if len(q) >= min_length}
-    cs = {c for c in codes if len(c) >= min_length}
+    qs, cs = _long_enough(queries, min_length), _long_enough(codes, min_length)
     found: dict[str, set[str]] = defaultdict(set)
     if not qs or not cs:
         return {}
     small, large, small_is_query = (qs, cs, True) if len(qs) <= len(cs) else (cs, qs, False)
+    lengths = {len(x) for x in small}
+    near_lengths = lengths | {n - 1 for n in lengths} | {n + 1 for n in lengths}
+    others = list(large)
+    odd: set[int] = set()
+    if all(map(str.isdigit, others)):  # digits fold to themselves (no digit of Unicode has a case or a confusion)
+        folded = others
+        fold_lengths = list(map(len, others))
+    else:
+        folded = list(map(str.translate, map(str.casefold, others), repeat(_CONFUSABLE)))  # confusion_fold, in C
+        fold_lengths = list(map(len, folded))
+        # A code whose folding changes its length ("ß" -> "ss") keeps the deletion scan it always had
+        # (which cuts by the unfolded length): the window keys below assume the two lengths agree.
+        odd = set(compress(range(len(others)), map(ne, map(len, others), fold_lengths)))
+    windows = _WindowIndex(small)
+    candidates: set[int] = set()
+    by_length = Counter(fold_lengths)
+    for n in by_length.keys() & near_lengths:
+        if by_length[n] == len(others):  # codes of one length (the common case): no copies of the index and codes
+            at: Iterable[int] = range(len(others))
+            these = folded
+        else:
+            at = list(compress(range(len(others)), map(n.__eq__, fold_lengths)))
+            these = list(map(folded.__getitem__, at))
+        for keys, head, tail_from in windows.cuts(n):
+            # at[j] is a candidate when its window key is among the small side's: a map per window, no loop per code
+            cut = map(concat, map(itemgetter(slice(None, head)), these), map(itemgetter(slice(tail_from, None)), these))
+            candidates.update(compress(at, map(keys.__contains__, cut)))
+    candidates -= odd
+    for i in candidates:
+        other, fold = others[i], folded[i]
+        for hit, hit_fold in windows.near(fold):
+            if hit != other and within_one_edit(fold, hit_fold):
+                if small_is_query:
+                    found[hit].add(other)
+                else:
+                    found[other].add(hit)
+    if odd:
+        _deletion_scan([others[i] for i in odd], small, near_lengths, found, small_is_query, min_length)
+    return {q: sorted(v) for q, v in found.items()}
+
+
+def _long_enough(texts: Iterable[str], min_length: int) -> set[str]:
+    texts = list(texts)
+    return set(compress(texts, map(min_length.__le__, map(len, texts))))
+
+
+def _deletion_scan(large: list[str], small: set[str], near_lengths: set[int], found: dict[str, set[str]],
+                   small_is_query: bool, min_length: int) -> None:
+    """The scan by every one-character deletion (NearMissIndex's keys), for the codes _WindowIndex leaves out."""
     index = NearMissIndex(small, min_length=min_length)
     keys = index._index
     key_set = keys.keys()
-    lengths = {len(x) for x in small}
-    near_lengths = lengths | {n - 1 for n in lengths} | {n + 1 for n in lengths}
-    candidates: list[tuple[str, str]] = []
     for other in large:
         n = len(other)
         if n not in near_lengths:
             continue
         folded = confusion_fold(other)
-        # isdisjoint runs at C speed; only the rare code that shares a key is looked at closely.
-        if folded in key_set or not key_set.isdisjoint([folded[:i] + folded[i + 1 :] for i in range(n)]):
-            candidates.append((folded, other))
-    for folded, other in candidates:
+        if not (folded in key_set or not key_set.isdisjoint([folded[:i] + folded[i + 1 :] for i in range(n)])):
+            continue
         for key in _deletions(folded):
             for hit in keys.get(key, ()):
                 if hit != other and within_one_edit(folded, confusion_fold(hit)):
@@ -163,7 +209,72 @@ def near_misses(queries: Iterable[str], codes: Iterable[str], *, min_length: int
                         found[hit].add(other)
                     else:
                         found[other].add(hit)
-    return {q: sorted(v) for q, v in found.items()}
+
+
+class _WindowIndex:
+    """The small side of near_misses, keyed so that a code within one edit of one of its codes shares a key with it.
+
+    A folded code `a` of length L is cut into segments of two characters; window j runs from one
+    character before segment j to its end, and a's key for it is `a` without that window. One edit
+    (a substitution, a swap of neighbours, an insertion or a deletion) falls inside some window, so
+    the other code without the same window (one character wider for an insertion, narrower for a
+    deletion) equals that key. Keys are 2-3 characters shorter than the codes: selective, where
+    halves of nine-digit codes (four digits each) were shared with thousands of codes.
+    """
+
+    def __init__(self, codes: Iterable[str]) -> None:
+        # (L, window) -> key -> [(code, folded code)]: a dict per window, so that a key is only ever
+        # compared with keys cut the same way (one dict for all windows made three times the candidates).
+        self._keys: dict[tuple[int, int], dict[str, list[tuple[str, str]]]] = {}
+        for code in codes:
+            fold = confusion_fold(code)
+            length = len(fold)
+            for j, (lo, hi) in enumerate(_windows(length)):
+                keys = self._keys.get((length, j))
+                if keys is None:
+                    keys = self._keys[(length, j)] = {}
+                key = fold[:lo] + fold[hi:]
+                pairs = keys.get(key)
+                if pairs is None:
+                    keys[key] = [(code, fold)]
+                else:
+                    pairs.append((code, fold))
+        self._cuts: dict[int, list[tuple[dict[str, list[tuple[str, str]]], int, int]]] = {}
+
+    def cuts(self, n: int) -> list[tuple[dict[str, list[tuple[str, str]]], int, int]]:
+        """For codes of length n: (the keys of one window of a length L, and the cut [:head] + [tail_from:]
+        that removes that window from a code of length n)."""
+        got = self._cuts.get(n)
+        if got is None:
+            got = self._cuts[n] = []
+            for length in (n - 1, n, n + 1):
+                shift = n - length  # +1: the other code is one longer (the window takes the inserted character too)
+                for j, (lo, hi) in enumerate(_windows(length)):
+                    keys = self._keys.get((length, j))
+                    if keys is not None:
+                        got.append((keys, lo, hi + shift))
+        return got
+
+    def near(self, fold: str) -> list[tuple[str, str]]:
+        """The small side's (code, folded code) sharing a key with `fold` (repeats possible)."""
+        got: list[tuple[str, str]] = []
+        for keys, head, tail_from in self.cuts(len(fold)):
+            pairs = keys.get(fold[:head] + fold[tail_from:])
+            if pairs is not None:
+                got += pairs
+        return got
+
+
+def _windows(length: int) -> list[tuple[int, int]]:
+    """[lo, hi) of each window of a code of `length`: segments of two characters, each window reaching one back."""
+    got = _WINDOWS.get(length)
+    if got is None:
+        bounds = [*range(0, length, 2), length] if length else [0, 0]
+        got = _WINDOWS[length] = [(max(b - 1, 0), e) for b, e in zip(bounds, bounds[1:])]
+    return got
+
+
+_WINDOWS: dict[int, list[tuple[int, int]]] = {}
 
 
 class NearMissIndex:

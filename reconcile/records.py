@@ -41,6 +41,17 @@ def frozen_record(cls, **fields):
     return make(**fields)
 
 
+def record_maker(cls) -> Callable[..., Any]:
+    """frozen_record for one slotted class, called with every field positionally in field order: for
+    the loops that build a million records, where the keyword dict and its check were a third of the cost."""
+    if "__slots__" not in cls.__dict__:
+        raise TypeError(f"{cls.__name__} is not slotted (use frozen_record)")
+    make = _POSITIONAL.get(cls)
+    if make is None:
+        make = _POSITIONAL[cls] = _maker(cls, positional=True)
+    return make
+
+
 def record_fields(record) -> dict:
     """Every field of a dataclass record by name (a slotted record has no __dict__ to copy)."""
     names = _NAMES.get(type(record))
@@ -63,6 +74,7 @@ def replaced(record, **changes):
 
 
 _MAKERS: dict[type, Callable[..., Any]] = {}
+_POSITIONAL: dict[type, Callable[..., Any]] = {}
 _REPLACERS: dict[type, Callable[..., Any]] = {}
 _NAMES: dict[type, tuple[str, ...]] = {}
 _UNCHANGED: Any = object()
@@ -81,7 +93,7 @@ def _replacer(cls) -> Callable[..., Any]:
     return env["copy"]
 
 
-def _maker(cls) -> Callable[..., Any]:
+def _maker(cls, *, positional: bool = False) -> Callable[..., Any]:
     names = tuple(cls.__dataclass_fields__)
     new = object.__new__
     if "__slots__" not in cls.__dict__:
@@ -94,7 +106,7 @@ def _maker(cls) -> Callable[..., Any]:
     # One keyword parameter per field (dataclass field names are identifiers), each set through the
     # slot's member descriptor: no per-call loop, no frozen __setattr__ check.
     env: dict[str, Any] = {"new": new, "cls": cls}
-    lines = [f"def make(*, {', '.join(names)}):", "    obj = new(cls)"]
+    lines = [f"def make({'' if positional else '*, '}{', '.join(names)}):", "    obj = new(cls)"]
     for i, name in enumerate(names):
         env[f"set{i}"] = cls.__dict__[name].__set__
         lines.append(f"    set{i}(obj, {name})")

@@ -24,6 +24,73 @@ _NEW_TIME_RE = re.compile(
 )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+# The batch download's own style, exactly as MTurk writes it ("Thu Apr 03 14:06:51 PST 2036"): every
+# field at a fixed place, the time of day valid by its digits alone.
+_OLD_TIME_EXACT = re.compile(r"[A-Z][a-z]{2} [A-Z][a-z]{2} [0-3]\d (?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d [A-Z]{3} \d{4}")
+_CLOCK_EXACT = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d")
+
+
+def moment_us(when: datetime) -> int:
+    """An aware datetime as whole microseconds since the epoch: exact, and compared as plainly as the datetime."""
+    return (when - _EPOCH) // _MICROSECOND
+
+
+class Moments:
+    """parse_timestamp's moment as moment_us (None where it reads nothing), for a million deadlines.
+
+    Each AutoApprovalTime of a batch is a different second, so a cache per text saves nothing and
+    parse_timestamp costs microseconds each. Texts in the batch's own style are read by their fixed
+    places instead, with one datetime per distinct day (its midnight); anything else, or a day that
+    style cannot read plainly, goes to parse_timestamp itself, which stays the definition. (A text of
+    the style's length is its day, read once, and its time of day, read once per distinct one: the
+    text as a whole matches _OLD_TIME_EXACT exactly when both of its parts do.)
+    """
+
+    def __init__(self) -> None:
+        # "Thu Apr 03 " + " PST 2036" -> that day's midnight as moment_us (None: not read by fixed places)
+        self._midnight: dict[str, int | None] = {}
+        self._clock: dict[str, int | None] = {}  # "14:06:51" -> microseconds since midnight (None: no time of day)
+        self._other: dict[str, int | None] = {}
+
+    def of(self, text: str) -> int | None:
+        if len(text) == 28:  # the style's only length: the day and the time of day are looked up apart
+            day = text[:11] + text[19:]
+            midnight = self._midnight.get(day, -1)
+            if midnight == -1:
+                midnight = self._midnight[day] = (
+                    _midnight_us(text) if _OLD_TIME_EXACT.fullmatch(text[:11] + "00:00:00" + text[19:]) else None
+                )
+            if midnight is not None:
+                clock = text[11:19]
+                since = self._clock.get(clock, -1)
+                if since == -1:
+                    since = self._clock[clock] = (
+                        ((int(clock[:2]) * 60 + int(clock[3:5])) * 60 + int(clock[6:])) * 1_000_000
+                        if _CLOCK_EXACT.fullmatch(clock) else None
+                    )
+                if since is not None:
+                    return midnight + since
+        got = self._other.get(text, -1)
+        if got == -1:
+            when = parse_timestamp(text)
+            got = self._other[text] = None if when is None else moment_us(when)
+        return got
+
+
+def _midnight_us(text: str) -> int | None:
+    """The moment a fixed-place old-style text's day begins, or None where parse_timestamp must judge (unknown
+    month or zone, a day the month lacks, a year near the ends of the calendar)."""
+    month, zone, year = _MONTHS.get(text[4:7]), _TZ_OFFSETS.get(text[20:23]), int(text[24:28])
+    if month is None or zone is None or not 2 <= year <= 9998:
+        return None
+    try:
+        return moment_us(datetime(year, month, int(text[8:10]), tzinfo=timezone(timedelta(hours=zone))))
+    except ValueError:
+        return None
+
+
 def parse_timestamp(text: str) -> datetime | None:
     """An aware datetime, or None when the text is empty or cannot be read (a time whose UTC moment
     falls outside the years 1-9999 counts as unreadable: comparing it with another would raise)."""

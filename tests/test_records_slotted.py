@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconcile.models import DuplicateRow, PlanRow, Response, ResponseOutcome, SourceRef, Submission
-from reconcile.records import frozen_record, record_fields, replaced
+from reconcile.records import frozen_record, record_fields, record_maker, replaced
 
 ROW_MODELS = (SourceRef, Response, Submission, DuplicateRow, PlanRow, ResponseOutcome)
 
@@ -39,6 +39,18 @@ def test_built_and_replaced_records_equal_the_dataclass_ones(row, changes):
     assert row == frozen_record(PlanRow, **record_fields(row))  # the original is untouched
     with pytest.raises(dataclasses.FrozenInstanceError):
         again.decision = "approve"  # type: ignore[misc]
+
+
+@settings(max_examples=60, deadline=None)
+@given(plan_rows)
+def test_positional_maker_equals_the_dataclass_init(row):
+    values = [getattr(row, f.name) for f in dataclasses.fields(PlanRow)]
+    made = record_maker(PlanRow)(*values)
+    assert made == PlanRow(*values) and hash(made) == hash(row) and repr(made) == repr(row)
+    with pytest.raises(TypeError):
+        record_maker(PlanRow)(*values[:-1])  # every field, always
+    with pytest.raises(TypeError, match="not slotted"):
+        record_maker(type("Plain", (), {}))
 
 
 def test_replacing_an_unknown_field_is_refused():

@@ -113,9 +113,9 @@ def _match(responses, submissions, *, now, platform, rules, duplicates, completi
     stage()
     deadlines = flag_deadlines(st)
     stage()
-    rows, matched, matched_by, pointed = plan_rows(st)  # 9
+    rows, matched, pointed = plan_rows(st)  # 9
     stage()
-    outcomes = response_outcomes(st, join, matched_by, pointed)
+    outcomes = response_outcomes(st, join, pointed)
     warnings = plan_warnings(st, join, deadlines)  # 10
     stage()
     return MatchResult(tuple(rows), tuple(outcomes), tuple(warnings), tuple(matched))

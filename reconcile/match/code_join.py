@@ -11,11 +11,33 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
+from itertools import compress
 
 from ..notices import DAMAGED_CODES, Notice
 from ..normalize import code_tokens, excel_damage, excel_damage_prefix, near_misses
 from .prepare import Study
 from .working import MAX_SUGGESTIONS, WorkingResponse, WorkingSubmission, src_key, suggest_text, where
+
+
+def _repeated(items: list[WorkingSubmission], field: str) -> list[list[WorkingSubmission]]:
+    """The submissions sharing a non-empty value of `field` (the claimed response, the participant key)
+    with another, in groups in source order. Lists only for the groups: most values belong to one
+    submission, and a list for each was a million lists (and a million keys by id()) per stage."""
+    first: dict[object, WorkingSubmission] = {}
+    groups: dict[object, list[WorkingSubmission]] = {}
+    take = first.setdefault
+    for it in items:
+        value = getattr(it, field)
+        if value is None or value == "":
+            continue
+        one = take(value, it)
+        if one is not it:
+            group = groups.get(value)
+            if group is None:
+                groups[value] = [one, it]
+            else:
+                group.append(it)
+    return list(groups.values())
 
 
 class CodeJoin:
@@ -42,7 +64,8 @@ class CodeJoin:
                 if not r.excluded:
                     live_codes.add(r.key)
         self.by_code = by_code
-        self.damaged_responses = [r for r in st.responses if excel_damage(r.resp.code)]
+        # (excel_damage's own first test, inlined: a code of letters and digits alone is never damaged)
+        self.damaged_responses = [r for r in st.responses if not (code := r.resp.code).isalnum() and excel_damage(code)]
         needs_near_miss = self._candidates(st)
         if needs_near_miss:
             self._near_misses(st, needs_near_miss, live_codes)
@@ -50,11 +73,22 @@ class CodeJoin:
         self._finished_and_same_participant(st)
         if st.rules.review_repeat_participants:
             self._repeat_participants(st)
+        # Nothing after stage 5 looks a code up: the table (a list per code, 130 MB at a million
+        # responses) is let go before the plan rows and outcomes are built.
+        self.by_code, self._digit_codes = {}, {}
 
     def _candidates(self, st: Study) -> list[WorkingSubmission]:
         """Stage 1: each submission's candidate responses; those with none are returned for stage 2."""
         ids, w, by_code = st.ids, st.words, self.by_code
-        known_participants = {it.participant for it in st.items if it.participant}
+        # Every submission's participant key, built the first time a code looks like an ID (rarely; a
+        # set of a million keys otherwise).
+        known: list[set[str]] = []
+
+        def known_participants() -> set[str]:
+            if not known:
+                known.append({it.participant for it in st.items if it.participant})
+            return known[0]
+
         needs_near_miss: list[WorkingSubmission] = []
         for it in st.items:
             raw = it.a.code
@@ -92,7 +126,7 @@ class CodeJoin:
                     pasted = it.participant  # their own ID, typed with a slip the platform's rules forgive
                 # An alphanumeric code can look like a participant ID; only call it one when it names a
                 # participant we know (this submission's, another submission's, or one typed in a response).
-                if pasted and (pasted == it.participant or pasted in known_participants or st.responses_of(pasted)):
+                if pasted and (pasted == it.participant or pasted in known_participants() or st.responses_of(pasted)):
                     sugg = st.responses_of(pasted)
                     if ids.key(it.a.participant_id) != pasted:
                         sugg += [r for r in st.responses_of(it.participant) if r not in sugg]
@@ -109,7 +143,8 @@ class CodeJoin:
             it.reason = "code_in_text" if via_text else "code_match"
             if via_text:
                 it.add_flag("code_in_text")
-            live = [r for r in cands if not r.excluded]
+            # (one response per code is the common case: no list of one to filter)
+            live = cands if len(cands) == 1 and not cands[0].excluded else [r for r in cands if not r.excluded]
             if not live:
                 r0 = cands[0]
                 it.review(
@@ -146,7 +181,8 @@ class CodeJoin:
         # of responses per prefix held a list per prefix: a quarter of a GB at a million responses).
         codes = self._digit_codes.get(length)
         if codes is None:
-            codes = self._digit_codes[length] = sorted(k for k in self.by_code if len(k) == length and k.isdigit())
+            keys = list(self.by_code)  # (filtered at C speed: a million codes)
+            codes = self._digit_codes[length] = sorted(filter(str.isdigit, compress(keys, map(length.__eq__, map(len, keys)))))
         by_code = self.by_code
         found: list[WorkingResponse] = []
         for i in range(bisect_left(codes, prefix), len(codes)):
@@ -205,13 +241,7 @@ class CodeJoin:
     def _one_response_one_submission(self, st: Study) -> None:
         """Stage 3: a response claimed by several submissions goes to the one its participant ID names, if any."""
         ids, w = st.ids, st.words
-        claims: dict[int, list[WorkingSubmission]] = defaultdict(list)
-        for it in st.items:
-            if it.chosen is not None:
-                claims[id(it.chosen)].append(it)
-        for group in claims.values():
-            if len(group) < 2:
-                continue
+        for group in _repeated(st.items, "chosen"):
             r = group[0].chosen
             assert r is not None
             agree = [it for it in group if r.participant and ids.agree(r.participant, it.participant)]
@@ -268,15 +298,12 @@ class CodeJoin:
         """Stage 5: a participant with several submissions, or several finished responses, goes to review."""
         w = st.words
         lookup_keys, finished_per = st.ids.lookup_keys, st.finished_per_participant
-        per_participant: dict[str, list[WorkingSubmission]] = defaultdict(list)
-        for it in st.items:
-            if it.participant:
-                per_participant[it.participant].append(it)
+        per_participant = {group[0].participant: group for group in _repeated(st.items, "participant")}
         for it in st.items:
             if it.decision != "approve":
                 continue
-            group = per_participant.get(it.participant, ())  # holds `it` itself when it has a participant ID
-            if len(group) > 1:
+            group = per_participant.get(it.participant)  # holds `it` itself when it has a participant ID
+            if group is not None:
                 # Three others are named: looking at four members finds them (linear, not k per member).
                 others = [o for o in group[:4] if o is not it][:3]
                 r = it.chosen

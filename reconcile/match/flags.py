@@ -7,29 +7,42 @@ submissions: a review deadline that has passed or is near (the platform then dec
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
+from itertools import repeat
+from operator import attrgetter, contains
 from typing import Any
 
 from ..platform import State
-from ..times import parse_timestamp
+from ..times import Moments, moment_us, parse_timestamp
 from .prepare import Study
 from .working import WorkingResponse, WorkingSubmission, decimal_or_none, truthy
 
 FRAUD_COLUMNS = ("Q_RecaptchaScore", "Q_RelevantIDDuplicate", "Q_RelevantIDFraudScore", "Q_DuplicateRespondent")
 _MISSING: Any = object()
+_FIELDS = attrgetter("resp.fields")
 
 
 def flag_responses(st: Study) -> None:
     rules = st.rules
     rs = st.responses
-    ip_count: dict[str, list[WorkingResponse]] = defaultdict(list)
-    for r in rs:
-        ip = r.resp.ip_address.strip()
+    ips = [r.resp.ip_address.strip() for r in rs]
+    # The non-excluded responses of each address that several share (the first of every address in
+    # a dict, a list from the second: a list per address was a million lists).
+    first: dict[str, WorkingResponse] = {}
+    shared: dict[str, list[WorkingResponse]] = {}
+    take = first.setdefault
+    for r, ip in zip(rs, ips):
         if ip and not r.excluded:
-            ip_count[ip].append(r)
+            one = take(ip, r)
+            if one is not r:
+                group = shared.get(ip)
+                if group is None:
+                    shared[ip] = [one, r]
+                else:
+                    group.append(r)
+    del first
     # Each response's duration in seconds (None when unreadable), parsed once per distinct text.
     parsed: dict[str, Decimal | None] = {}
     durations = []
@@ -45,11 +58,12 @@ def flag_responses(st: Study) -> None:
         durs = [d for r, d in zip(rs, durations) if r.finished and not r.excluded and d is not None]
         short_limit = (statistics.median(durs) / 3) if len(durs) >= 5 else None
     # Fraud columns exist only when the survey turned the feature on; look only when present.
-    fraud_cols = {c for c in FRAUD_COLUMNS if any(c in r.resp.fields for r in rs)}
-    for r, dur in zip(rs, durations):
-        ip = r.resp.ip_address.strip()
-        group = ip_count.get(ip, ()) if ip else ()
-        if len(group) > 1:
+    fields = list(map(_FIELDS, rs))
+    fraud_cols = {c for c in FRAUD_COLUMNS if any(map(contains, fields, repeat(c)))}
+    del fields
+    for r, dur, ip in zip(rs, durations, ips):
+        group = shared.get(ip) if ip else None
+        if group is not None:
             # Three others are named: the first four members hold them. (Walking the whole group for
             # each member was quadratic in a group's size: one NAT or VPN exit shared by thousands.)
             others = [o.resp.response_id for o in group[:4] if o is not r][:3]
@@ -93,31 +107,33 @@ def flag_deadlines(st: Study) -> Deadlines:
     w = st.words
     now = st.now
     out = Deadlines()
-    time_cache: dict[str, datetime | None] = {}
-    day = timedelta(hours=24)
+    # Compared as whole microseconds: only a deadline within the day needs its datetime (for the hours).
+    moments = Moments()
+    now_us, day_us = moment_us(now), 24 * 3600 * 1_000_000
+    pending = State.PENDING
     for it in st.items:
-        if it.state != State.PENDING:
+        if it.state != pending:
             continue
-        if not it.a.review_deadline.strip():
+        text = it.a.review_deadline
+        when_us = moments.of(text)
+        if when_us is None:
+            if text.strip():
+                out.unreadable += 1
             continue
-        when = time_cache.get(it.a.review_deadline, _MISSING)
-        if when is _MISSING:
-            when = time_cache[it.a.review_deadline] = parse_timestamp(it.a.review_deadline)
-        if when is None:
-            out.unreadable += 1
-            continue
-        if when <= now:
+        if when_us <= now_us:
             it.add_flag("auto_approval_passed")
             it.add_sentence(
-                f"Warning: {w.review_deadline} {it.a.review_deadline.strip()} has passed; {w.platform} has approved this "
+                f"Warning: {w.review_deadline} {text.strip()} has passed; {w.platform} has approved this "
                 f"{w.submission} automatically, so it can no longer be rejected."
             )
             out.passed.append(it)
-        elif when - now <= day:
+        elif when_us - now_us <= day_us:
+            when = parse_timestamp(text)
+            assert when is not None  # Moments read it
             it.add_flag("auto_approval_soon")
             hours = (when - now).total_seconds() / 3600
             it.add_sentence(
-                f"Warning: {w.review_deadline} {it.a.review_deadline.strip()} is in {hours:.1f} hours; after that "
+                f"Warning: {w.review_deadline} {text.strip()} is in {hours:.1f} hours; after that "
                 f"{w.platform} approves it automatically and rejecting is impossible."
             )
             out.soon.append((when, it))

@@ -6,11 +6,11 @@ from collections import defaultdict
 from datetime import timezone
 
 from ..models import PlanRow, Response, ResponseOutcome
-from ..records import frozen_record
+from ..records import record_maker
 from .decided import CLOSED_REASONS
 from .flags import Deadlines
 from .prepare import Study
-from .working import WorkingSubmission
+from .working import WorkingResponse, WorkingSubmission
 
 # Reasons under which the submission's response is really *its* response (the response is "matched").
 MATCH_REASONS = frozenset(
@@ -21,25 +21,30 @@ MATCH_REASONS = frozenset(
 _SUGGEST_FIRST = frozenset({"participant_id_as_code", "near_miss", "no_match"})
 
 
-def plan_rows(st: Study) -> tuple[list[PlanRow], list[Response | None], dict[int, WorkingSubmission], dict[int, list[WorkingSubmission]]]:
-    """(rows, the response each row is matched to, submission by matched response, submissions by suggested response)."""
+def plan_rows(st: Study) -> tuple[list[PlanRow], list[Response | None], dict[int, list[WorkingSubmission]]]:
+    """(rows, the response each row is matched to, submissions by suggested response); each matched
+    response learns its submission (WorkingResponse.matched_by)."""
     rows: list[PlanRow] = []
     matched: list[Response | None] = []
-    matched_by: dict[int, WorkingSubmission] = {}
     pointed: dict[int, list[WorkingSubmission]] = defaultdict(list)
+    make_row = record_maker(PlanRow)
+    add_row, add_matched = rows.append, matched.append
+    match_reasons, suggest_first = MATCH_REASONS, _SUGGEST_FIRST
     for it in st.items:
-        link = it.chosen if it.reason in MATCH_REASONS else None
-        matched.append(link.resp if link is not None else None)
+        reason = it.reason
+        link = it.chosen if reason in match_reasons else None
+        suggested = it.suggested
         if link is not None:
-            matched_by[id(link)] = it
+            add_matched(link.resp)
+            link.matched_by = it
+            r_show: WorkingResponse | None = link
         else:
-            for r in it.suggested:
+            add_matched(None)
+            for r in suggested:
                 pointed[id(r)].append(it)
-        # The response shown on the row: the match, else the best suggestion (suggestions are sorted
-        # best first; several equally likely responses with nothing to prefer one are not guessed).
-        r_show = link
-        if r_show is None and it.suggested and (len(it.suggested) == 1 or it.reason in _SUGGEST_FIRST):
-            r_show = it.suggested[0]
+            # The response shown on the row: the match, else the best suggestion (suggestions are sorted
+            # best first; several equally likely responses with nothing to prefer one are not guessed).
+            r_show = suggested[0] if suggested and (len(suggested) == 1 or reason in suggest_first) else None
         # (the common row has no extra sentences or response flags: skip the joins for it)
         flags = it.flags
         detail = it.detail
@@ -53,51 +58,52 @@ def plan_rows(st: Study) -> tuple[list[PlanRow], list[Response | None], dict[int
             detail = " ".join([x for x in [detail, *sentences] if x])
         a = it.a
         src = a.source
-        rows.append(
-            frozen_record(
-                PlanRow,
-                submission_id=a.submission_id,
-                participant_id=a.participant_id,
-                group_id=a.group_id,
-                decision=it.decision,
-                reason=it.reason,
-                detail=detail,
-                code=a.code,
-                response_id=r_show.resp.response_id if r_show is not None else "",
-                bonus=None,
-                feedback=it.feedback,
-                source=f"{src.path}:{src.row}",  # str(SourceRef), without a call per row
-                flags=tuple(flags),  # (no copy when already a tuple)
-                status=a.status,
-                reward=a.reward,
-                group_size=a.group_size,
-                review_deadline=a.review_deadline,
-                category=it.category if it.decision == "reject" else "",
-            )
-        )
-    return rows, matched, matched_by, pointed
+        decision = it.decision
+        add_row(make_row(
+            a.submission_id,  # submission_id
+            a.participant_id,  # participant_id
+            a.group_id,  # group_id
+            decision,
+            reason,
+            detail,
+            a.code,  # code
+            r_show.resp.response_id if r_show is not None else "",  # response_id
+            None,  # bonus (plan.build_plan adds bonuses)
+            it.feedback,  # feedback
+            f"{src.path}:{src.row}",  # source: str(SourceRef), without a call per row
+            tuple(flags),  # flags (no copy when already a tuple)
+            a.status,  # status
+            a.reward,  # reward
+            a.group_size,  # group_size
+            a.review_deadline,  # review_deadline
+            it.category if decision == "reject" else "",  # category
+        ))
+    return rows, matched, pointed
 
 
-def response_outcomes(st: Study, join, matched_by: dict[int, WorkingSubmission],
-                      pointed: dict[int, list[WorkingSubmission]]) -> list[ResponseOutcome]:
+def response_outcomes(st: Study, join, pointed: dict[int, list[WorkingSubmission]]) -> list[ResponseOutcome]:
     w = st.words
     said = _Worded(st.platform.reason_code)  # neutral reason -> the platform's, for the sentences that name one
     claims = join.claims_phrase(st)
+    matched_reason = join.matched_reason
+    make_outcome = record_maker(ResponseOutcome)
     outcomes: list[ResponseOutcome] = []
+    add = outcomes.append
+    label = w.submission_label
     for r in st.responses:
         resp = r.resp
-        m = matched_by.get(id(r))
+        m = r.matched_by
         sid = ""
         if r.excluded:
             outcome, reason = "excluded", r.excluded
             detail = f"Status {resp.status.strip()!r}: never paid."
             ptr = ([m] if m else []) + pointed.get(id(r), [])
             if ptr:
-                detail += f" {w.submission_label} {', '.join(p.a.submission_id for p in ptr)} {claims} (sent to review)."
+                detail += f" {label} {', '.join(p.a.submission_id for p in ptr)} {claims} (sent to review)."
         elif m is not None:
-            outcome, reason, sid = "matched", join.matched_reason, m.a.submission_id
-            detail = f"{w.submission_label} {m.a.submission_id}: {m.decision} ({said[m.reason]})."
-        elif pointed.get(id(r)):
+            outcome, reason, sid = "matched", matched_reason, m.a.submission_id
+            detail = f"{label} {sid}: {m.decision} ({said[m.reason]})."
+        elif pointed and id(r) in pointed:
             ptr = pointed[id(r)]
             outcome, reason = "unmatched", "in_review"
             detail = "Pointed to by " + ", ".join(f"{p.a.submission_id} ({said[p.reason]})" for p in ptr) + ", sent to review."
@@ -110,19 +116,16 @@ def response_outcomes(st: Study, join, matched_by: dict[int, WorkingSubmission],
         if r.flags and outcome != "excluded":
             detail += " " + " ".join(r.notes)
         src = resp.source
-        outcomes.append(
-            frozen_record(
-                ResponseOutcome,
-                response_id=resp.response_id,
-                outcome=outcome,
-                reason=reason,
-                detail=detail,
-                code=resp.code,
-                participant_id=resp.participant_id,
-                submission_id=sid,
-                source=f"{src.path}:{src.row}",
-            )
-        )
+        add(make_outcome(
+            resp.response_id,  # response_id
+            outcome,
+            reason,
+            detail,
+            resp.code,  # code
+            resp.participant_id,  # participant_id
+            sid,  # submission_id
+            f"{src.path}:{src.row}",  # source
+        ))
     return outcomes
 
 

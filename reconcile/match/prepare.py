@@ -32,8 +32,10 @@ class Study:
     duplicates: Sequence[DuplicateRow]
     responses: list[WorkingResponse]  # sorted by source
     items: list[WorkingSubmission]  # sorted by source
-    # Non-excluded responses by their participant key, and how many of those are finished.
-    by_participant: dict[str, list[WorkingResponse]] = field(default_factory=dict)
+    # Non-excluded responses by their participant key: the first one, and all of them where there are
+    # several (a list per participant was 90 MB at a million); how many of those are finished.
+    first_of_participant: dict[str, WorkingResponse] = field(default_factory=dict)
+    all_of_participant: dict[str, list[WorkingResponse]] = field(default_factory=dict)
     finished_per_participant: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -49,7 +51,13 @@ class Study:
         ids = self.platform.ids
         found: dict[int, WorkingResponse] = {}
         for k in ids.lookup_keys(actual_key):
-            for r in self.by_participant.get(k, ()):
+            group = self.all_of_participant.get(k)
+            if group is None:
+                one = self.first_of_participant.get(k)
+                if one is None:
+                    continue
+                group = [one]
+            for r in group:
                 if ids.agree(r.participant, actual_key):
                     found[id(r)] = r
         return sorted(found.values(), key=lambda r: src_key(r.resp))
@@ -80,16 +88,26 @@ def prepare(responses: Sequence[Response], submissions: Sequence[Submission], *,
             rs.append(WorkingResponse(resp, normalize_code(resp.code), excluded, finished, captured, typed))
         else:
             rs.append(WorkingResponse(resp, normalize_code(resp.code), excluded, finished, typed, ""))
+    key = ids.key
     items = [
-        WorkingSubmission(a=a, key=normalize_code(a.code), participant=ids.key(a.participant_id), state=a.state)
+        WorkingSubmission(a, normalize_code(a.code), key(a.participant_id), a.state)  # a, key, participant, state
         for a in sorted(submissions, key=SUBMISSION_ORDER)
     ]
-    by_participant: dict[str, list[WorkingResponse]] = defaultdict(list)
+    first: dict[str, WorkingResponse] = {}
+    several: dict[str, list[WorkingResponse]] = {}
     finished_per: dict[str, int] = defaultdict(int)
+    take = first.setdefault
     for r in rs:
-        if r.participant and not r.excluded:
-            by_participant[r.participant].append(r)
+        p = r.participant
+        if p and not r.excluded:
+            one = take(p, r)
+            if one is not r:
+                group = several.get(p)
+                if group is None:
+                    several[p] = [one, r]
+                else:
+                    group.append(r)
             if r.finished:
-                finished_per[r.participant] += 1
+                finished_per[p] += 1
     return Study(platform=platform, rules=rules, now=now, duplicates=duplicates, responses=rs, items=items,
-                 by_participant=by_participant, finished_per_participant=finished_per)
+                 first_of_participant=first, all_of_participant=several, finished_per_participant=finished_per)
