@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .errors import InputError
+from .iothread import write_behind
 from .models import DECISIONS, Plan, PlanRow
 from .money import AmountError, parse_amount
 from .platform import Platform, Words
@@ -680,5 +681,4 @@ def _write_xlsx(target: Path, sheets: list[_Sheet], *, title: str, currency: str
         for i, sheet in enumerate(sheets, 1):
             # ZIP64 only where a sheet could pass 4 GB: Excel may warn about ZIP64 on small files.
             with zf.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=sheet.nrows > 500_000) as fh:
-                for chunk in _sheet_xml(sheet, selected=(i == 1)):
-                    fh.write(chunk.encode("utf-8"))
+                write_behind(fh.write, (chunk.encode("utf-8") for chunk in _sheet_xml(sheet, selected=(i == 1))))
