@@ -495,6 +495,9 @@ class _StyleAttrs(dict):
         return got
 
 
+_MEMO_CELLS = 4096  # distinct texts remembered per column of a sheet
+
+
 def _sheet_xml(sheet: _Sheet, *, selected: bool) -> Iterator[str]:
     last_col = _col_letter(sheet.ncols - 1)
     letters = [_col_letter(i) for i in range(sheet.ncols)]
@@ -522,29 +525,52 @@ def _sheet_xml(sheet: _Sheet, *, selected: bool) -> Iterator[str]:
     column_attrs = [s_attrs[style] for style in sheet.styles] + [""] * (sheet.ncols - len(sheet.styles))
     needs_escape = _NEEDS_ESCAPE.search
     ends = " \t\n"
+    # A column's cells often repeat (decisions, reasons, statuses, groups): the rest of a cell after its
+    # row number (its "tail") is remembered per distinct text, for up to _MEMO_CELLS texts a column.
+    # A column of mostly distinct texts (IDs) stops being remembered. Only texts are remembered:
+    # Decimal("0.4") == Decimal("0.40") (and 1 == 1.0), and each is written as it is.
+    memos: list[dict | None] = [{} for _ in range(sheet.ncols)]
     for r, values in enumerate(sheet.rows, start=1):
         row = f'{r}"'
         append(f'<row r="{row}>')
-        for j, v in enumerate(values):
-            if v is None:
+        for j, cell in enumerate(values):
+            if cell is None:
                 continue
-            if type(v) is tuple:
-                v, style = v
+            memo = memos[j]
+            if memo is not None:
+                tail = memo.get(cell)
+                if tail is not None:
+                    if tail:
+                        append(f"{opens[j]}{row}{tail}")
+                    continue
+            if type(cell) is tuple:
+                v, style = cell
                 s_attr = s_attrs[style]
             else:
+                v = cell
                 s_attr = column_attrs[j]
             if isinstance(v, str):
-                if not v:
-                    if s_attr:  # an empty cell that still shows its kind (read-only fill, money format)
-                        append(f'{opens[j]}{row}{s_attr}/>')
-                    continue
-                t = _xml_text(v) if len(v) > 32767 or needs_escape(v) else v
-                if t[0] in ends or t[-1] in ends:
-                    append(f'{opens[j]}{row}{s_attr} t="inlineStr"><is><t xml:space="preserve">{t}</t></is></c>')
+                if not v:  # an empty cell that still shows its kind (read-only fill, money format), else none
+                    tail = f"{s_attr}/>" if s_attr else ""
+                elif v.isalnum():  # most IDs and codes: nothing to escape, no space at either end
+                    tail = f'{s_attr} t="inlineStr"><is><t>{v}</t></is></c>'
                 else:
-                    append(f'{opens[j]}{row}{s_attr} t="inlineStr"><is><t>{t}</t></is></c>')
+                    t = _xml_text(v) if len(v) > 32767 or needs_escape(v) else v
+                    if t[0] in ends or t[-1] in ends:
+                        tail = f'{s_attr} t="inlineStr"><is><t xml:space="preserve">{t}</t></is></c>'
+                    else:
+                        tail = f'{s_attr} t="inlineStr"><is><t>{t}</t></is></c>'
             else:
-                append(f'{opens[j]}{row}{s_attr}><v>{_number(v)}</v></c>')
+                tail = f"{s_attr}><v>{_number(v)}</v></c>"
+            if tail:
+                append(f"{opens[j]}{row}{tail}")
+            if memo is not None:
+                if type(v) is not str:
+                    memos[j] = None
+                elif len(memo) < _MEMO_CELLS:
+                    memo[cell] = tail
+                elif r < 2 * _MEMO_CELLS:
+                    memos[j] = None
         append("</row>")
         if len(buf) > 20000:
             yield "".join(buf)
