@@ -552,7 +552,7 @@ def _sheet_xml(sheet: _Sheet, *, selected: bool) -> Iterator[str]:
             if isinstance(v, str):
                 if not v:  # an empty cell that still shows its kind (read-only fill, money format), else none
                     tail = f"{s_attr}/>" if s_attr else ""
-                elif v.isalnum():  # most IDs and codes: nothing to escape, no space at either end
+                elif v.isalnum() and len(v) <= 32767:  # most IDs and codes: nothing to escape, no space at an end
                     tail = f'{s_attr} t="inlineStr"><is><t>{v}</t></is></c>'
                 else:
                     t = _xml_text(v) if len(v) > 32767 or needs_escape(v) else v

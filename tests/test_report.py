@@ -235,3 +235,10 @@ def test_remembered_cells_are_written_as_they_would_be_anew(rows, memo_cells):
             return "".join(report._sheet_xml(sheet, selected=False))
 
     assert xml(memo_cells) == xml(0)  # 0: nothing remembered
+
+
+def test_a_cell_past_excels_limit_is_cut_even_when_it_needs_no_escaping():
+    sheet = report._Sheet("S", 2, 1, iter([["A" * 40000, "a&" * 20000]]), widths=[8, 8])
+    xml = "".join(report._sheet_xml(sheet, selected=False))
+    assert f"<t>{'A' * 32767}</t>" in xml and "A" * 32768 not in xml
+    assert "a&amp;" in xml and "a&amp;" * 16384 not in xml
