@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import operator
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
 from .atomic import atomic_open
-from .csvsafe import escape_row, unescape
+from .csvsafe import unescape
+from .csvlines import write_escaped_records
 from .errors import InputError, RefusedError
 from .importers.csvtext import RowFields
 from .models import Plan, PlanRow
@@ -120,28 +123,51 @@ def write_plan_with_digest(plan: Plan, path: str | os.PathLike) -> tuple[Path, s
     keep = [i for i, f in enumerate(FIELDS) if f in columns]
     every = len(keep) == len(FIELDS)
     # The digest of what is written comes from the same cells, as they go past (no second pass
-    # building a dict per row): plan_digest's key of each row, kept until the rows are done.
-    keys: list[tuple[str, ...]] = []
+    # building a dict per row): plan_digest's key of each row as one bytes object (_key_bytes),
+    # kept until the rows are done.
+    keys: list[bytes | None] = []
     add_key = keys.append
 
     def cells_out():
         for cells in map(plan_row_cells, plan.rows):
-            add_key(_cells_key(cells))
-            # Every cell through csvsafe: a code or answer typed as "=HYPERLINK(...)" stays text in Excel.
-            yield escape_row(cells) if every else escape_row(cells[i] for i in keep)
+            add_key(_key_bytes(_cells_key(cells)))
+            # Every cell escaped (csvsafe): a code or answer typed as "=HYPERLINK(...)" stays text in Excel.
+            yield cells if every else [cells[i] for i in keep]
 
     with atomic_open(path, "w", encoding=PLAN_ENCODING) as fh:
-        writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow(columns.values())
-        writer.writerows(cells_out())
+        write_escaped_records(fh, tuple(columns.values()), cells_out())
     sidecar = responses_sidecar_path(path)
     with atomic_open(sidecar, "w", encoding=PLAN_ENCODING) as fh:
-        writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow(response_columns(plan.platform).values())
-        writer.writerows(escape_row(getattr(r, c) for c in RESPONSE_FIELDS) for r in plan.responses)
-    digest = _digest_of_keys(keys)
+        write_escaped_records(fh, tuple(response_columns(plan.platform).values()), map(_response_cells, plan.responses))
+    # A key that could not be one bytes object (None) sorts only as its tuple: then the plain way.
+    digest = _digest_of_key_bytes(keys) if None not in keys else rows_digest(plan.rows)
+    del keys
     record_written(path, digest)
     return sidecar, digest
+
+
+_response_cells = operator.attrgetter(*RESPONSE_FIELDS)
+_NOT_PLAIN = re.compile("[\x00-\x1e]")
+
+
+def _key_bytes(key: tuple[str, ...]) -> bytes | None:
+    """The bytes _digest_of_keys hashes for one key, or None when sorting those bytes could order
+    the key otherwise than its tuple: with no character below U+0020 in any cell, the separator
+    U+001F sorts before every character that can follow it, so the joined text sorts as the tuple
+    (a shorter tuple first), and UTF-8 bytes sort as their text."""
+    text = "\x1f".join(key)
+    if _NOT_PLAIN.search(text) is not None or text.count("\x1f") != len(key) - 1:
+        return None
+    return (text + "\x1e").encode("utf-8")
+
+
+def _digest_of_key_bytes(keys: list) -> str:
+    """_digest_of_keys of the keys whose _key_bytes these are (sorted here, in place)."""
+    keys.sort()
+    h = hashlib.sha256()
+    for k in keys:
+        h.update(k)
+    return h.hexdigest()
 
 
 def written_digest(plan: Plan) -> str:

@@ -26,6 +26,7 @@ the damage the importers warn about. Inline strings are never formulas, so text 
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import Counter
 from datetime import datetime, timezone
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .errors import InputError
+from .iothread import write_behind
 from .models import DECISIONS, Plan, PlanRow
 from .money import AmountError, parse_amount
 from .platform import Platform, Words
@@ -154,7 +156,8 @@ def write_workbook(path: Path, plan: Plan, *, platform: Platform, dry_run: bool 
         texts = lambda r: _with_category(fields, _submission_texts(r), r.category)  # noqa: E731
         cells = lambda r: _with_category(fields, _submission_cells(r), r.category)  # noqa: E731
     tables = [
-        _tables(submissions_sheet(words), submission_columns(words, fields), plan.rows, texts, cells),
+        _tables(submissions_sheet(words), submission_columns(words, fields), plan.rows, texts, cells,
+                styles=_with_category(fields, SUBMISSION_STYLES, S_DEFAULT)),
         _tables(responses_sheet(words), response_columns(words), unmatched, _response_texts, _response_cells),
         _tables(FLAGS_SHEET, flag_columns(words), flags, _flag_texts, _flag_cells),
     ]
@@ -201,17 +204,25 @@ def _submission_texts(r: PlanRow) -> tuple[str, ...]:
     )
 
 
+# The style of each column of the sheet of submissions (SUBMISSION_FIELDS), for the cells
+# _submission_cells gives bare: read-only cells carry a grey fill even when empty; the editable ones
+# (decision, bonus, feedback) none, and an empty bonus cell is still formatted as money, so an amount
+# typed there shows as one. Decision and flags, whose style depends on the value, come as (value, style).
+SUBMISSION_STYLES = (S_DEFAULT, S_READ_ONLY, S_READ_ONLY, S_READ_ONLY, S_READ_ONLY, S_READ_ONLY, S_READ_ONLY,
+                     S_READ_ONLY, S_MONEY, S_DEFAULT, S_READ_ONLY, S_READ_ONLY_MONEY, S_READ_ONLY, S_DEFAULT, S_READ_ONLY)
+_READ_ONLY_TEXTS = operator.attrgetter("reason", "detail", "code", "participant_id", "submission_id", "group_id",
+                                       "response_id")
+
+
 def _submission_cells(r: PlanRow) -> list:
-    # Read-only cells carry a grey fill even when empty; the editable ones (decision, bonus, feedback) none,
-    # and an empty bonus cell is still formatted as money, so an amount typed there shows as one.
+    # Bare values where the column's style is the cell's (SUBMISSION_STYLES): no tuple a cell, a million rows.
     reward = _amount(r.reward)
-    ro = S_READ_ONLY
+    flags = r.flags
     return [
-        (r.decision, S_DECISION.get(r.decision, S_DEFAULT)), (r.reason, ro), (r.detail, ro), (r.code, ro),
-        (r.participant_id, ro), (r.submission_id, ro), (r.group_id, ro), (r.response_id, ro),
-        ("" if r.bonus is None else r.bonus, S_MONEY), r.feedback,
-        (r.status, ro), ("" if reward is None else reward, S_READ_ONLY_MONEY), (r.review_deadline, ro),
-        ("; ".join(r.flags), S_READ_ONLY_FLAG if r.flags else ro), (r.source, ro),
+        (r.decision, S_DECISION.get(r.decision, S_DEFAULT)), *_READ_ONLY_TEXTS(r),
+        "" if r.bonus is None else r.bonus, r.feedback,
+        r.status, "" if reward is None else reward, r.review_deadline,
+        ("; ".join(flags), S_READ_ONLY_FLAG) if flags else ("", S_READ_ONLY), r.source,
     ]
 
 
@@ -402,9 +413,10 @@ class _Sheet:
         self.validations: list[str] = []  # <dataValidation> elements
         self.colour_rules: list[tuple[str, str, int]] = []  # (range, value, dxf index): fill the cell when it equals value
         self.edit_header: list[int] = []  # header cells of the columns a person edits
+        self.styles: list[int] = []  # each column's style for a bare value (a (value, style) cell names its own)
 
 
-def _table(name: str, columns: Sequence[str], items: Sequence, to_text, to_cells) -> _Sheet:
+def _table(name: str, columns: Sequence[str], items: Sequence, to_text, to_cells, styles: Sequence[int] = ()) -> _Sheet:
     widths = [len(c) + 2 for c in columns]
     for i in range(min(len(items), _WIDTH_SAMPLE)):
         for j, v in enumerate(to_text(items[i])):
@@ -413,6 +425,7 @@ def _table(name: str, columns: Sequence[str], items: Sequence, to_text, to_cells
     widths = [max(8, min(_MAX_WIDTH.get(c, 40), w + 1)) for c, w in zip(columns, widths)]
 
     sheet = _Sheet(name, len(columns), len(items) + 1, iter(()), widths=widths)
+    sheet.styles = list(styles)
 
     def rows() -> Iterator[list]:
         yield [(c, S_EDIT_HEADER if j in sheet.edit_header else S_HEADER) for j, c in enumerate(columns)]
@@ -426,14 +439,16 @@ def _table(name: str, columns: Sequence[str], items: Sequence, to_text, to_cells
 EXCEL_MAX_ROWS = 1_048_576  # rows in one sheet; Excel refuses a file with more (header row included)
 
 
-def _tables(name: str, columns: Sequence[str], items: Sequence, to_text, to_cells) -> list[_Sheet]:
+def _tables(name: str, columns: Sequence[str], items: Sequence, to_text, to_cells, *,
+            styles: Sequence[int] = ()) -> list[_Sheet]:
     """`_table`, split into sheets of at most EXCEL_MAX_ROWS rows (each with the header) past
     Excel's limit: "Flags", "Flags (2)", ... A longer sheet is never written: Excel refuses it."""
     per = EXCEL_MAX_ROWS - 1
     if len(items) <= per:
-        return [_table(name, columns, items, to_text, to_cells)]
+        return [_table(name, columns, items, to_text, to_cells, styles)]
     return [
-        _table(name if k == 0 else f"{name[:25]} ({k + 1})", columns, items[k * per:(k + 1) * per], to_text, to_cells)
+        _table(name if k == 0 else f"{name[:25]} ({k + 1})", columns, items[k * per:(k + 1) * per], to_text, to_cells,
+               styles)
         for k in range((len(items) + per - 1) // per)
     ]
 
@@ -480,6 +495,9 @@ class _StyleAttrs(dict):
         return got
 
 
+_MEMO_CELLS = 4096  # distinct texts remembered per column of a sheet
+
+
 def _sheet_xml(sheet: _Sheet, *, selected: bool) -> Iterator[str]:
     last_col = _col_letter(sheet.ncols - 1)
     letters = [_col_letter(i) for i in range(sheet.ncols)]
@@ -504,31 +522,55 @@ def _sheet_xml(sheet: _Sheet, *, selected: bool) -> Iterator[str]:
     # need none), and the row number is formatted once per row. (A million rows x 15 cells.)
     opens = [f'<c r="{x}' for x in letters]
     s_attrs: dict[int, str] = _StyleAttrs()
+    column_attrs = [s_attrs[style] for style in sheet.styles] + [""] * (sheet.ncols - len(sheet.styles))
     needs_escape = _NEEDS_ESCAPE.search
     ends = " \t\n"
+    # A column's cells often repeat (decisions, reasons, statuses, groups): the rest of a cell after its
+    # row number (its "tail") is remembered per distinct text, for up to _MEMO_CELLS texts a column.
+    # A column of mostly distinct texts (IDs) stops being remembered. Only texts are remembered:
+    # Decimal("0.4") == Decimal("0.40") (and 1 == 1.0), and each is written as it is.
+    memos: list[dict | None] = [{} for _ in range(sheet.ncols)]
     for r, values in enumerate(sheet.rows, start=1):
         row = f'{r}"'
         append(f'<row r="{row}>')
-        for j, v in enumerate(values):
-            if v is None:
+        for j, cell in enumerate(values):
+            if cell is None:
                 continue
-            if type(v) is tuple:
-                v, style = v
+            memo = memos[j]
+            if memo is not None:
+                tail = memo.get(cell)
+                if tail is not None:
+                    if tail:
+                        append(f"{opens[j]}{row}{tail}")
+                    continue
+            if type(cell) is tuple:
+                v, style = cell
                 s_attr = s_attrs[style]
             else:
-                s_attr = ""
+                v = cell
+                s_attr = column_attrs[j]
             if isinstance(v, str):
-                if not v:
-                    if s_attr:  # an empty cell that still shows its kind (read-only fill, money format)
-                        append(f'{opens[j]}{row}{s_attr}/>')
-                    continue
-                t = _xml_text(v) if len(v) > 32767 or needs_escape(v) else v
-                if t[0] in ends or t[-1] in ends:
-                    append(f'{opens[j]}{row}{s_attr} t="inlineStr"><is><t xml:space="preserve">{t}</t></is></c>')
+                if not v:  # an empty cell that still shows its kind (read-only fill, money format), else none
+                    tail = f"{s_attr}/>" if s_attr else ""
+                elif v.isalnum() and len(v) <= 32767:  # most IDs and codes: nothing to escape, no space at an end
+                    tail = f'{s_attr} t="inlineStr"><is><t>{v}</t></is></c>'
                 else:
-                    append(f'{opens[j]}{row}{s_attr} t="inlineStr"><is><t>{t}</t></is></c>')
+                    t = _xml_text(v) if len(v) > 32767 or needs_escape(v) else v
+                    if t[0] in ends or t[-1] in ends:
+                        tail = f'{s_attr} t="inlineStr"><is><t xml:space="preserve">{t}</t></is></c>'
+                    else:
+                        tail = f'{s_attr} t="inlineStr"><is><t>{t}</t></is></c>'
             else:
-                append(f'{opens[j]}{row}{s_attr}><v>{_number(v)}</v></c>')
+                tail = f"{s_attr}><v>{_number(v)}</v></c>"
+            if tail:
+                append(f"{opens[j]}{row}{tail}")
+            if memo is not None:
+                if type(v) is not str:
+                    memos[j] = None
+                elif len(memo) < _MEMO_CELLS:
+                    memo[cell] = tail
+                elif r < 2 * _MEMO_CELLS:
+                    memos[j] = None
         append("</row>")
         if len(buf) > 20000:
             yield "".join(buf)
@@ -680,5 +722,4 @@ def _write_xlsx(target: Path, sheets: list[_Sheet], *, title: str, currency: str
         for i, sheet in enumerate(sheets, 1):
             # ZIP64 only where a sheet could pass 4 GB: Excel may warn about ZIP64 on small files.
             with zf.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=sheet.nrows > 500_000) as fh:
-                for chunk in _sheet_xml(sheet, selected=(i == 1)):
-                    fh.write(chunk.encode("utf-8"))
+                write_behind(fh.write, (chunk.encode("utf-8") for chunk in _sheet_xml(sheet, selected=(i == 1))))

@@ -7,6 +7,7 @@ before any input is read, and every output is written atomically.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass
@@ -195,6 +196,10 @@ def run_match(
     )
     input_warnings = tuple(export.warnings) + tuple(w for b in submissions.files for w in b.warnings)
     input_warnings += confirm_mass_rejections(result.rows, rules, confirmed=confirm_rejections, ask=confirm, words=words)
+    # The rows handed to build_plan as a list only it holds (the result keeps none): each row that
+    # gets a bonus then frees the row it replaces, and the plan is never held twice.
+    rows = list(result.rows)
+    result = dataclasses.replace(result, rows=())
     plan = build_plan(
         result,
         export.responses,
@@ -203,7 +208,9 @@ def run_match(
         inputs=describe_inputs(export, submissions, words),
         warnings=input_warnings,
         platform=platform,
+        rows=rows,
     )
+    del rows, result  # nothing below reads them: the plan holds every row
 
     plan_path = Path(plan_path)
     try:
@@ -220,7 +227,7 @@ def run_match(
         written_report = Path(report_path)
     summary = MatchSummary(plan, plan_path, sidecar, written_report, summarize(plan, words))
     if keep is not None:
-        keep.extend((export, submissions, result, summary))
+        keep.extend((export, submissions, summary))
     return summary
 
 

@@ -492,3 +492,20 @@ def test_property_generator_reaches_the_interesting_cases():
     assert summarize(plan, MTURK.words)["decisions"]["approve"] == 10
     assert [r.bonus for r in plan.rows] == [None] + [Decimal(f"{i}.00") for i in range(1, 6)] + [Decimal("5.00")] * 4
     assert sum("bonus_capped" in r.flags for r in plan.rows) == 4
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(study())
+def test_rows_given_away_make_the_same_plan_and_are_replaced_in_place(data):
+    # run_match hands build_plan the result's rows as a list so each replaced row is freed as it goes.
+    import dataclasses
+
+    responses, submissions, _rnd = data
+    bonus = parse_bonus("0.25")
+    result = match(responses, submissions, now=NOW, platform=MTURK)
+    want = build_plan(result, responses, bonus=bonus, platform=MTURK)
+    given_away = list(result.rows)
+    got = build_plan(dataclasses.replace(result, rows=()), responses, bonus=bonus, platform=MTURK, rows=given_away)
+    assert got == want
+    # the list itself now holds the rows with their bonuses (reasons are reworded in the plan only)
+    assert [r.bonus for r in given_away] == [r.bonus for r in want.rows]

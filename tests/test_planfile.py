@@ -183,3 +183,19 @@ def test_fast_writer_and_dict_view_agree():
         ("duplicate_ip", "short_duration"), "Submitted", "$0.40", "100", "Wed Nov 15 08:28:41 PST 2017",
     )
     assert dict(zip(FIELDS, plan_row_cells(row))) == plan_row_to_text(row)
+
+
+_KEY_TEXT = st.text(alphabet=st.sampled_from(["a", "b", "A", " ", "\x1f", "\x1e", "\x01", "\u00e9", "\U0001f600", "~"]), max_size=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.tuples(*[_KEY_TEXT] * 6), st.tuples(*[_KEY_TEXT] * 7)), max_size=8))
+def test_digest_of_key_bytes_is_the_digest_of_the_keys(keys):
+    from reconcile.planfile import _digest_of_key_bytes, _digest_of_keys, _key_bytes
+
+    as_bytes = [_key_bytes(k) for k in keys]
+    for k, b in zip(keys, as_bytes):
+        # None exactly where a cell holds a character below U+0020 (where bytes could sort otherwise)
+        assert (b is None) == any(ch < " " for cell in k for ch in cell)
+    if None not in as_bytes:
+        assert _digest_of_key_bytes(as_bytes) == _digest_of_keys(keys)

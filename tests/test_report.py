@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reconcile import report
 from reconcile.errors import InputError
 from reconcile.models import Plan, PlanRow, ResponseOutcome
 from reconcile.platforms.mturk import PLATFORM as MTURK
@@ -210,3 +211,34 @@ def test_any_text_round_trips_as_text(tmp_path, items):
             assert (cell.value or "") == expect
             if want:
                 assert cell.data_type == "s"
+
+
+_MEMO_VALUE = st.one_of(
+    st.sampled_from(["approve", "", " padded ", "a&b", "x\r\ny", "R_1", "A1B2", "\u00e9t\u00e9", "\x01"]),
+    st.sampled_from([Decimal("0.4"), Decimal("0.40"), 1, 1.0]),
+    st.text(max_size=3),
+    st.none(),
+)
+_MEMO_CELL = st.one_of(_MEMO_VALUE, st.tuples(_MEMO_VALUE.filter(lambda v: v is not None), st.sampled_from([0, 4, 7, 11])))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(_MEMO_CELL, min_size=3, max_size=3), max_size=25), st.sampled_from([1, 2, 100]))
+def test_remembered_cells_are_written_as_they_would_be_anew(rows, memo_cells):
+    # Equal values written differently (Decimal("0.4") / Decimal("0.40"), 1 / 1.0) are never mixed up,
+    # nor a column's style for a bare value with a cell's own, nor a column that stops being remembered.
+    def xml(limit: int) -> str:
+        sheet = report._Sheet("S", 3, len(rows), iter(rows), widths=[8, 8, 8])
+        sheet.styles = [0, report.S_READ_ONLY, report.S_MONEY]
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(report, "_MEMO_CELLS", limit)
+            return "".join(report._sheet_xml(sheet, selected=False))
+
+    assert xml(memo_cells) == xml(0)  # 0: nothing remembered
+
+
+def test_a_cell_past_excels_limit_is_cut_even_when_it_needs_no_escaping():
+    sheet = report._Sheet("S", 2, 1, iter([["A" * 40000, "a&" * 20000]]), widths=[8, 8])
+    xml = "".join(report._sheet_xml(sheet, selected=False))
+    assert f"<t>{'A' * 32767}</t>" in xml and "A" * 32768 not in xml
+    assert "a&amp;" in xml and "a&amp;" * 16384 not in xml
