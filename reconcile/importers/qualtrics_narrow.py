@@ -15,6 +15,11 @@ rules), an option naming no column, no responses, a cut last row, fewer than thr
 The responses themselves are read by pandas' C reader when they can be (`_read_columns`, through
 csvcolumns.ColumnReading: the needed columns only, the cells of every record counted from the
 bytes); anything it cannot vouch for is read by the stream (`_read_streamed`), as before.
+
+The one difference from the whole reading: every Response's `start_date` and `end_date` are "".
+Nothing `match` does after reading looks at them (the matcher, the plan, the workbook), and at a
+million responses they were about 140 MB held to the end (issue 14). StartDate is still read for
+the Excel re-save check, which only needs its first rows.
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ from .rowmaker import positional_maker
 from .csvtext import NotStreamable, RecordStream, RowFields, Table, is_blank, repeats_shared, share_repeats, unique_names
 
 
+# Where the dates are in a Response's cells (after its source): left "" (see the module).
+_START, _END = 5, 6
+
+
 class _NeedsValues(Exception):
     """Column detection asked for a column's values: read the file whole."""
 
@@ -46,8 +55,8 @@ def read_survey_narrowed(path: str | os.PathLike, keep: Callable[[tuple[str, ...
                          typed_column: str | None = None, ids: ParticipantIds | None = None,
                          participant_option: str = "--id-column") -> QualtricsExport | None:
     """The export as `read_table` reads it, but each Response's `fields` holding only the columns
-    `keep(columns)` names (those the file has; every column when it raises InputError); None when
-    the file must be read whole (see the module). `claims`: every platform's, as `identify` asks."""
+    `keep(columns)` names (those the file has; every column when it raises InputError) and no
+    start or end dates; None when the file must be read whole (see the module). `claims`: every platform's, as `identify` asks."""
     from .qualtrics_csv import _ROLE_BY_IMPORTID, _ROLE_BY_NAME, _ROLES, _layout, _participant_columns, describe
     from .sniff import kind_of
 
@@ -178,9 +187,9 @@ def _read_streamed(p: str, first: list, records, shape: _Shape, shared) -> tuple
         share_repeats(rec, shared)
         cells = get(rec)
         fields = RowFields(kept_index, cells[first_kept:]) if kept_index else empty
-        rid, status, finished, progress, ip, start, end, duration, code, participant = cells[:10]
-        responses.append(Response(SourceRef(p, i + 1), rid, status, finished, progress, ip, start, end, duration, code,
-                                  participant, fields, cells[10] if typed else ""))
+        rid, status, finished, progress, ip, _start, _end, duration, code, participant = cells[:10]
+        responses.append(Response(SourceRef(p, i + 1), rid, status, finished, progress, ip, "", "", duration, code,
+                                  participant, fields, cells[10] if typed else ""))  # no dates: see the module
         if not excel and ((fin is not None and rec[fin] in ("TRUE", "FALSE"))
                           or (sd is not None and len(responses) <= 50 and _EXCEL_DATE.match(rec[sd]))):
             excel = True
@@ -205,6 +214,7 @@ def _read_columns(p: str, stream: RecordStream, first: list, shape: _Shape, shar
                 got[j] = share_column(got[j], seen)
             n = len(rows)
             column = [got[j] if j < ncols else repeat("", n) for j in at]
+            column[_START], column[_END] = repeat("", n), repeat("", n)  # no dates (see the module); two iterators
             if not excel and fin is not None and not {"TRUE", "FALSE"}.isdisjoint(got[fin]):
                 excel = True
             if not excel and sd is not None and len(responses) < 50:
