@@ -17,6 +17,11 @@ row, fewer than three records. So every error sentence and warning stays the who
 The rows themselves are read by pandas' C reader when they can be (`_read_columns`, through
 importers.csvcolumns.ColumnReading: the needed columns only, the cells of every record counted from
 the bytes); anything it cannot vouch for is read by the stream (`_read_streamed`), as before.
+
+The one difference from the whole reading: every Submission's `started_at` and `submitted_at` are "".
+Only `match` reads a batch narrowed (read_mturk_csv with `keep`), and nothing there looks at them
+(the matcher, the plan, the workbook; `combine` compares repeated rows through `whole_rows`); at a
+million rows they were about 160 MB held to the end (issue 14).
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ from ...importers.csvtext import NotStreamable, RecordStream, RowFields, Table, 
 from ...importers.sniff import kind_of
 from ...models import SourceRef, Submission, SubmissionFile
 from .states import state_of
+
+
+# Where AcceptTime and SubmitTime are in a row's cells (`at`, in _STANDARD's order): left "" (see the module).
+_STARTED, _SUBMITTED = 6, 7
 
 
 class _NeedsValues(Exception):
@@ -58,7 +67,8 @@ class NarrowedFile:
 def read_batch_narrowed(path: str | os.PathLike, keep: Sequence[str], *, code_column: str | None = None,
                         participant_column: str | None = None) -> NarrowedFile | None:
     """The batch as `read_batch_table` reads it, but each Submission's `fields` holding only the
-    `keep` columns (those the file has); None when the file must be read whole (see the module)."""
+    `keep` columns (those the file has) and no started or submitted times; None when the file must
+    be read whole (see the module)."""
     from .batch_csv import _EXPECTED, _STANDARD, PLATFORM, claims_table, describe_format
 
     p = os.fspath(path)
@@ -180,7 +190,7 @@ def _read_streamed(p: str, first: list, records, ncols: int, at: list[int], shar
             return None, 0, 0
         fields = RowFields(kept_index, cells[11:]) if kept else empty
         submissions.append(Submission(SourceRef(p, i + 1), PLATFORM, sid, cells[1], cells[2], state_of(cells[3]), cells[3],
-                                      cells[4], cells[5], cells[6], cells[7], cells[8], cells[9], cells[10], fields))
+                                      cells[4], cells[5], "", "", cells[8], cells[9], cells[10], fields))  # no times: see the module
     return submissions, short, last_len
 
 
@@ -202,6 +212,7 @@ def _read_columns(p: str, stream: RecordStream, first: list, ncols: int, at: lis
             for j, seen in shared.items():
                 got[j] = share_column(got[j], seen)
             column = [got[j] if j < ncols else repeat("", len(rows)) for j in at]
+            column[_STARTED], column[_SUBMITTED] = repeat("", len(rows)), repeat("", len(rows))  # no times (see the module)
             if any(not v or v.isspace() for v in column[0]):
                 return None  # a row without an AssignmentId: the whole reading refuses it
             for v in dict.fromkeys(column[3]):
