@@ -34,7 +34,7 @@ from ..rules import DEFAULT_RULES, Rules
 from .code_join import CodeJoin
 from .decided import settle_decided
 from .flags import flag_deadlines, flag_responses
-from .outcomes import MATCH_REASONS, plan_rows, plan_warnings, response_outcomes
+from .outcomes import MATCH_REASONS, link_responses, plan_rows, plan_warnings, response_outcomes, unlink_responses
 from .participant_join import ParticipantJoin
 from .reject_rules import apply_reject_rules
 from .prepare import prepare
@@ -103,6 +103,9 @@ def _match(responses, submissions, *, now, platform, rules, duplicates, completi
     st = prepare(responses, submissions, platform=platform, rules=rules, now=now, duplicates=duplicates)
     stage()
     join.decide(st)  # stages 1-5
+    # A participant's responses are looked up only while joining: at a million responses these
+    # tables are ~100 MB that the records made after them can use instead.
+    st.first_of_participant, st.all_of_participant, st.finished_per_participant = {}, {}, {}
     stage()
     apply_reject_rules(st)  # 6
     join.census(st)
@@ -113,10 +116,16 @@ def _match(responses, submissions, *, now, platform, rules, duplicates, completi
     stage()
     deadlines = flag_deadlines(st)
     stage()
-    rows, matched, pointed = plan_rows(st)  # 9
-    stage()
-    outcomes = response_outcomes(st, join, pointed)
+    # 9-10, in the order that frees the most before the rows (the last records made, at the peak of
+    # memory): the warnings and the responses' outcomes read the working submissions, the rows free them.
     warnings = plan_warnings(st, join, deadlines)  # 10
+    del deadlines
+    matched, pointed = link_responses(st)
+    outcomes = response_outcomes(st, join, pointed)
+    del pointed
+    unlink_responses(st)
+    stage()
+    rows = plan_rows(st)  # 9
     stage()
     return MatchResult(tuple(rows), tuple(outcomes), tuple(warnings), tuple(matched))
 

@@ -101,7 +101,7 @@ class WorkingResponse:
         # responses have none, and two empty lists each were 100 MB at a million responses.
         self.flags: list[str] | tuple[()] = ()
         self.notes: list[str] | tuple[()] = ()
-        # The submission whose plan row is matched to this response (set by outcomes.plan_rows): a slot,
+        # The submission whose plan row is matched to this response (set by outcomes.link_responses): a slot,
         # where a dict by id() was 80 MB at a million responses.
         self.matched_by: WorkingSubmission | None = None
 
