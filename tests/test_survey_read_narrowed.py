@@ -171,3 +171,20 @@ def test_every_real_survey_reads_alike(realdata, monkeypatch, pandas):
     assert streamed >= 2
     if pandas:
         assert taken.count(True) >= 2, taken
+
+
+def test_rows_of_the_same_kept_cells_share_their_fields():
+    from reconcile.importers.csvtext import RowFields, keep_only
+    from reconcile.importers.qualtrics_narrow import shared_fields
+
+    index = {"score": 0, "Q1": 1}
+    make = shared_fields(index, limit=2)
+    a, b, c, d = make(("5", "x")), make(("5", "x")), make(("6", "x")), make(("7", "x"))
+    assert a is b and a is not c and dict(a) == {"score": "5", "Q1": "x"}
+    assert make(("7", "x")) is not d and make(("7", "x")) == d  # past the limit: made anew, still equal
+    # keep_only narrows a shared RowFields once per row that holds it: the same as unshared ones.
+    shared = [a, b, c, d]
+    alone = [RowFields(index, ("5", "x")), RowFields(index, ("5", "x")), RowFields(index, ("6", "x")), RowFields(index, ("7", "x"))]
+    keep_only(shared, ["score"])
+    keep_only(alone, ["score"])
+    assert [dict(f) for f in shared] == [dict(f) for f in alone] == [{"score": v} for v in "5567"]

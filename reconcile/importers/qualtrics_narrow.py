@@ -208,6 +208,7 @@ def _read_columns(p: str, stream: RecordStream, first: list, shape: _Shape, shar
     excel = False
     responses: list[Response] = []
     make = positional_maker(Response)  # Response(...) without the frozen __init__'s cost
+    same_fields = shared_fields(kept_index)
     try:
         for rows, got in reading:
             for j, seen in shared.items():
@@ -219,12 +220,30 @@ def _read_columns(p: str, stream: RecordStream, first: list, shape: _Shape, shar
                 excel = True
             if not excel and sd is not None and len(responses) < 50:
                 excel = any(_EXCEL_DATE.match(v) for v in got[sd][:50 - len(responses)])
-            fields = map(RowFields, repeat(kept_index), zip(*column[first_kept:])) if kept_index else repeat(empty)
+            fields = map(same_fields, zip(*column[first_kept:])) if kept_index else repeat(empty)
             responses.extend(map(make, map(positional_maker(SourceRef), repeat(p), rows), *column[:10], fields,
                                  column[10] if typed else repeat("", n)))
     except HandOver:
         return None
     return responses, excel, reading.last_cells
+
+
+def shared_fields(index: dict, limit: int = 4096) -> Callable[[tuple], RowFields]:
+    """RowFields(index, cells), one object for every row of the same kept cells (at most `limit`
+    distinct ones held): a RowFields and its tuple are ~100 bytes, a million of them for the one
+    --bonus column (a score of a hundred values) was 100 MB. RowFields is read-only; keep_only
+    narrows one in place, which is the same whether it is shared or not (it is idempotent)."""
+    seen: dict[tuple, RowFields] = {}
+
+    def fields(cells: tuple) -> RowFields:
+        got = seen.get(cells)
+        if got is None:
+            got = RowFields(index, cells)
+            if len(seen) < limit:
+                seen[cells] = got
+        return got
+
+    return fields
 
 
 def _chained(first: list, rest):
