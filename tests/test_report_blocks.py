@@ -13,6 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconcile import report
+from reconcile.models import Plan, PlanRow
+from reconcile.planfile import FIELDS, plan_row_cells
+from reconcile.platforms.mturk import PLATFORM as MTURK
+from reconcile.platforms.prolific import PLATFORM as PROLIFIC
 from reconcile.report import _NEEDS_ESCAPE, _StyleAttrs, _attr, _col_letter, _number, _xml_text
 
 def old_sheet_xml(sheet, *, selected: bool) -> Iterator[str]:
@@ -169,3 +173,25 @@ def test_a_column_of_plain_texts_is_laid_out_without_a_string_per_cell():
     assert xml == ('<row r="5"><c r="A5" t="inlineStr"><is><t>id1</t></is></c><c r="B5" s="11" t="inlineStr"><is><t>x</t>'
                    '</is></c><c r="C5" s="4"><v>1.50</v></c></row>'
                    '<row r="6"><c r="B6" s="11"/><c r="C6" s="4"/></row>')
+
+
+_ID_TEXT = st.text(max_size=6)
+_PLAN_ROWS = st.builds(
+    PlanRow, submission_id=_ID_TEXT, participant_id=_ID_TEXT, group_id=_ID_TEXT, decision=_ID_TEXT, reason=_ID_TEXT,
+    detail=_ID_TEXT, code=_ID_TEXT, response_id=_ID_TEXT,
+    bonus=st.one_of(st.none(), st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=0, max_value=99)),
+    feedback=_ID_TEXT, source=_ID_TEXT, flags=st.lists(_ID_TEXT, max_size=2).map(tuple), status=_ID_TEXT,
+    reward=_ID_TEXT, group_size=_ID_TEXT, review_deadline=_ID_TEXT, category=_ID_TEXT)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_PLAN_ROWS, min_size=1, max_size=5), st.sampled_from([MTURK, PROLIFIC]))
+def test_the_identity_sheet_rows_are_the_plan_files_cells(rows, platform):
+    plan = Plan(rows=tuple(rows), responses=(), inputs=(), warnings=(), platform=platform.capabilities.name,
+                currency=platform.capabilities.currency)
+    fields = report.submission_fields(platform)
+    sheet = report._identity_sheet(plan, platform.words, fields, digest="d")
+    assert sheet is not None and sheet.to_cells is not None
+    names = report.IDENTITY_FIELDS + tuple(f for f in fields if f not in report.SUBMISSION_FIELDS)
+    for row in rows:
+        assert sheet.to_cells(row) == [plan_row_cells(row)[FIELDS.index(f)] for f in names]
