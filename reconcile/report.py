@@ -28,17 +28,19 @@ from __future__ import annotations
 
 import operator
 import re
+from itertools import repeat
 from collections import Counter
 from datetime import datetime, timezone
 from decimal import Decimal
 from functools import lru_cache
+from operator import add, is_not, itemgetter, mul
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .errors import InputError
 from .iothread import write_behind
 from .models import DECISIONS, Plan, PlanRow
-from .money import AmountError, parse_amount
+from .money import AmountError, format_amount, parse_amount
 from .platform import Platform, Words
 
 FLAGS_SHEET = "Flags"
@@ -256,7 +258,7 @@ def _editable(sheet: "_Sheet", fields: Sequence[str] = SUBMISSION_FIELDS, catego
 def _identity_sheet(plan: Plan, words: Words, fields: Sequence[str] = SUBMISSION_FIELDS,
                     digest: str | None = None) -> "_Sheet | None":
     """The hidden sheet that lets `reconcile pay` read this workbook as the plan it was written from."""
-    from .planfile import FIELDS, PLAN_HEADERS, plan_row_cells, rows_digest
+    from .planfile import PLAN_HEADERS, rows_digest
 
     if plan.platform not in PLAN_HEADERS:
         return None
@@ -277,15 +279,22 @@ def _identity_sheet(plan: Plan, words: Words, fields: Sequence[str] = SUBMISSION
     ]
 
     # Each row's cells made as its line is written (a dict per row for the whole sheet was ~0.7 GB at 1M rows).
-    at = [FIELDS.index(f) for f in identity_fields]
 
-    def rows() -> Iterator[list]:
-        yield from meta
-        for cells in map(plan_row_cells, plan.rows):
-            yield [cells[i] for i in at]
+    bonus_at = identity_fields.index("bonus")
+    fields_of = operator.attrgetter(*identity_fields)
 
-    return _Sheet(IDENTITY_SHEET, max(map(len, meta)), len(meta) + len(plan.rows), rows(), widths=[16] * max(map(len, meta)),
-                  frozen=False, filtered=False, hidden=True)
+    def to_cells(row: PlanRow) -> list:
+        # plan_row_cells' cells of these fields, without making the other ten: the fields as they are,
+        # the bonus as plan_row_cells writes it (tests/test_report_blocks.py checks the two agree).
+        cells = list(fields_of(row))
+        bonus = cells[bonus_at]
+        cells[bonus_at] = "" if bonus is None else format_amount(bonus)
+        return cells
+
+    sheet = _Sheet(IDENTITY_SHEET, max(map(len, meta)), len(meta) + len(plan.rows), iter(meta),
+                   widths=[16] * max(map(len, meta)), frozen=False, filtered=False, hidden=True)
+    sheet.items, sheet.to_cells = plan.rows, to_cells
+    return sheet
 
 
 def _response_texts(r) -> tuple[str, ...]:
@@ -414,6 +423,9 @@ class _Sheet:
         self.colour_rules: list[tuple[str, str, int]] = []  # (range, value, dxf index): fill the cell when it equals value
         self.edit_header: list[int] = []  # header cells of the columns a person edits
         self.styles: list[int] = []  # each column's style for a bare value (a (value, style) cell names its own)
+        # Rows after `rows`, written a block of rows at a time (_block_xml): the items and each one's cells.
+        self.items: Sequence = ()
+        self.to_cells: Callable | None = None
 
 
 def _table(name: str, columns: Sequence[str], items: Sequence, to_text, to_cells, styles: Sequence[int] = ()) -> _Sheet:
@@ -429,10 +441,9 @@ def _table(name: str, columns: Sequence[str], items: Sequence, to_text, to_cells
 
     def rows() -> Iterator[list]:
         yield [(c, S_EDIT_HEADER if j in sheet.edit_header else S_HEADER) for j, c in enumerate(columns)]
-        for item in items:
-            yield to_cells(item)
 
     sheet.rows = rows()
+    sheet.items, sheet.to_cells = items, to_cells
     return sheet
 
 
@@ -498,6 +509,164 @@ class _StyleAttrs(dict):
 _MEMO_CELLS = 4096  # distinct texts remembered per column of a sheet
 
 
+class _CellTails:
+    """What follows a cell's row number in its XML (its "tail"), the definition for any cell: None
+    (no cell), a text, a number, or (value, style); "" when the cell is not written at all."""
+
+    def __init__(self, s_attrs: dict[int, str]):
+        self.s_attrs = s_attrs
+
+    def tail(self, cell, column_attr: str) -> str:
+        if type(cell) is tuple:
+            v, style = cell
+            s_attr = self.s_attrs[style]
+        elif cell is None:
+            return ""
+        else:
+            v = cell
+            s_attr = column_attr
+        if isinstance(v, str):
+            if not v:  # an empty cell that still shows its kind (read-only fill, money format), else none
+                return f"{s_attr}/>" if s_attr else ""
+            if v.isalnum() and len(v) <= 32767:  # most IDs and codes: nothing to escape, no space at an end
+                return f'{s_attr} t="inlineStr"><is><t>{v}</t></is></c>'
+            t = _xml_text(v) if len(v) > 32767 or _NEEDS_ESCAPE.search(v) else v
+            if t[0] in _ENDS or t[-1] in _ENDS:
+                return f'{s_attr} t="inlineStr"><is><t xml:space="preserve">{t}</t></is></c>'
+            return f'{s_attr} t="inlineStr"><is><t>{t}</t></is></c>'
+        return f"{s_attr}><v>{_number(v)}</v></c>"
+
+
+_ENDS = " \t\n"
+_BLOCK_ROWS = 2000  # rows written at once by _block_xml
+# A text cell is "plain" when it has no character to escape, no space, tab or newline at either end and
+# at most 32,767 characters: it is then its column's opening, the row number, the text and the same
+# closing. A column's texts are joined by DEL (legal in XML, never escaped: the join adds no match) so
+# that one search looks for characters to escape in the whole column.
+_JOIN = "\x7f"
+
+
+class _ColumnTails(dict):
+    """A column's tails by cell, for cells that are texts or (text, style): made once per distinct cell,
+    remembering at most _MEMO_CELLS of them (a column of distinct texts is then made cell by cell)."""
+
+    def __init__(self, tails: _CellTails, column_attr: str):
+        super().__init__()
+        self.tail, self.column_attr = tails.tail, column_attr
+
+    def __missing__(self, cell) -> str:
+        got = self.tail(cell, self.column_attr)
+        if len(self) < _MEMO_CELLS:
+            self[cell] = got
+        return got
+
+
+def _unusual(column: Sequence[str]) -> list[int]:
+    """The rows of a column of texts whose cell is not the plain case (see _JOIN) though not empty: too
+    long, with a character to escape or a space, tab or newline at an end (each tested on the whole
+    column first)."""
+    bad: list[int] = []
+    if max(map(len, column)) > 32767:
+        bad += [i for i, v in enumerate(column) if len(v) > 32767]
+    if _NEEDS_ESCAPE.search(_JOIN.join(column)) is not None:
+        bad += [i for i, m in enumerate(map(_NEEDS_ESCAPE.search, column)) if m is not None]
+    stripped = list(map(str.strip, column, repeat(_ENDS)))  # the same str where nothing is stripped
+    if any(map(is_not, column, stripped)):
+        bad += [i for i, (v, w) in enumerate(zip(column, stripped)) if v is not w]
+    return sorted(set(bad)) if len(bad) > 1 else bad
+
+
+_CLOSE_TEXT, _CLOSE_NUMBER = "</t></is></c>", "</v></c>"
+
+
+def _block_xml(first: int, block: list, opens: Sequence[str], column_attrs: Sequence[str], tails: _CellTails,
+               column_tails: dict | None = None) -> str:
+    """The XML of rows numbered from `first`, one list of cells each, as the cell-by-cell writer of
+    _sheet_xml writes them, made column by column: each column gives the pieces of its cells (C-level
+    maps: no string is made per cell where a column's cells are plain texts, repeated texts or
+    decimals) and the rows are joined in one go. Any other cell is made by _CellTails."""
+    n = len(block)
+    if not n:
+        return ""
+    width = len(block[0])
+    if n > 1 and set(map(len, block)) != {width}:  # rows of other widths: each by itself
+        return "".join(_block_xml(first + i, [cells], opens, column_attrs, tails) for i, cells in enumerate(block))
+    if column_tails is None:
+        column_tails = {}
+    rns = list(map(str, range(first, first + n)))
+    # Each row is the same sequence of pieces: a text where it is the same on every row of the block
+    # (an opening, a closing), a list of one item a row elsewhere.
+    pieces: list = ['<row r="', rns, '">']
+    for j, column in enumerate(zip(*block)):
+        attr = column_attrs[j]
+        kinds = set(map(type, column))
+        omitted: list[int] = []  # cells not written at all: nor their opening and row number
+        mids: Any  # each piece: one text for every row, or a list of one a row
+        texts: Any
+        closes: Any
+        if kinds == {str}:
+            bad = _unusual(column)
+            mids, texts, closes = f'"{attr} t="inlineStr"><is><t>', column, _CLOSE_TEXT
+        elif kinds == {Decimal} or kinds == {Decimal, str}:  # amounts, and "" where there is none
+            mids, closes = f'"{attr}><v>', _CLOSE_NUMBER
+            if len(kinds) == 1:
+                bad, texts = [], list(map(format, column, repeat("f")))
+            else:
+                bad = [i for i, v in enumerate(column) if type(v) is str and v != ""]
+                texts = [v if type(v) is str else format(v, "f") for v in column]
+        if kinds == {str} or kinds == {Decimal} or kinds == {Decimal, str}:
+            # (texts, not the cells: a decimal compared with "" asks the numbers ABCs, ~0.5 us a cell)
+            if "" in texts:  # what _CellTails makes of "": a cell with its style and no value, or none at all
+                empty = f'"{attr}/>' if attr else ""
+                mids = [mids if t else empty for t in texts]
+                closes = [closes if t else "" for t in texts]
+                if not attr:
+                    omitted = [i for i, t in enumerate(texts) if not t]
+            if bad:
+                mids = [mids] * n if isinstance(mids, str) else mids
+                closes = [closes] * n if isinstance(closes, str) else closes
+                texts = list(texts)
+                for i in bad:
+                    tail = tails.tail(column[i], attr)
+                    mids[i], texts[i], closes[i] = '"' + tail if tail else "", "", ""
+                    if not tail:
+                        omitted.append(i)
+        else:
+            if kinds == {tuple} and set(map(len, column)) == {2} and set(map(type, map(itemgetter(0), column))) == {str}:
+                memo = column_tails.get(j)
+                if memo is None:
+                    memo = column_tails[j] = _ColumnTails(tails, attr)
+                cell_tails = list(map(memo.__getitem__, column))
+            else:
+                cell_tails = [tails.tail(c, attr) for c in column]
+            mids, texts, closes = list(map(add, repeat('"', n), cell_tails)), "", ""
+            if "" in cell_tails:
+                omitted = [i for i, t in enumerate(cell_tails) if not t]
+                for i in omitted:
+                    mids[i] = ""
+        if omitted:
+            written = [True] * n
+            for i in omitted:
+                written[i] = False
+            pieces += [list(map(mul, repeat(opens[j], n), written)), list(map(mul, rns, written)), mids, texts, closes]
+        else:
+            pieces += [opens[j], rns, mids, texts, closes]
+    pieces.append("</row>")
+    # Neighbouring texts made one, then every row's pieces laid out at once by slices with a step.
+    merged: list = []
+    for p in pieces:
+        if isinstance(p, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += p
+        else:
+            merged.append(p)
+    k = len(merged)
+    flat = [p if isinstance(p, str) else "" for p in merged] * n
+    for i, p in enumerate(merged):
+        if not isinstance(p, str):
+            flat[i::k] = p
+    return "".join(flat)
+
+
 def _sheet_xml(sheet: _Sheet, *, selected: bool) -> Iterator[str]:
     last_col = _col_letter(sheet.ncols - 1)
     letters = [_col_letter(i) for i in range(sheet.ncols)]
@@ -523,13 +692,13 @@ def _sheet_xml(sheet: _Sheet, *, selected: bool) -> Iterator[str]:
     opens = [f'<c r="{x}' for x in letters]
     s_attrs: dict[int, str] = _StyleAttrs()
     column_attrs = [s_attrs[style] for style in sheet.styles] + [""] * (sheet.ncols - len(sheet.styles))
-    needs_escape = _NEEDS_ESCAPE.search
-    ends = " \t\n"
+    cell_tail = _CellTails(s_attrs).tail
     # A column's cells often repeat (decisions, reasons, statuses, groups): the rest of a cell after its
     # row number (its "tail") is remembered per distinct text, for up to _MEMO_CELLS texts a column.
     # A column of mostly distinct texts (IDs) stops being remembered. Only texts are remembered:
     # Decimal("0.4") == Decimal("0.40") (and 1 == 1.0), and each is written as it is.
     memos: list[dict | None] = [{} for _ in range(sheet.ncols)]
+    r = 0
     for r, values in enumerate(sheet.rows, start=1):
         row = f'{r}"'
         append(f'<row r="{row}>')
@@ -543,25 +712,8 @@ def _sheet_xml(sheet: _Sheet, *, selected: bool) -> Iterator[str]:
                     if tail:
                         append(f"{opens[j]}{row}{tail}")
                     continue
-            if type(cell) is tuple:
-                v, style = cell
-                s_attr = s_attrs[style]
-            else:
-                v = cell
-                s_attr = column_attrs[j]
-            if isinstance(v, str):
-                if not v:  # an empty cell that still shows its kind (read-only fill, money format), else none
-                    tail = f"{s_attr}/>" if s_attr else ""
-                elif v.isalnum() and len(v) <= 32767:  # most IDs and codes: nothing to escape, no space at an end
-                    tail = f'{s_attr} t="inlineStr"><is><t>{v}</t></is></c>'
-                else:
-                    t = _xml_text(v) if len(v) > 32767 or needs_escape(v) else v
-                    if t[0] in ends or t[-1] in ends:
-                        tail = f'{s_attr} t="inlineStr"><is><t xml:space="preserve">{t}</t></is></c>'
-                    else:
-                        tail = f'{s_attr} t="inlineStr"><is><t>{t}</t></is></c>'
-            else:
-                tail = f"{s_attr}><v>{_number(v)}</v></c>"
+            v = cell[0] if type(cell) is tuple else cell
+            tail = cell_tail(cell, column_attrs[j])
             if tail:
                 append(f"{opens[j]}{row}{tail}")
             if memo is not None:
@@ -575,6 +727,16 @@ def _sheet_xml(sheet: _Sheet, *, selected: bool) -> Iterator[str]:
         if len(buf) > 20000:
             yield "".join(buf)
             buf.clear()
+    if sheet.to_cells is not None:
+        # The rest of the sheet a block of rows at a time (the rows above are its header or metadata).
+        tails = _CellTails(s_attrs)
+        column_tails: dict[int, _ColumnTails] = {}
+        to_cells, items = sheet.to_cells, sheet.items
+        yield "".join(buf)
+        buf.clear()
+        for at in range(0, len(items), _BLOCK_ROWS):
+            yield _block_xml(r + 1 + at, list(map(to_cells, items[at:at + _BLOCK_ROWS])), opens, column_attrs, tails,
+                             column_tails)
     yield "".join(buf)
     yield "</sheetData>"
     if sheet.filtered:
