@@ -109,7 +109,7 @@ def run_match(
     column, `typed_column`) name them. `completion_codes` are the study's codes, checked by a join on
     participant IDs. A reject rule that would reject more than half as many submissions as matched
     (see rules.mass_rejections) needs `confirm_rejections`, or a yes from `confirm(question)`.
-    `keep`, when given, receives everything big built here (the CLI ends its process without freeing it).
+    `keep`, when given, receives what this returns (the CLI ends its process without freeing it; the inputs are let go on the way, as soon as nothing reads them).
     """
     refuse_lossy_outputs(qualtrics, files, rules_path, plan_path, report_path, force=force, files_option=files_option)
     from . import sources
@@ -183,18 +183,26 @@ def run_match(
         bonus_expr = parse_bonus(bonus, export.columns)
         bonus_expr.check_columns(export.columns, export.path)
 
+    inputs = describe_inputs(export, submissions, words)
+    input_warnings = tuple(export.warnings) + tuple(w for b in submissions.files for w in b.warnings)
+    duplicates = submissions.duplicates
+    # The submissions given to match as a list only it holds: each record is freed as its plan row
+    # is made (the files' tuples go with `submissions`), so the rows reuse its memory.
+    given = list(submissions.submissions)
+    del submissions
     if show_progress:
-        log(f"matching {len(submissions.submissions)} {words.submissions} against {len(export.responses)} responses ...")
+        log(f"matching {len(given)} {words.submissions} against {len(export.responses)} responses ...")
     result = match(
         export.responses,
-        submissions.submissions,
+        given,
         now=now or clock.now(),
         platform=platform,
         rules=rules,
-        duplicates=submissions.duplicates,
+        duplicates=duplicates,
         completion_codes=tuple(completion_codes),
+        given_away=True,
     )
-    input_warnings = tuple(export.warnings) + tuple(w for b in submissions.files for w in b.warnings)
+    del given
     input_warnings += confirm_mass_rejections(result.rows, rules, confirmed=confirm_rejections, ask=confirm, words=words)
     # The rows handed to build_plan as a list only it holds (the result keeps none): each row that
     # gets a bonus then frees the row it replaces, and the plan is never held twice.
@@ -205,12 +213,15 @@ def run_match(
         export.responses,
         bonus=bonus_expr,
         max_bonus=cap,
-        inputs=describe_inputs(export, submissions, words),
+        inputs=inputs,
         warnings=input_warnings,
         platform=platform,
         rows=rows,
     )
     del rows, result  # nothing below reads them: the plan holds every row
+    # Nor are the responses read again: the plan holds every cell it writes. Let go here, the
+    # writers' own transient objects reuse their memory.
+    del export
 
     plan_path = Path(plan_path)
     try:
@@ -227,7 +238,7 @@ def run_match(
         written_report = Path(report_path)
     summary = MatchSummary(plan, plan_path, sidecar, written_report, summarize(plan, words))
     if keep is not None:
-        keep.extend((export, submissions, summary))
+        keep.append(summary)
     return summary
 
 

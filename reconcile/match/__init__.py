@@ -62,16 +62,21 @@ def match(
     rules: Rules = DEFAULT_RULES,
     duplicates: Sequence[DuplicateRow] = (),
     completion_codes: Sequence[str] = (),
+    given_away: bool = False,
 ) -> MatchResult:
     """Decide every submission and account for every response. See rules.SUBMISSION_REASONS.
 
     `platform` supplies the join (capabilities.join), the participant-ID rules (ids) and the words
     of every sentence; `now` decides the review-deadline warnings (the CLI passes the current time);
     `completion_codes` are the study's codes, which the participant join checks when given.
+    `given_away`: `submissions` is a list the caller gives away (it keeps no other reference to its
+    records); the list is emptied and each record freed as its plan row is made.
     """
+    if given_away and not isinstance(submissions, list):
+        raise TypeError("given_away needs the submissions as a list")
     with paused_gc():
         return _match(responses, submissions, now=now, platform=platform, rules=rules, duplicates=duplicates,
-                      completion_codes=completion_codes)
+                      completion_codes=completion_codes, given_away=given_away)
 
 
 def _stage_counter(big: bool, what: str, stages: int):
@@ -94,13 +99,13 @@ def join_of(platform: Platform, completion_codes: Sequence[str] = ()):
     raise ValueError(f"unknown join {join!r} (capabilities.join is 'code' or 'participant')")
 
 
-def _match(responses, submissions, *, now, platform, rules, duplicates, completion_codes) -> MatchResult:
+def _match(responses, submissions, *, now, platform, rules, duplicates, completion_codes, given_away) -> MatchResult:
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     join = join_of(platform, completion_codes)
     # A study of about BIG rows or more takes seconds here: say how far the stages are.
     stage = _stage_counter(max(len(responses), len(submissions)) >= BIG, f"matching {len(submissions)} rows (stages)", 8)
-    st = prepare(responses, submissions, platform=platform, rules=rules, now=now, duplicates=duplicates)
+    st = prepare(responses, submissions, platform=platform, rules=rules, now=now, duplicates=duplicates, given_away=given_away)
     stage()
     join.decide(st)  # stages 1-5
     # A participant's responses are looked up only while joining: at a million responses these
