@@ -7,11 +7,11 @@ half-up and capped at --max-bonus.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Callable, Sequence
+from typing import Sequence
 
 from .bonus import BonusExpr, BonusResult, compute_bonus
 from .notices import once_each
-from .records import paused_gc, replaced
+from .records import one_field_copier, paused_gc, replaced
 from .match import MatchResult
 from .models import Plan, PlanRow, Response
 from .platform import Platform, Words
@@ -21,21 +21,6 @@ def _replace(row: PlanRow, **changes) -> PlanRow:
     # dataclasses.replace re-reads every field through getattr and runs the frozen __init__;
     # on 100k rows this is several times faster.
     return replaced(row, **changes)
-
-
-def _bonus_setter(cls) -> Callable[[Any, Decimal | None], Any]:
-    """(record, bonus) -> a copy of the record with that bonus: every other slot copied by a line of its
-    own (no keyword dict, no per-field lookup as records.replaced does), for the row of each approved
-    submission (a million at the largest studies)."""
-    names = tuple(cls.__dataclass_fields__)
-    env: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    lines = ["def with_bonus(old, bonus):", "    obj = new(cls)"]
-    for i, name in enumerate(names):
-        env[f"set{i}"] = cls.__dict__[name].__set__
-        lines.append(f"    set{i}(obj, {'bonus' if name == 'bonus' else 'old.' + name})")
-    lines.append("    return obj")
-    exec("\n".join(lines), env)
-    return env["with_bonus"]
 
 
 def build_plan(
@@ -88,7 +73,7 @@ def _build_plan(result, responses, *, bonus, max_bonus, inputs, warnings, platfo
         columns = bonus.columns
         done: dict[tuple[str, ...], BonusResult] = {}
         capped = blank = 0
-        with_bonus = _bonus_setter(PlanRow) if "__slots__" in PlanRow.__dict__ else None
+        with_bonus = one_field_copier(PlanRow, "bonus") if "__slots__" in PlanRow.__dict__ else None
         for i, (row, resp) in enumerate(zip(rows, result.matched)):
             if row.decision != "approve":
                 continue

@@ -1,4 +1,4 @@
-"""build_plan's copy of an approved row with its bonus (plan._bonus_setter) is the row records.replaced
+"""build_plan's copy of an approved row with its bonus (records.one_field_copier(PlanRow, "bonus")) is the row records.replaced
 would make: a PlanRow equal field by field, every other field the same object, the old row untouched."""
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reconcile.models import PlanRow
-from reconcile.plan import _bonus_setter
-from reconcile.records import replaced
+from reconcile.records import one_field_copier, replaced
 
 _TEXT = st.text(max_size=8)
 _BONUS = st.one_of(st.none(), st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=0, max_value=99))
@@ -24,7 +23,7 @@ _ROWS = st.builds(PlanRow, submission_id=_TEXT, participant_id=_TEXT, group_id=_
 @given(_ROWS, _BONUS)
 def test_the_bonus_copy_is_the_replaced_row(row, bonus):
     before = dataclasses.astuple(row)
-    got = _bonus_setter(PlanRow)(row, bonus)
+    got = one_field_copier(PlanRow, "bonus")(row, bonus)
     want = replaced(row, bonus=bonus)
     assert type(got) is PlanRow and got == want and got is not row
     assert got.bonus is bonus
@@ -36,4 +35,4 @@ def test_the_bonus_copy_is_the_replaced_row(row, bonus):
 
 def test_the_copy_keeps_a_decimal_as_given():
     row = PlanRow("s", "p", "g", "approve", "code_match", "d", "c", "r", None, "", "x.csv:2")
-    assert str(_bonus_setter(PlanRow)(row, Decimal("0.40")).bonus) == "0.40"
+    assert str(one_field_copier(PlanRow, "bonus")(row, Decimal("0.40")).bonus) == "0.40"

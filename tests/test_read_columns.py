@@ -150,14 +150,14 @@ def test_share_column_holds_each_repeated_value_once_across_chunks():
 
 def test_positional_maker_makes_the_record_the_frozen_init_makes():
     from reconcile.importers.csvtext import RowFields
-    from reconcile.importers.rowmaker import positional_maker
+    from reconcile.records import record_maker
     from reconcile.models import Response, SourceRef, Submission
 
     fields = RowFields({"a": 0}, ("x",))
     sub = (SourceRef("b.csv", 2), "mturk", "A1", "W1", "H1", "pending", "Submitted", "$0.50", "9", "s", "t", "d", "60", "123", fields)
     resp = (SourceRef("s.csv", 4), "R_1", "IP Address", "True", "100", "1.2.3.4", "s", "e", "60", "123", "W1", fields, "")
     for cls, args in ((Submission, sub), (Response, resp), (SourceRef, ("b.csv", 2))):
-        made, init = positional_maker(cls)(*args), cls(*args)
+        made, init = record_maker(cls)(*args), cls(*args)
         assert type(made) is cls and made == init and repr(made) == repr(init)
         assert [getattr(made, f) for f in cls.__dataclass_fields__] == list(args)
         with pytest.raises(AttributeError):

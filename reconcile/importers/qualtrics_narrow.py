@@ -34,7 +34,7 @@ from ..models import QualtricsExport, Response, SourceRef
 from ..platform import ParticipantIds
 from . import columns as cols
 from .csvcolumns import ColumnReading, HandOver, share_column
-from .rowmaker import positional_maker
+from ..records import record_maker
 from .csvtext import NotStreamable, RecordStream, RowFields, Table, is_blank, repeats_shared, share_repeats, unique_names
 
 
@@ -207,7 +207,7 @@ def _read_columns(p: str, stream: RecordStream, first: list, shape: _Shape, shar
     shared: dict[int, dict] = {j: {} for j in shared_at}
     excel = False
     responses: list[Response] = []
-    make = positional_maker(Response)  # Response(...) without the frozen __init__'s cost
+    make = record_maker(Response)  # Response(...) without the frozen __init__'s cost
     same_fields = shared_fields(kept_index)
     try:
         for rows, got in reading:
@@ -221,7 +221,7 @@ def _read_columns(p: str, stream: RecordStream, first: list, shape: _Shape, shar
             if not excel and sd is not None and len(responses) < 50:
                 excel = any(_EXCEL_DATE.match(v) for v in got[sd][:50 - len(responses)])
             fields = map(same_fields, zip(*column[first_kept:])) if kept_index else repeat(empty)
-            responses.extend(map(make, map(positional_maker(SourceRef), repeat(p), rows), *column[:10], fields,
+            responses.extend(map(make, map(record_maker(SourceRef), repeat(p), rows), *column[:10], fields,
                                  column[10] if typed else repeat("", n)))
     except HandOver:
         return None

@@ -35,7 +35,7 @@ from operator import itemgetter
 from ...errors import InputError
 from ...importers import columns as cols
 from ...importers.csvcolumns import ColumnReading, HandOver, share_column
-from ...importers.rowmaker import positional_maker
+from ...records import record_maker
 from ...importers.csvtext import NotStreamable, RecordStream, RowFields, Table, is_blank, repeats_shared, share_repeats, unique_names
 from ...importers.sniff import kind_of
 from ...models import SourceRef, Submission, SubmissionFile
@@ -206,7 +206,7 @@ def _read_columns(p: str, stream: RecordStream, first: list, ncols: int, at: lis
     shared: dict[int, dict] = {j: {} for j in [at[2], at[3], at[4], at[5], at[9], *at[11:]] if j < ncols}
     states: dict[str, str] = {}
     submissions: list[Submission] = []
-    make = positional_maker(Submission)  # Submission(...) without the frozen __init__'s cost
+    make = record_maker(Submission)  # Submission(...) without the frozen __init__'s cost
     try:
         for rows, got in reading:
             for j, seen in shared.items():
@@ -220,7 +220,7 @@ def _read_columns(p: str, stream: RecordStream, first: list, ncols: int, at: lis
                     states[v] = state_of(v)
             state = map(states.__getitem__, column[3])
             fields = map(RowFields, repeat(kept_index), zip(*column[11:])) if len(at) > 11 else repeat(empty)
-            submissions.extend(map(make, map(positional_maker(SourceRef), repeat(p), rows), repeat(PLATFORM), column[0], column[1],
+            submissions.extend(map(make, map(record_maker(SourceRef), repeat(p), rows), repeat(PLATFORM), column[0], column[1],
                                    column[2], state, *column[3:11], fields))
     except HandOver:
         return None
