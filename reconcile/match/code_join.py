@@ -16,27 +16,16 @@ from itertools import compress
 from ..notices import DAMAGED_CODES, Notice
 from ..normalize import code_tokens, excel_damage, excel_damage_prefix, near_misses
 from .prepare import Study
-from .working import MAX_SUGGESTIONS, WorkingResponse, WorkingSubmission, src_key, suggest_text, where
+from .working import MAX_SUGGESTIONS, WorkingResponse, WorkingSubmission, first_and_repeated, src_key, suggest_text, where
 
 
 def _repeated(items: list[WorkingSubmission], field: str) -> list[list[WorkingSubmission]]:
     """The submissions sharing a non-empty value of `field` (the claimed response, the participant key)
     with another, in groups in source order. Lists only for the groups: most values belong to one
     submission, and a list for each was a million lists (and a million keys by id()) per stage."""
-    first: dict[object, WorkingSubmission] = {}
-    groups: dict[object, list[WorkingSubmission]] = {}
-    take = first.setdefault
-    for it in items:
-        value = getattr(it, field)
-        if value is None or value == "":
-            continue
-        one = take(value, it)
-        if one is not it:
-            group = groups.get(value)
-            if group is None:
-                groups[value] = [one, it]
-            else:
-                group.append(it)
+    groups = first_and_repeated(
+        (value, it) for it in items if (value := getattr(it, field)) is not None and value != ""
+    )[1]
     return list(groups.values())
 
 

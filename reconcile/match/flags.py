@@ -17,7 +17,7 @@ from typing import Any
 from ..platform import State
 from ..times import Moments, moment_us, parse_timestamp
 from .prepare import Study
-from .working import WorkingResponse, WorkingSubmission, decimal_or_none, truthy
+from .working import WorkingResponse, WorkingSubmission, decimal_or_none, first_and_repeated, truthy
 
 FRAUD_COLUMNS = ("Q_RecaptchaScore", "Q_RelevantIDDuplicate", "Q_RelevantIDFraudScore", "Q_DuplicateRespondent")
 _MISSING: Any = object()
@@ -30,19 +30,7 @@ def flag_responses(st: Study) -> None:
     ips = [r.resp.ip_address.strip() for r in rs]
     # The non-excluded responses of each address that several share (the first of every address in
     # a dict, a list from the second: a list per address was a million lists).
-    first: dict[str, WorkingResponse] = {}
-    shared: dict[str, list[WorkingResponse]] = {}
-    take = first.setdefault
-    for r, ip in zip(rs, ips):
-        if ip and not r.excluded:
-            one = take(ip, r)
-            if one is not r:
-                group = shared.get(ip)
-                if group is None:
-                    shared[ip] = [one, r]
-                else:
-                    group.append(r)
-    del first
+    shared = first_and_repeated((ip, r) for r, ip in zip(rs, ips) if ip and not r.excluded)[1]
     # Each response's duration in seconds (None when unreadable), parsed once per distinct text.
     parsed: dict[str, Decimal | None] = {}
     durations = []

@@ -16,6 +16,7 @@ from .working import (
     SUBMISSION_ORDER,
     WorkingResponse,
     WorkingSubmission,
+    first_and_repeated,
     response_exclusion,
     response_finished,
     src_key,
@@ -97,21 +98,10 @@ def prepare(responses: Sequence[Response], submissions: Sequence[Submission], *,
         # The caller holds no other reference: each record now lives only in its working record,
         # which plan_rows frees as it makes the row (at a million a side, ~0.25 GB at the peak).
         submissions.clear()
-    first: dict[str, WorkingResponse] = {}
-    several: dict[str, list[WorkingResponse]] = {}
+    first, several = first_and_repeated((r.participant, r) for r in rs if r.participant and not r.excluded)
     finished_per: dict[str, int] = defaultdict(int)
-    take = first.setdefault
     for r in rs:
-        p = r.participant
-        if p and not r.excluded:
-            one = take(p, r)
-            if one is not r:
-                group = several.get(p)
-                if group is None:
-                    several[p] = [one, r]
-                else:
-                    group.append(r)
-            if r.finished:
-                finished_per[p] += 1
+        if r.finished and r.participant and not r.excluded:
+            finished_per[r.participant] += 1
     return Study(platform=platform, rules=rules, now=now, duplicates=duplicates, responses=rs, items=items,
                  first_of_participant=first, all_of_participant=several, finished_per_participant=finished_per)

@@ -10,11 +10,12 @@ import os
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from operator import attrgetter
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence, TypeVar
 
 from ..models import Response, Submission
 
 MAX_SUGGESTIONS = 3
+T = TypeVar("T")
 
 # ---------------------------------------------------------------- reading raw fields
 
@@ -144,6 +145,24 @@ class WorkingSubmission:
     def review(self, reason: str, detail: str, suggested: Iterable[WorkingResponse] = ()) -> None:
         self.decision, self.reason, self.detail = "review", reason, detail
         self.suggested = list(suggested)
+
+
+def first_and_repeated(pairs: Iterable[tuple[Any, T]]) -> tuple[dict[Any, T], dict[Any, list[T]]]:
+    """(the first item of each key, the items of each key that several share, in order): lists only
+    for the keys that repeat. Most keys (a participant, an address, a claimed response) belong to
+    one record, and a list for each was a million lists per stage at a million rows."""
+    first: dict[Any, T] = {}
+    several: dict[Any, list[T]] = {}
+    take = first.setdefault
+    for key, item in pairs:
+        one = take(key, item)
+        if one is not item:
+            group = several.get(key)
+            if group is None:
+                several[key] = [one, item]
+            else:
+                group.append(item)
+    return first, several
 
 
 # ---------------------------------------------------------------- order and sentences
